@@ -11,7 +11,7 @@ internal sealed partial record Migration(int Version, string Name, string Sql)
     private const string ResourcePrefix = "Migrations/";
 
     /// <summary>Recorded with the version so that an edited, already applied migration is noticed.</summary>
-    public string Checksum { get; } = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Sql)));
+    public string Checksum => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Sql)));
 
     /// <summary>Every migration embedded in <paramref name="assembly"/>, ordered; a bad name or a duplicate version throws.</summary>
     public static IReadOnlyList<Migration> LoadAll(Assembly assembly)
