@@ -26,7 +26,7 @@ public sealed class HyperionGraphTests(HyperionAppFixture hyperion)
     [Fact]
     public async Task Resources_start_in_dependency_order()
     {
-        var started = hyperion.App.ResourceNotifications.GetSnapshots().ToDictionary(s => s.Name, s => s.StartedAt);
+        var started = hyperion.BootSnapshots.ToDictionary(s => s.Name, s => s.StartedAt);
 
         // A service starts only after what it waits for was healthy, so after it started.
         Assert.True(started["orchestrator"] > started["pg"]);

@@ -34,6 +34,9 @@ public class HyperionAppFixture : IAsyncLifetime
 
     public string StateDirectory => _state.Path;
 
+    /// <summary>Every instance as it was when the graph first became healthy (tests may restart resources later).</summary>
+    public IReadOnlyList<ResourceSnapshot> BootSnapshots { get; private set; } = [];
+
     public int InferenceReplicas => ((ProcessResource)App.GetResource("inference")).Replicas;
 
     public HttpClient CreateHttpClient(string resourceName, string endpointName = "http", int replica = 0) =>
@@ -67,6 +70,7 @@ public class HyperionAppFixture : IAsyncLifetime
         {
             await _app.StartAsync();
             await _app.WaitForAllHealthyAsync(StartTimeout);
+            BootSnapshots = _app.ResourceNotifications.GetSnapshots();
         }
         catch
         {
