@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Hyperion.AppHost.Hosting;
+
+/// <summary>
+/// Generated secrets kept as Aspire keeps parameters in user secrets ("Parameters:&lt;name&gt;"), in a
+/// file only the owner can read, so that a restart finds the same PostgreSQL password as its data.
+/// </summary>
+internal sealed class SecretStore(string path)
+{
+    private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    private static readonly JsonSerializerOptions s_writeOptions = new() { WriteIndented = true };
+    private readonly Lock _gate = new();
+
+    public string Path { get; } = path;
+
+    /// <summary>The stored value, or a new random one that is stored before it is returned.</summary>
+    public string GetOrCreate(string parameterName, int length = 24)
+    {
+        lock (_gate)
+        {
+            var root = Load();
+            var parameters = root["Parameters"] as JsonObject ?? [];
+            if (parameters[parameterName]?.GetValue<string>() is { Length: > 0 } existing)
+            {
+                return existing;
+            }
+            var value = RandomNumberGenerator.GetString(Alphabet, length);
+            parameters[parameterName] = value;
+            root["Parameters"] = parameters;
+            Save(root);
+            return value;
+        }
+    }
+
+    private JsonObject Load()
+    {
+        if (!File.Exists(Path))
+        {
+            return [];
+        }
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(Path)) as JsonObject ?? [];
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidOperationException($"{Path} is not valid JSON ({ex.Message}). Fix it, or delete it together with the data it protects (the postgres folder beside it).", ex);
+        }
+    }
+
+    private void Save(JsonObject root)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        var temporary = Path + ".tmp";
+        using (var stream = new FileStream(temporary, new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
+        {
+            JsonSerializer.Serialize(stream, root, s_writeOptions);
+        }
+        File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Move(temporary, Path, overwrite: true);
+    }
+}

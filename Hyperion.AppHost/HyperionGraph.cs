@@ -1,0 +1,60 @@
+using Hyperion.AppHost.Hosting;
+using Microsoft.Extensions.Configuration;
+
+namespace Hyperion.AppHost;
+
+/// <summary>
+/// The Hyperion graph. Program.cs runs it, the test host builds it: one declaration, so tests run
+/// what users run.
+/// </summary>
+public static class HyperionGraph
+{
+    public static void Declare(IDistributedApplicationBuilder builder)
+    {
+        var options = new HyperionGraphOptions();
+        builder.Configuration.GetSection(HyperionGraphOptions.SectionName).Bind(options);
+        DistributedApplicationBuilder.Validate(options, HyperionGraphOptions.SectionName);
+        var adminKeyPath = Path.Combine(builder.Context.StateDirectory, "admin-key");
+
+        var cache = builder.AddRedis("cache");
+
+        var pg = builder.AddPostgres("pg");
+        var db = pg.AddDatabase("hyperion");
+
+        var orchestrator = builder.AddProject<Projects.Hyperion_Orchestrator>("orchestrator")
+            .WithReference(db)
+            .WithReference(cache)
+            .WaitFor(db)
+            .WaitFor(cache)
+            .WithEnvironment("Orchestrator__AdminKeyPath", adminKeyPath);
+
+        var inference = builder.AddProject<Projects.Hyperion_Inference>("inference")
+            .WithReplicas(options.InferenceReplicas)
+            .WithHttpEndpoint(name: "grpc") // h2c: OIP's gRPC service on its own port
+            .WithReference(orchestrator)
+            .WaitFor(orchestrator)
+            .WithEnvironment(context =>
+            {
+                var models = Path.Combine(context.StateDirectory, "inference", context.ReplicaIndex.ToString(System.Globalization.CultureInfo.InvariantCulture), "models");
+                Directory.CreateDirectory(models);
+                context.EnvironmentVariables["Inference__GrpcUrl"] = context.GetEndpointUrl("grpc");
+                context.EnvironmentVariables["Inference__ModelRepository"] = models;
+                context.EnvironmentVariables["Inference__ReplicaId"] = $"inference-{context.ReplicaIndex}";
+            });
+
+        // The control plane tracks which replicas serve which model version.
+        orchestrator.WithReference(inference);
+
+        builder.AddProject<Projects.Hyperion_Gateway>("gateway")
+            .WithEndpoint("http", endpoint => endpoint.Port = options.GatewayPort)
+            .WithExternalHttpEndpoints()
+            .WithReference(inference)
+            .WithReference(orchestrator)
+            .WithReference(cache)
+            .WaitFor(cache)
+            .WaitFor(orchestrator)
+            .WaitFor(inference);
+
+        builder.AddStartupNote("Admin key", $"{adminKeyPath} (written by the orchestrator)");
+    }
+}

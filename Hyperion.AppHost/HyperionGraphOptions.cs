@@ -1,0 +1,16 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Hyperion.AppHost;
+
+/// <summary>The shape of the graph; bound from the "Hyperion" section (e.g. --Hyperion:InferenceReplicas=3).</summary>
+public sealed class HyperionGraphOptions
+{
+    public const string SectionName = "Hyperion";
+
+    [Range(1, 16)]
+    public int InferenceReplicas { get; set; } = 2;
+
+    /// <summary>The gateway's public port; 0 picks a free one (tests).</summary>
+    [Range(0, 65535)]
+    public int GatewayPort { get; set; } = 5080;
+}

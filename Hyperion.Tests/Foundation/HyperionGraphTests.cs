@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Hyperion.AppHost.Hosting;
+using Hyperion.Tests.Hosting;
+using Npgsql;
+
+namespace Hyperion.Tests.Foundation;
+
+/// <summary>The graph the AppHost declares, running on real PostgreSQL and Redis.</summary>
+[Collection(HyperionAppCollection.Name)]
+public sealed class HyperionGraphTests(HyperionAppFixture hyperion)
+{
+    [Fact]
+    public async Task Every_resource_is_healthy_and_the_gateway_answers_health()
+    {
+        Assert.All(hyperion.App.ResourceNotifications.GetSnapshots(), s => Assert.Equal(ResourceState.Healthy, s.State));
+
+        using var gateway = hyperion.CreateHttpClient("gateway");
+        using var response = await gateway.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var health = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Healthy", health.RootElement.GetProperty("checks").GetProperty("cache").GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Resources_start_in_dependency_order()
+    {
+        var started = hyperion.BootSnapshots.ToDictionary(s => s.Name, s => s.StartedAt);
+
+        // A service starts only after what it waits for was healthy, so after it started.
+        Assert.True(started["orchestrator"] > started["pg"]);
+        Assert.True(started["orchestrator"] > started["cache"]);
+        for (var replica = 0; replica < hyperion.InferenceReplicas; replica++)
+        {
+            Assert.True(started[$"inference-{replica}"] > started["orchestrator"]);
+            Assert.True(started["gateway"] > started[$"inference-{replica}"]);
+        }
+
+        // The orchestrator applied its migrations before it reported healthy: the database was there.
+        await using var connection = new NpgsqlConnection(hyperion.GetConnectionString("hyperion"));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM schema_migrations WHERE version = 1", connection);
+        Assert.Equal(1L, await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public void Services_receive_configuration_through_Aspire_keys()
+    {
+        var replicas = hyperion.InferenceReplicas;
+        var orchestrator = EnvironmentOf("orchestrator");
+        Assert.Equal(hyperion.GetConnectionString("hyperion"), orchestrator["ConnectionStrings__hyperion"]);
+        Assert.Equal(hyperion.GetConnectionString("cache"), orchestrator["ConnectionStrings__cache"]);
+        Assert.Equal("orchestrator", orchestrator["OTEL_SERVICE_NAME"]);
+        Assert.Equal(hyperion.GetEndpoint("orchestrator").ToString().TrimEnd('/'), orchestrator["ASPNETCORE_URLS"]);
+        Assert.Contains("Database=hyperion", orchestrator["ConnectionStrings__hyperion"]);
+        Assert.Contains("Username=postgres", orchestrator["ConnectionStrings__hyperion"]);
+
+        var gateway = EnvironmentOf("gateway");
+        Assert.False(gateway.ContainsKey("ConnectionStrings__hyperion")); // only the orchestrator touches PostgreSQL
+        Assert.Equal(hyperion.GetConnectionString("cache"), gateway["ConnectionStrings__cache"]);
+        Assert.Equal(hyperion.GetEndpoint("orchestrator").ToString().TrimEnd('/'), gateway["services__orchestrator__http__0"]);
+        for (var replica = 0; replica < replicas; replica++)
+        {
+            Assert.Equal(hyperion.GetEndpoint("inference", "http", replica).ToString().TrimEnd('/'), gateway[$"services__inference__http__{replica}"]);
+            Assert.Equal(hyperion.GetEndpoint("inference", "grpc", replica).ToString().TrimEnd('/'), gateway[$"services__inference__grpc__{replica}"]);
+            Assert.Equal(gateway[$"services__inference__http__{replica}"], orchestrator[$"services__inference__http__{replica}"]);
+        }
+        Assert.False(gateway.ContainsKey($"services__inference__http__{replicas}"));
+
+        for (var replica = 0; replica < replicas; replica++)
+        {
+            var inference = EnvironmentOf($"inference-{replica}");
+            Assert.Equal($"inference-{replica}", inference["Inference__ReplicaId"]);
+            Assert.Equal("inference", inference["OTEL_SERVICE_NAME"]);
+            Assert.Equal(hyperion.GetEndpoint("inference", "grpc", replica).ToString().TrimEnd('/'), inference["Inference__GrpcUrl"]);
+            Assert.Equal(Path.Combine(hyperion.StateDirectory, "inference", replica.ToString(), "models"), inference["Inference__ModelRepository"]);
+            Assert.True(Directory.Exists(inference["Inference__ModelRepository"]));
+            Assert.Equal(hyperion.GetEndpoint("orchestrator").ToString().TrimEnd('/'), inference["services__orchestrator__http__0"]);
+        }
+    }
+
+    [Fact]
+    public async Task Gateway_readiness_follows_Redis_while_liveness_stays_up()
+    {
+        using var gateway = hyperion.CreateHttpClient("gateway");
+        await hyperion.App.StopResourceAsync("cache");
+        try
+        {
+            Assert.Equal(ResourceState.Stopped, hyperion.App.ResourceNotifications.GetSnapshots("cache").Single().State);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, await StatusOfAsync(gateway, "/health", HttpStatusCode.ServiceUnavailable));
+            Assert.Equal(HttpStatusCode.OK, (await gateway.GetAsync("/alive")).StatusCode);
+        }
+        finally
+        {
+            await hyperion.App.StartResourceAsync("cache");
+        }
+        await hyperion.WaitForHealthyAsync("cache");
+        Assert.Equal(HttpStatusCode.OK, await StatusOfAsync(gateway, "/health", HttpStatusCode.OK));
+        await hyperion.App.WaitForAllHealthyAsync(HyperionAppFixture.StartTimeout);
+    }
+
+    [Fact]
+    public async Task A_killed_inference_replica_is_reported_and_comes_back_healthy()
+    {
+        var before = hyperion.App.ResourceNotifications.GetSnapshots("inference-0").Single();
+        var pid = hyperion.App.GetProcessId("inference-0")!.Value;
+
+        Process.GetProcessById(pid).Kill();
+
+        await hyperion.App.WaitForAsync("inference-0", s => s[0].Restarts == before.Restarts + 1 && s[0].State == ResourceState.Healthy,
+            HyperionAppFixture.StartTimeout, "restarted and healthy");
+        var after = hyperion.App.ResourceNotifications.GetSnapshots("inference-0").Single();
+        Assert.NotEqual(pid, after.Pid);
+        Assert.Equal(137, after.LastExitCode); // 128 + SIGKILL
+        Assert.Contains(hyperion.AppHostLog.Lines, line => line.Contains("inference-0 exited unexpectedly with code 137", StringComparison.Ordinal));
+        using var replica = hyperion.CreateHttpClient("inference", replica: 0);
+        Assert.Equal(HttpStatusCode.OK, (await replica.GetAsync("/health")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Dashboard_lists_resources_and_their_recent_output()
+    {
+        using var dashboard = new HttpClient { BaseAddress = hyperion.App.DashboardUrl };
+        using var resources = JsonDocument.Parse(await dashboard.GetStringAsync("/api/resources"));
+        var gateway = resources.RootElement.EnumerateArray().Single(r => r.GetProperty("name").GetString() == "gateway");
+        Assert.Equal("Healthy", gateway.GetProperty("state").GetString());
+        Assert.Equal(hyperion.App.GetProcessId("gateway"), gateway.GetProperty("pid").GetInt32());
+
+        using var logs = JsonDocument.Parse(await dashboard.GetStringAsync("/api/resources/pg/logs"));
+        Assert.Contains(logs.RootElement.EnumerateArray(), l => l.GetProperty("text").GetString()!.Contains("database system is ready to accept connections", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.NotFound, (await dashboard.GetAsync("/api/resources/nope/logs")).StatusCode);
+        Assert.Contains("Hyperion", await dashboard.GetStringAsync("/"));
+    }
+
+    private IReadOnlyDictionary<string, string> EnvironmentOf(string instance) =>
+        ProcessInspector.ReadEnvironment(hyperion.App.GetProcessId(instance) ?? throw new InvalidOperationException($"{instance} is not running"));
+
+    /// <summary>Polls until the status is the expected one (health checks are cached for a moment) or 30 s pass.</summary>
+    private static async Task<HttpStatusCode> StatusOfAsync(HttpClient client, string path, HttpStatusCode expected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var response = await client.GetAsync(path);
+            if (response.StatusCode == expected || DateTime.UtcNow > deadline)
+            {
+                return response.StatusCode;
+            }
+            await Task.Delay(200);
+        }
+    }
+}

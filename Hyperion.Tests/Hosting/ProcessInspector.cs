@@ -1,0 +1,84 @@
+using System.Globalization;
+
+namespace Hyperion.Tests.Hosting;
+
+/// <summary>Reads /proc: what environment a service really received, and which processes are still alive.</summary>
+public static class ProcessInspector
+{
+    public static IReadOnlyDictionary<string, string> ReadEnvironment(int pid)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var separator = entry.IndexOf('=');
+            if (separator > 0)
+            {
+                environment[entry[..separator]] = entry[(separator + 1)..];
+            }
+        }
+        return environment;
+    }
+
+    public static bool IsAlive(int pid)
+    {
+        // A zombie has exited; only its parent has not collected it yet.
+        var status = TryRead($"/proc/{pid}/stat");
+        return status is not null && status[(status.LastIndexOf(')') + 2)] != 'Z';
+    }
+
+    /// <summary>Live processes whose process group is one of <paramref name="groups"/> (what a resource forked).</summary>
+    public static IReadOnlyList<string> FindInGroups(IReadOnlyCollection<int> groups)
+    {
+        var found = new List<string>();
+        foreach (var directory in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+            var stat = TryRead($"/proc/{pid}/stat");
+            if (stat is null)
+            {
+                continue;
+            }
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // fields[0] is the state, fields[2] the process group.
+            if (fields[0] != "Z" && groups.Contains(int.Parse(fields[2], CultureInfo.InvariantCulture)))
+            {
+                found.Add($"{pid} {stat[..(stat.LastIndexOf(')') + 1)]}");
+            }
+        }
+        return found;
+    }
+
+    /// <summary>Live processes whose command line mentions <paramref name="text"/> (a state directory, say).</summary>
+    public static IReadOnlyList<string> FindByCommandLine(string text)
+    {
+        var found = new List<string>();
+        foreach (var directory in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), CultureInfo.InvariantCulture, out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+            var commandLine = TryRead($"/proc/{pid}/cmdline")?.Replace('\0', ' ');
+            if (commandLine is not null && commandLine.Contains(text, StringComparison.Ordinal) && IsAlive(pid))
+            {
+                found.Add($"{pid} {commandLine}");
+            }
+        }
+        return found;
+    }
+
+    private static string? TryRead(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
