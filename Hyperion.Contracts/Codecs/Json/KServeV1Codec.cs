@@ -13,6 +13,9 @@ namespace Hyperion.Contracts.Codecs.Json;
 public static class KServeV1Codec
 {
     private const int MaxRank = 16;
+    // Trailing content is read and refused by the decoder, with a message that says where it starts.
+    private static readonly JsonReaderOptions TopLevelOptions = new() { AllowMultipleValues = true };
+
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
 
     public static InferenceRequest ReadPredictRequest(
@@ -20,7 +23,7 @@ public static class KServeV1Codec
     {
         try
         {
-            var reader = new Utf8JsonReader(json, isFinalBlock: true, state: default);
+            var reader = new Utf8JsonReader(json, TopLevelOptions);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 throw InferenceException.Invalid("the request body must be a JSON object: {\"instances\": [...]}");
