@@ -1,3 +1,4 @@
+using Hyperion.Inference;
 using Hyperion.Inference.Protocol;
 
 var builder = WebApplication.CreateBuilder(args);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Hyperion.Contracts.Inference;
 using Hyperion.Contracts.Tensors;
@@ -16,7 +17,7 @@ public static class KServeV1Codec
     // Trailing content is read and refused by the decoder, with a message that says where it starts.
     private static readonly JsonReaderOptions TopLevelOptions = new() { AllowMultipleValues = true };
 
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static InferenceRequest ReadPredictRequest(
         ReadOnlySpan<byte> json, string modelName, string? modelVersion, string inputName, TensorDataType dataType)

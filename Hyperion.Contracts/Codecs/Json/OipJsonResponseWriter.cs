@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Hyperion.Contracts.Inference;
 using Hyperion.Contracts.Tensors;
@@ -13,7 +14,7 @@ namespace Hyperion.Contracts.Codecs.Json;
 /// </summary>
 public static class OipJsonResponseWriter
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Writes the JSON part; returns true when at least one output goes in binary after it.</summary>
     public static bool Write(IBufferWriter<byte> destination, InferenceResponse response, InferenceRequest request)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Hyperion.Contracts.Codecs;
 using Hyperion.Contracts.Inference;
@@ -11,7 +12,8 @@ internal static class JsonBody
 {
     public const string ContentType = "application/json";
 
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+    // Bodies are JSON served as application/json, never embedded in HTML: quotes and non-ASCII stay readable.
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Writes the object <paramref name="write"/> produces with the given status.</summary>
     public static async Task WriteAsync<TState>(HttpContext context, int status, TState state, Action<Utf8JsonWriter, TState> write)

@@ -8,7 +8,11 @@ namespace Hyperion.Inference.Protocol.Rest;
 /// <summary>Health, server metadata, model metadata, model readiness and model configuration.</summary>
 internal sealed class MetadataHandlers(IModelCatalog catalog, ILogger<MetadataHandlers> logger)
 {
-    private static readonly JsonSerializerOptions ConfigJson = new() { WriteIndented = false };
+    private static readonly JsonSerializerOptions ConfigJson = new()
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public Task LiveAsync(HttpContext context) =>
         JsonBody.WriteAsync(context, StatusCodes.Status200OK, true, static (writer, live) =>
