@@ -18,6 +18,7 @@ public static class ProtocolHostingExtensions
         var options = section.Get<InferenceProtocolOptions>() ?? new InferenceProtocolOptions();
         KestrelListeners.Configure(builder, options);
 
+        builder.Services.AddSingleton<RejectedRequests>();
         builder.Services.AddSingleton<MetadataHandlers>();
         builder.Services.AddSingleton<InferHandler>();
         builder.Services.AddSingleton<RepositoryHandlers>();
