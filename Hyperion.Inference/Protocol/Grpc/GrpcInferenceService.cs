@@ -87,6 +87,11 @@ internal sealed partial class GrpcInferenceService(
             }
             throw new RpcException(new Status(ProtocolErrors.GrpcStatus(ex.Kind), ex.Message));
         }
+        catch (Exception ex) when (ex is not (RpcException or OperationCanceledException))
+        {
+            LogUnexpected(logger, ex, request.ModelName);
+            throw new RpcException(new Status(StatusCode.Internal, "the server failed while handling the request; see the server log"));
+        }
         finally
         {
             response?.Dispose();
@@ -117,4 +122,7 @@ internal sealed partial class GrpcInferenceService(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "gRPC inference failed inside the server for model {Model}")]
     private static partial void LogInternal(ILogger logger, Exception exception, string model);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected failure in gRPC inference for model {Model}")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception, string model);
 }
