@@ -93,17 +93,23 @@ public static class OipJsonRequestReader
             request.Inputs.AddRange(inputs);
             return request;
         }
-        catch (Exception ex)
+        catch (JsonException ex)
         {
-            foreach (var input in inputs)
-            {
-                input.Dispose();
-            }
-            if (ex is JsonException json2)
-            {
-                throw new InferenceException(InferenceErrorKind.InvalidArgument, $"the request body is not valid JSON: {json2.Message}", ex);
-            }
+            DisposeAll(inputs);
+            throw new InferenceException(InferenceErrorKind.InvalidArgument, $"the request body is not valid JSON: {ex.Message}", ex);
+        }
+        catch
+        {
+            DisposeAll(inputs);
             throw;
+        }
+    }
+
+    private static void DisposeAll(List<TensorData> tensors)
+    {
+        foreach (var tensor in tensors)
+        {
+            tensor.Dispose();
         }
     }
 

@@ -165,6 +165,19 @@ public sealed class RestInferTests(StandaloneServer server)
     }
 
     [Fact]
+    public async Task Kserve_v1_predictions_of_a_model_with_several_outputs_are_objects_keyed_by_output()
+    {
+        var pixels = Enumerable.Range(0, 64).Select(i => (float)(i % 17)).ToArray();
+
+        var (response, body) = await ProtocolClient.PostJsonAsync(Http, "/v1/models/digits:predict", $"{{\"instances\":[{JsonSerializer.Serialize(pixels)}]}}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var prediction = Assert.Single(body.RootElement.GetProperty("predictions").EnumerateArray());
+        Assert.Equal(10, prediction.GetProperty("probabilities").GetArrayLength());
+        Assert.InRange(prediction.GetProperty("label").GetInt64(), 0, 9);
+    }
+
+    [Fact]
     public async Task Kserve_v1_refuses_models_with_several_inputs()
     {
         var (response, body) = await ProtocolClient.PostJsonAsync(Http, "/v1/models/simple:predict", """{"instances":[[1]]}""");
