@@ -83,11 +83,21 @@ internal sealed partial class ModelRepository
         }
         foreach (var prior in previous.Versions)
         {
-            if (prior.Loaded is { } dropped && !selected.Contains(prior.Version))
+            if (selected.Contains(prior.Version))
+            {
+                continue;
+            }
+            if (prior.Loaded is { } dropped)
             {
                 retired.Add(dropped);
+                versions.Add(new VersionState(prior.Version, ModelVersionState.Unavailable, "unloaded: no longer selected by version_policy", null));
+            }
+            else if (prior.State == ModelVersionState.Unavailable)
+            {
+                versions.Add(prior);
             }
         }
+        versions.Sort((a, b) => b.Version.CompareTo(a.Version));
 
         entry.State = new ModelState([.. versions], null);
         foreach (var old in retired)
