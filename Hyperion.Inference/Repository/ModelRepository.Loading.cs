@@ -175,6 +175,6 @@ internal sealed partial class ModelRepository
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloading model {Model} version {Version} once its in-flight requests finish")]
     private static partial void LogVersionUnloaded(ILogger logger, string model, string version);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model repository {Root}: {Ready} versions ready across {Models} models after {Seconds:F1} s")]
-    private static partial void LogRepositoryLoaded(ILogger logger, string root, int ready, int models, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {ReplicaId}: model repository {Root} has {Ready} versions ready across {Models} models after {Seconds:F1} s")]
+    private static partial void LogRepositoryLoaded(ILogger logger, string? replicaId, string root, int ready, int models, double seconds);
 }

@@ -207,6 +207,22 @@ public sealed class BatcherTests : IAsyncLifetime
         DisposeAll(calls);
     }
 
+    [Fact]
+    public async Task Gauges_report_queue_depth_and_readiness()
+    {
+        using var cancel = new CancellationTokenSource();
+        var queued = new[] { Infer("waiting", Rows(1), cancel.Token), Infer("waiting", Rows(2), cancel.Token) };
+
+        _capture.Observe();
+
+        var depth = _capture.Measurements.Where(m => m.Instrument == "hyperion_inference_queue_depth" && m.Tags["model"] == "waiting");
+        Assert.Equal(2.0, Assert.Single(depth).Value);
+        var ready = _capture.Measurements.Where(m => m.Instrument == "hyperion_inference_model_ready" && m.Tags["model"] == "waiting");
+        Assert.Equal(("1", 1.0), Assert.Single(ready.Select(m => (m.Tags["version"], m.Value))));
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.WhenAll(queued));
+    }
+
     private Task<InferenceResponse> Infer(string model, TensorData input, CancellationToken cancellationToken = default)
     {
         var request = Tensors.Request(model, input);

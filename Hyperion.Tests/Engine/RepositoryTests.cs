@@ -185,6 +185,18 @@ public sealed class RepositoryTests
 
     private static (string, string, ModelVersionState) Project(ModelIndexEntry entry) => (entry.Name, entry.Version, entry.State);
 
+    [Fact]
+    public async Task A_missing_repository_stops_start_up_with_a_clear_message()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "hyperion-no-such-repository");
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => EngineHost.StartAsync(missing));
+        Assert.Contains($"Inference:ModelRepository '{missing}' is not a directory", error.Message);
+
+        await using var engine = await EngineHost.StartAsync("");
+        Assert.True(engine.Catalog.IsServerReady);
+        Assert.Empty(engine.Catalog.Index());
+    }
+
     private static string Describe(ModelTensorConfig tensor) => $"{tensor.Name} {tensor.DataType} [{string.Join(',', tensor.Dims)}]";
 
     private static ModelTensorConfig Only(IReadOnlyList<ModelTensorConfig> tensors) => Assert.Single(tensors);
