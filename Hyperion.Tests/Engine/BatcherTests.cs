@@ -40,6 +40,9 @@ public sealed class BatcherTests : IAsyncLifetime
                 { "max_batch_size": 8, "dynamic_batching": { "max_queue_delay_microseconds": {{LongDelayMicroseconds}} } }
                 """)
             .Add("mlp_small", "unbatched").WriteConfig("unbatched", """{ "max_batch_size": 8, "instance_group": [{ "count": 2 }] }""")
+            .Add("identity_bytes").WriteConfig("identity_bytes", """
+                { "max_batch_size": 8, "dynamic_batching": { "max_queue_delay_microseconds": 200000 } }
+                """)
             .Add("row_sum").WriteConfig("row_sum", """
                 { "max_batch_size": 8, "dynamic_batching": { "max_queue_delay_microseconds": 200000 } }
                 """);
@@ -192,6 +195,30 @@ public sealed class BatcherTests : IAsyncLifetime
         var batches = _capture.Values("hyperion_inference_batch_size", "row_sum");
         Assert.True(batches.Count < 12, $"expected batching within each length, got {batches.Count} batches");
         Assert.Equal(18, batches.Sum());
+    }
+
+    [Fact]
+    public async Task Batched_strings_go_back_to_their_own_requests()
+    {
+        string[][] inputs =
+        [
+            ["a", "bb", "ccc", "dddd"],
+            ["", "long string number two", "ü", "x", "first of row two", "", "y", "z"],
+            ["🙂", "q", "rr", ""],
+        ];
+        var calls = inputs.Select(values =>
+            Infer("identity_bytes", Tensors.Bytes("INPUT0", [values.Length / 4, 4], values))).ToArray();
+        await Task.WhenAll(calls);
+
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            using var response = await calls[i];
+            using var expected = Tensors.Bytes("OUTPUT0", [inputs[i].Length / 4, 4], inputs[i]);
+            var output = response.Output("OUTPUT0");
+            Assert.Equal(expected.Shape, output.Shape);
+            Assert.Equal(expected.Span.ToArray(), output.Span.ToArray());
+        }
+        Assert.Equal([4.0], _capture.Values("hyperion_inference_batch_size", "identity_bytes"));
     }
 
     [Fact]

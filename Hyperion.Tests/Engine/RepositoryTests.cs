@@ -67,6 +67,8 @@ public sealed class RepositoryTests
 
     [Theory]
     [InlineData("""{ "max_batch_size": 4, """, "config.json is not a valid model config")]
+    [InlineData("""{ "max_batch_size": 4, "dynamic_batching": { "max_queue_delay_microsecond": 100 } }""",
+        "The JSON property 'max_queue_delay_microsecond' could not be mapped")]
     [InlineData("""{ "max_batch_size": -1 }""", "max_batch_size must be 0 (no batch dimension) or positive, got -1")]
     [InlineData("""{ "max_batch_size": 4, "dynamic_batching": { "preferred_batch_size": [8] } }""",
         "preferred_batch_size 8 must be between 1 and max_batch_size 4")]
