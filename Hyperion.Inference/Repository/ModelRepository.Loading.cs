@@ -83,11 +83,21 @@ internal sealed partial class ModelRepository
         }
         foreach (var prior in previous.Versions)
         {
-            if (prior.Loaded is { } dropped && !selected.Contains(prior.Version))
+            if (selected.Contains(prior.Version))
+            {
+                continue;
+            }
+            if (prior.Loaded is { } dropped)
             {
                 retired.Add(dropped);
+                versions.Add(new VersionState(prior.Version, ModelVersionState.Unavailable, "unloaded: no longer selected by version_policy", null));
+            }
+            else if (prior.State == ModelVersionState.Unavailable)
+            {
+                versions.Add(prior);
             }
         }
+        versions.Sort((a, b) => b.Version.CompareTo(a.Version));
 
         entry.State = new ModelState([.. versions], null);
         foreach (var old in retired)
@@ -165,6 +175,6 @@ internal sealed partial class ModelRepository
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloading model {Model} version {Version} once its in-flight requests finish")]
     private static partial void LogVersionUnloaded(ILogger logger, string model, string version);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model repository {Root}: {Ready} versions ready across {Models} models after {Seconds:F1} s")]
-    private static partial void LogRepositoryLoaded(ILogger logger, string root, int ready, int models, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {ReplicaId}: model repository {Root} has {Ready} versions ready across {Models} models after {Seconds:F1} s")]
+    private static partial void LogRepositoryLoaded(ILogger logger, string? replicaId, string root, int ready, int models, double seconds);
 }
