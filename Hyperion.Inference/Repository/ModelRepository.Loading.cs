@@ -119,7 +119,7 @@ internal sealed partial class ModelRepository
         {
             throw new ModelLoadException($"model file {version}/{ModelFileName} not found");
         }
-        using var onnx = OnnxModel.Open(path, source.Config);
+        using var onnx = OnnxModel.Open(path, source.Config, _options.OnnxThreadSpinning);
         var config = ModelConfigCompleter.Complete(source, onnx.Signature, name, _options.DefaultMaxBatchSize);
         var signature = new ModelSignature(config);
         var policy = BatchingPolicy.From(config, _options.DefaultMaxQueueSize);
