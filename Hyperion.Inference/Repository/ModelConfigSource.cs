@@ -57,7 +57,9 @@ internal sealed record ModelConfigSource(ModelConfig Config, bool FromFile, bool
     {
         Input = config.Input ?? [],
         Output = config.Output ?? [],
-        InstanceGroup = config.InstanceGroup ?? [],
+        InstanceGroup = config.InstanceGroup is null
+            ? []
+            : [.. config.InstanceGroup.Select(group => group.Gpus is null ? group with { Gpus = [] } : group)],
         DynamicBatching = config.DynamicBatching is { PreferredBatchSize: null } batching
             ? batching with { PreferredBatchSize = [] }
             : config.DynamicBatching,

@@ -48,6 +48,7 @@ internal sealed partial class ModelRepository
             throw new InferenceException(InferenceErrorKind.InvalidArgument, $"failed to load model '{name}': {ex.Message}", ex);
         }
 
+        PublishLoading(entry, previous, selected);
         var versions = new List<VersionState>(selected.Count);
         var retired = new List<LoadedModelVersion>();
         var failures = new List<string>();
@@ -112,6 +113,26 @@ internal sealed partial class ModelRepository
         }
     }
 
+    /// <summary>Shows versions about to load as Loading in the index; versions that serve keep serving meanwhile.</summary>
+    private static void PublishLoading(ModelEntry entry, ModelState previous, List<long> selected)
+    {
+        var versions = new List<VersionState>(previous.Versions);
+        foreach (var version in selected)
+        {
+            var index = versions.FindIndex(v => v.Version == version);
+            if (index < 0)
+            {
+                versions.Add(new VersionState(version, ModelVersionState.Loading, null, null));
+            }
+            else if (versions[index].Loaded is null)
+            {
+                versions[index] = new VersionState(version, ModelVersionState.Loading, null, null);
+            }
+        }
+        versions.Sort((a, b) => b.Version.CompareTo(a.Version));
+        entry.State = new ModelState([.. versions], null);
+    }
+
     private LoadedModelVersion LoadVersion(string name, long version, string directory, ModelConfigSource source, FileStamp stamp)
     {
         var path = Path.Combine(directory, version.ToString(CultureInfo.InvariantCulture), ModelFileName);
@@ -119,7 +140,7 @@ internal sealed partial class ModelRepository
         {
             throw new ModelLoadException($"model file {version}/{ModelFileName} not found");
         }
-        using var onnx = OnnxModel.Open(path, source.Config);
+        using var onnx = OnnxModel.Open(path, source.Config, _options.OnnxThreadSpinning);
         var config = ModelConfigCompleter.Complete(source, onnx.Signature, name, _options.DefaultMaxBatchSize);
         var signature = new ModelSignature(config);
         var policy = BatchingPolicy.From(config, _options.DefaultMaxQueueSize);
