@@ -10,9 +10,11 @@ using Hyperion.Benchmarks.Reporting;
 namespace Hyperion.Benchmarks;
 
 /// <summary>
-/// One run: generate the models, measure ONNX Runtime in process, the bare-Kestrel ceiling, then
-/// the standalone inference server with batching off and on; print the table and the targets.
-/// Each server runs alone so the parts never compete with each other for the two cores.
+/// One run: generate the models, start the bare-Kestrel ceiling and the standalone inference
+/// server twice (batching off and on), then measure. The servers run side by side and each
+/// step drives them one after another at the same concurrency, and in-process ONNX Runtime is
+/// measured just before the heavy model's steps: on a shared two-core machine other work comes
+/// and goes, and adjacent measurements keep it out of the ratios as far as possible.
 /// </summary>
 public sealed class BenchmarkRunner(BenchmarkOptions options)
 {
@@ -26,6 +28,9 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     private const int HeavyTargetConcurrency = 64;
     private const int BaselineBatch = 32;
 
+    // Two connections keep ONNX Runtime busy while the other request crosses HTTP.
+    private const int BatchedRequestConcurrency = 2;
+
     private const string InProcessScenario = "in-process ORT";
     private const string CeilingScenario = "bare Kestrel (ceiling)";
     private const string BatchingOffScenario = "server, batching off";
@@ -33,16 +38,13 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
 
-    // Two connections keep ONNX Runtime busy while the other request crosses HTTP.
-    private const int BatchedRequestConcurrency = 2;
-
     private readonly List<ResultRow> _rows = [];
     private readonly List<string> _notes = [];
-    private string? _loadBefore;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly byte[] _smallBody = RequestBodies.Infer("input", 1, SmallFeatures, seed: 1);
     private readonly byte[] _heavyBody = RequestBodies.Infer("input", 1, HeavyFeatures, seed: 2);
     private readonly byte[] _heavyBatchBody = RequestBodies.Infer("input", BaselineBatch, HeavyFeatures, seed: 3);
+    private string? _loadBefore;
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -61,6 +63,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             return 2;
         }
 
+        var servers = new List<ChildProcess>();
         try
         {
             _loadBefore = LoadAverage();
@@ -74,22 +77,32 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
             var serverBuilt = await BuildServerAsync(root, cancellationToken);
 
+            Step("starting the bare Kestrel ceiling and the inference server with batching off and on");
+            var serverDll = Path.Combine(root, "Hyperion.Inference", "bin", "Release", "net10.0", "Hyperion.Inference.dll");
+            var starting = new List<Task<ServedTarget?>> { StartCeilingAsync(servers, cancellationToken) };
+            if (serverBuilt)
+            {
+                starting.Add(StartServerAsync(servers, serverDll, Path.Combine(models, "batching-off"), BatchingOffScenario, cancellationToken));
+                starting.Add(StartServerAsync(servers, serverDll, Path.Combine(models, "batching-on"), BatchingOnScenario, cancellationToken));
+            }
+
+            var targets = (await Task.WhenAll(starting)).OfType<ServedTarget>().ToList();
+            var inferenceServers = targets.Where(t => t.Scenario != CeilingScenario).ToList();
+
+            Step($"{SmallModel}, batch-1 requests");
+            await MeasureServedAsync(load, targets, SmallModel, _smallBody, 1, WithTarget(SmallTargetConcurrency), cancellationToken);
+
             Step("in-process ONNX Runtime (one caller running the model back to back)");
             MeasureInProcess(Path.Combine(models, "batching-off", HeavyModel, "1", "model.onnx"), HeavyModel, BaselineBatch, cancellationToken);
             MeasureInProcess(Path.Combine(models, "batching-off", HeavyModel, "1", "model.onnx"), HeavyModel, 1, cancellationToken);
             MeasureInProcess(Path.Combine(models, "batching-off", SmallModel, "1", "model.onnx"), SmallModel, 1, cancellationToken);
 
-            Step("bare Kestrel ceiling");
-            await MeasureCeilingAsync(load, cancellationToken);
+            Step($"{HeavyModel}, batch-1 requests");
+            await MeasureServedAsync(load, inferenceServers, HeavyModel, _heavyBody, 1, WithTarget(HeavyTargetConcurrency), cancellationToken);
 
-            if (serverBuilt)
-            {
-                var serverDll = Path.Combine(root, "Hyperion.Inference", "bin", "Release", "net10.0", "Hyperion.Inference.dll");
-                Step("inference server, batching off");
-                await MeasureServerAsync(load, serverDll, Path.Combine(models, "batching-off"), BatchingOffScenario, cancellationToken);
-                Step("inference server, batching on");
-                await MeasureServerAsync(load, serverDll, Path.Combine(models, "batching-on"), BatchingOnScenario, cancellationToken);
-            }
+            // Requests already at the baseline's batch size: what HTTP and JSON cost per row.
+            Step($"{HeavyModel}, batch-{BaselineBatch} requests");
+            await MeasureServedAsync(load, inferenceServers.Where(t => t.Scenario == BatchingOffScenario).ToList(), HeavyModel, _heavyBatchBody, BaselineBatch, [BatchedRequestConcurrency], cancellationToken);
 
             Report(root, load);
             return 0;
@@ -101,6 +114,11 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         }
         finally
         {
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync();
+            }
+
             _http.Dispose();
             work.Delete(recursive: true);
         }
@@ -131,59 +149,60 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
     private async Task<bool> BuildServerAsync(string root, CancellationToken cancellationToken)
     {
-        var project = Path.Combine(root, "Hyperion.Inference", "Hyperion.Inference.csproj");
-        if (options.Build)
+        if (!options.Build)
         {
-            Step("building Hyperion.Inference (Release)");
-            var (exitCode, output) = await Toolchain.RunAsync(Toolchain.DotnetHost, ["build", project, "-c", "Release", "--nologo", "-v", "q"], root, cancellationToken);
-            if (exitCode != 0)
-            {
-                Skip($"building {project} failed, so the server rows are missing: {LastLines(output)}");
-                return false;
-            }
+            return true;
+        }
+
+        var project = Path.Combine(root, "Hyperion.Inference", "Hyperion.Inference.csproj");
+        Step("building Hyperion.Inference (Release)");
+        var (exitCode, output) = await Toolchain.RunAsync(Toolchain.DotnetHost, ["build", project, "-c", "Release", "--nologo", "-v", "q"], root, cancellationToken);
+        if (exitCode != 0)
+        {
+            Note($"building {project} failed, so the server rows are missing: {LastLines(output)}");
+            return false;
         }
 
         return true;
     }
 
-    private void MeasureInProcess(string modelPath, string model, int batch, CancellationToken cancellationToken)
-    {
-        var result = OrtBaseline.Measure(modelPath, batch, options.Warmup, options.Duration, cancellationToken);
-        Add(new ResultRow(InProcessScenario, model, batch, "1 caller", result.CallsPerSecond, result.RowsPerSecond, result.P50Milliseconds, result.P99Milliseconds, 0));
-    }
-
-    private async Task MeasureCeilingAsync(ILoadGenerator load, CancellationToken cancellationToken)
+    private async Task<ServedTarget?> StartCeilingAsync(List<ChildProcess> servers, CancellationToken cancellationToken)
     {
         var port = Toolchain.FreePort();
         var self = typeof(BenchmarkRunner).Assembly.Location;
 
         // Server GC, as the Web SDK gives the inference server, so both HTTP stacks run alike.
-        await using var ceiling = ChildProcess.Start(
-            "bare Kestrel",
+        var ceiling = ChildProcess.Start(
+            CeilingScenario,
             Toolchain.DotnetHost,
             [self, CeilingServer.Command, "--urls", $"http://127.0.0.1:{port}"],
             new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" });
+        lock (servers)
+        {
+            servers.Add(ceiling);
+        }
+
         var baseUrl = new Uri($"http://127.0.0.1:{port}/");
         if (!await ceiling.WaitReadyAsync(_http, [new Uri(baseUrl, "v2/health/ready")], ReadyTimeout, cancellationToken))
         {
-            Skip($"the bare Kestrel ceiling did not start: {LastLines(ceiling.OutputTail())}");
-            return;
+            Note($"the bare Kestrel ceiling did not start: {LastLines(ceiling.OutputTail())}");
+            return null;
         }
 
-        await MeasureServedAsync(load, CeilingScenario, baseUrl, SmallModel, _smallBody, 1, WithTarget(SmallTargetConcurrency), cancellationToken);
+        return new ServedTarget(CeilingScenario, baseUrl);
     }
 
-    private async Task MeasureServerAsync(ILoadGenerator load, string serverDll, string repository, string scenario, CancellationToken cancellationToken)
+    private async Task<ServedTarget?> StartServerAsync(List<ChildProcess> servers, string serverDll, string repository, string scenario, CancellationToken cancellationToken)
     {
         if (!File.Exists(serverDll))
         {
-            Skip($"{serverDll} is missing (build it with: dotnet build -c Release Hyperion.Inference), so the {scenario} rows are missing");
-            return;
+            Note($"{serverDll} is missing (build it with: dotnet build -c Release Hyperion.Inference), so the {scenario} rows are missing");
+            return null;
         }
 
         var port = Toolchain.FreePort();
-        await using var server = ChildProcess.Start(
-            "inference server",
+        var server = ChildProcess.Start(
+            scenario,
             Toolchain.DotnetHost,
             [serverDll, "--model-repository", repository, "--urls", $"http://127.0.0.1:{port}"],
             new Dictionary<string, string>
@@ -192,49 +211,63 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
                 ["Logging__LogLevel__Default"] = "Warning",
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
             });
+        lock (servers)
+        {
+            servers.Add(server);
+        }
+
         var baseUrl = new Uri($"http://127.0.0.1:{port}/");
         Uri[] ready = [new(baseUrl, "v2/health/ready"), new(baseUrl, $"v2/models/{SmallModel}/ready"), new(baseUrl, $"v2/models/{HeavyModel}/ready")];
         if (!await server.WaitReadyAsync(_http, ready, ReadyTimeout, cancellationToken))
         {
             var state = server.HasExited ? "exited" : $"was not ready within {ReadyTimeout.TotalSeconds:0} s";
-            Skip($"the inference server ({scenario}) {state}, so its rows are missing; last output: {LastLines(server.OutputTail())}");
-            return;
+            Note($"the inference server ({scenario}) {state}, so its rows are missing; last output: {LastLines(server.OutputTail())}");
+            return null;
         }
 
-        await MeasureServedAsync(load, scenario, baseUrl, SmallModel, _smallBody, 1, WithTarget(SmallTargetConcurrency), cancellationToken);
-        await MeasureServedAsync(load, scenario, baseUrl, HeavyModel, _heavyBody, 1, WithTarget(HeavyTargetConcurrency), cancellationToken);
-        if (scenario == BatchingOffScenario)
-        {
-            // Requests already at the baseline's batch size: what HTTP and JSON cost per row.
-            await MeasureServedAsync(load, scenario, baseUrl, HeavyModel, _heavyBatchBody, BaselineBatch, [BatchedRequestConcurrency], cancellationToken);
-        }
+        return new ServedTarget(scenario, baseUrl);
+    }
+
+    private void MeasureInProcess(string modelPath, string model, int batch, CancellationToken cancellationToken)
+    {
+        var result = OrtBaseline.Measure(modelPath, batch, options.Warmup, options.Duration, cancellationToken);
+        Add(new ResultRow(InProcessScenario, model, batch, "1 caller", result.CallsPerSecond, result.RowsPerSecond, result.P50Milliseconds, result.P99Milliseconds, 0));
     }
 
     private IEnumerable<int> WithTarget(int targetConcurrency) =>
         options.Concurrencies.Append(targetConcurrency).Distinct().Order();
 
     /// <summary>
-    /// Drives one endpoint at each concurrency. A served target is only a base URL, so a row
-    /// through the gateway is one more call with the gateway's URL.
+    /// Drives each target at each concurrency, the targets back to back per concurrency. A target
+    /// is only a scenario name and a base URL, so a row through the gateway is one more target.
     /// </summary>
-    private async Task MeasureServedAsync(ILoadGenerator load, string scenario, Uri baseUrl, string model, byte[] body, int batch, IEnumerable<int> concurrencies, CancellationToken cancellationToken)
+    private async Task MeasureServedAsync(ILoadGenerator load, IReadOnlyList<ServedTarget> targets, string model, byte[] body, int batch, IEnumerable<int> concurrencies, CancellationToken cancellationToken)
     {
-        var url = new Uri(baseUrl, $"v2/models/{model}/infer");
-        if (await CheckAnswerAsync(url, body, cancellationToken) is { } problem)
+        var answering = new List<ServedTarget>();
+        foreach (var target in targets)
         {
-            Skip($"{scenario}, {model} batch {batch}: {problem}, so its rows are missing");
-            return;
+            if (await CheckAnswerAsync(target.InferUrl(model), body, cancellationToken) is { } problem)
+            {
+                Note($"{target.Scenario}, {model} batch {batch}: {problem}, so its rows are missing");
+            }
+            else
+            {
+                answering.Add(target);
+            }
         }
 
         foreach (var concurrency in concurrencies)
         {
-            var spec = new LoadSpec(url, body, concurrency, options.Duration);
-            await load.RunAsync(spec with { Duration = options.Warmup }, cancellationToken);
-            var result = await load.RunAsync(spec, cancellationToken);
-            Add(new ResultRow(scenario, model, batch, concurrency.ToString(CultureInfo.InvariantCulture), result.RequestsPerSecond, result.RequestsPerSecond * batch, result.P50Milliseconds, result.P99Milliseconds, result.Errors));
-            if (result.Errors > 0)
+            foreach (var target in answering)
             {
-                Skip($"{scenario}, {model} batch {batch} at {concurrency} connections: {result.Failed} non-2xx answers and {result.TransportErrors} broken or timed-out connections (not counted in req/s)");
+                var spec = new LoadSpec(target.InferUrl(model), body, concurrency, options.Duration);
+                await load.RunAsync(spec with { Duration = options.Warmup }, cancellationToken);
+                var result = await load.RunAsync(spec, cancellationToken);
+                Add(new ResultRow(target.Scenario, model, batch, concurrency.ToString(CultureInfo.InvariantCulture), result.RequestsPerSecond, result.RequestsPerSecond * batch, result.P50Milliseconds, result.P99Milliseconds, result.Errors));
+                if (result.Errors > 0)
+                {
+                    Note($"{target.Scenario}, {model} batch {batch} at {concurrency} connections: {result.Failed} non-2xx answers and {result.TransportErrors} broken or timed-out connections (not counted in req/s)");
+                }
             }
         }
     }
@@ -267,27 +300,36 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     private void Report(string root, ILoadGenerator load)
     {
         var targets = Targets();
+
+        // Measured interleaved; shown grouped by scenario.
+        string[] order = [InProcessScenario, CeilingScenario, BatchingOffScenario, BatchingOnScenario];
+        var rows = _rows
+            .OrderBy(r => Array.IndexOf(order, r.Scenario))
+            .ThenBy(r => r.Model, StringComparer.Ordinal)
+            .ThenBy(r => r.Batch)
+            .ThenBy(r => int.TryParse(r.Concurrency, CultureInfo.InvariantCulture, out var c) ? c : 0)
+            .ToList();
         Console.WriteLine();
-        Console.Write(ResultTable.Console(_rows, targets));
+        Console.Write(ResultTable.Console(rows, targets));
 
         var environment = string.Create(
             CultureInfo.InvariantCulture,
             $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({RuntimeInformation.OSDescription}, .NET {Environment.Version}); load from {load.Name}, closed loop, {options.Duration.TotalSeconds:0.#} s per step after {options.Warmup.TotalSeconds:0.#} s warm-up; batch-1 JSON requests unless stated. Load generator, servers and ONNX Runtime share the same cores. Load average (1/5/15 min) before the run {_loadBefore ?? "unknown"}, after {LoadAverage() ?? "unknown"}: anything above zero is other work on the machine competing with the run.");
         var output = options.OutputPath ?? Path.Combine(root, "artifacts", "benchmarks", "results.md");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-        File.WriteAllText(output, ResultTable.Markdown(_rows, targets, environment, _notes));
+        File.WriteAllText(output, ResultTable.Markdown(rows, targets, environment, _notes));
         Console.WriteLine($"Markdown table written to {output}");
     }
 
     private List<TargetCheck> Targets()
     {
-        var ceiling = Find(CeilingScenario, SmallModel, SmallTargetConcurrency);
-        var smallOff = Find(BatchingOffScenario, SmallModel, SmallTargetConcurrency);
-        var smallOn = Find(BatchingOnScenario, SmallModel, SmallTargetConcurrency);
-        var heavyOff = Find(BatchingOffScenario, HeavyModel, HeavyTargetConcurrency);
-        var heavyOn = Find(BatchingOnScenario, HeavyModel, HeavyTargetConcurrency);
+        var ceiling = Find(CeilingScenario, SmallModel, 1, SmallTargetConcurrency);
+        var smallOff = Find(BatchingOffScenario, SmallModel, 1, SmallTargetConcurrency);
+        var smallOn = Find(BatchingOnScenario, SmallModel, 1, SmallTargetConcurrency);
+        var heavyOff = Find(BatchingOffScenario, HeavyModel, 1, HeavyTargetConcurrency);
+        var heavyOn = Find(BatchingOnScenario, HeavyModel, 1, HeavyTargetConcurrency);
+        var servedBatch = Find(BatchingOffScenario, HeavyModel, BaselineBatch, BatchedRequestConcurrency);
         var baseline = _rows.FirstOrDefault(r => r.Scenario == InProcessScenario && r.Model == HeavyModel && r.Batch == BaselineBatch);
-        var servedBatch = _rows.FirstOrDefault(r => r.Scenario == BatchingOffScenario && r.Model == HeavyModel && r.Batch == BaselineBatch);
 
         return
         [
@@ -300,8 +342,8 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         ];
     }
 
-    private ResultRow? Find(string scenario, string model, int concurrency) =>
-        _rows.FirstOrDefault(r => r.Scenario == scenario && r.Model == model && r.Concurrency == concurrency.ToString(CultureInfo.InvariantCulture));
+    private ResultRow? Find(string scenario, string model, int batch, int concurrency) =>
+        _rows.FirstOrDefault(r => r.Scenario == scenario && r.Model == model && r.Batch == batch && r.Concurrency == concurrency.ToString(CultureInfo.InvariantCulture));
 
     private static double? Ratio(double? numerator, double? denominator) =>
         numerator is { } n && denominator is { } d && d > 0 ? n / d : null;
@@ -310,23 +352,32 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     {
         _rows.Add(row);
         var cells = ResultTable.Cells(row);
-        Console.WriteLine($"  {cells[1]}, batch {cells[2]}, {cells[3]}: {cells[4]} req/s, {cells[5]} rows/s, p50 {cells[6]} ms, p99 {cells[7]} ms, {cells[9]} errors");
+        Console.WriteLine($"  {cells[0]}, {cells[1]}, batch {cells[2]}, {cells[3]}: {cells[4]} req/s, {cells[5]} rows/s, p50 {cells[6]} ms, p99 {cells[7]} ms, {cells[9]} errors");
     }
 
-    private void Skip(string why)
+    private void Note(string what)
     {
-        _notes.Add(why);
-        Console.WriteLine($"  note: {why}");
-    }
+        lock (_notes)
+        {
+            _notes.Add(what);
+        }
 
-    private static string LastLines(string output) =>
-        string.Join(" | ", output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(5));
+        Console.WriteLine($"  note: {what}");
+    }
 
     /// <summary>The machine is shared, so the report says how busy it was.</summary>
     private static string? LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : null;
 
+    private static string LastLines(string output) =>
+        string.Join(" | ", output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(5));
+
     private static void Step(string what) => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {what}");
 
     private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "...";
+
+    private sealed record ServedTarget(string Scenario, Uri BaseUrl)
+    {
+        public Uri InferUrl(string model) => new(BaseUrl, $"v2/models/{model}/infer");
+    }
 }
