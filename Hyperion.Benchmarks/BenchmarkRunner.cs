@@ -12,9 +12,10 @@ namespace Hyperion.Benchmarks;
 /// <summary>
 /// One run: generate the models, start the bare-Kestrel ceiling and the standalone inference
 /// server twice (batching off and on), then measure. The servers run side by side and each
-/// step drives them one after another at the same concurrency, and in-process ONNX Runtime is
-/// measured just before the heavy model's steps: on a shared two-core machine other work comes
-/// and goes, and adjacent measurements keep it out of the ratios as far as possible.
+/// step drives them one after another at the same concurrency, target concurrencies first, and
+/// in-process ONNX Runtime is measured just before the heavy model's steps: on a shared
+/// two-core machine other work comes and goes, and adjacent measurements keep it out of the
+/// ratios as far as possible.
 /// </summary>
 public sealed class BenchmarkRunner(BenchmarkOptions options)
 {
@@ -234,8 +235,9 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         Add(new ResultRow(InProcessScenario, model, batch, "1 caller", result.CallsPerSecond, result.RowsPerSecond, result.P50Milliseconds, result.P99Milliseconds, 0));
     }
 
+    // The target's concurrency first: its rows then sit next to the in-process baseline in time.
     private IEnumerable<int> WithTarget(int targetConcurrency) =>
-        options.Concurrencies.Append(targetConcurrency).Distinct().Order();
+        options.Concurrencies.Where(c => c != targetConcurrency).Order().Prepend(targetConcurrency);
 
     /// <summary>
     /// Drives each target at each concurrency, the targets back to back per concurrency. A target
