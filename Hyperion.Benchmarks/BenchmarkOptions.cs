@@ -15,11 +15,13 @@ public sealed record BenchmarkOptions
     public const string Usage = """
         usage: dotnet run -c Release --project Hyperion.Benchmarks -- [options]
 
-          --duration T       measured time per load step (default 6s; 500ms, 10s, 1m)
-          --warmup T         unmeasured load before each step (default 1s)
+          --duration T       measured time per run (default 3s; 500ms, 10s, 1m)
+          --rounds N         runs per step, round-robin across the servers; the table
+                             shows the median run (default 3)
+          --warmup T         unmeasured load before a step's first run (default 1s)
           --concurrency LIST connections to try, e.g. 1,8,32,64 (default); the targets'
                              own concurrencies (32 small, 64 heavy) always run
-          --quick            3s steps at the targets' concurrencies only (under a minute)
+          --quick            2s runs at the targets' concurrencies only (about a minute)
           --client NAME      wrk (default when /usr/bin/wrk exists) or inprocess
           --output FILE      markdown table (default artifacts/benchmarks/results.md)
           --repo DIR         repository root (default: found from the working directory)
@@ -28,7 +30,9 @@ public sealed record BenchmarkOptions
           --help
         """;
 
-    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(6);
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(3);
+
+    public int Rounds { get; init; } = 3;
 
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -53,6 +57,7 @@ public sealed record BenchmarkOptions
         var options = new BenchmarkOptions();
         TimeSpan? duration = null;
         IReadOnlyList<int>? concurrencies = null;
+        int? rounds = null;
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -62,6 +67,7 @@ public sealed record BenchmarkOptions
             switch (arg)
             {
                 case "--duration": duration = ParseTime(arg, Value()); break;
+                case "--rounds": rounds = ParseRounds(Value()); break;
                 case "--warmup": options = options with { Warmup = ParseTime(arg, Value()) }; break;
                 case "--concurrency": concurrencies = ParseConcurrencies(Value()); break;
                 case "--quick": options = options with { Quick = true }; break;
@@ -77,13 +83,14 @@ public sealed record BenchmarkOptions
 
         if (options.Quick)
         {
-            options = options with { Duration = TimeSpan.FromSeconds(3), Warmup = TimeSpan.FromSeconds(1), Concurrencies = [] };
+            options = options with { Duration = TimeSpan.FromSeconds(2), Concurrencies = [] };
         }
 
         return options with
         {
             Duration = duration ?? options.Duration,
             Concurrencies = concurrencies ?? options.Concurrencies,
+            Rounds = rounds ?? options.Rounds,
         };
     }
 
@@ -119,6 +126,11 @@ public sealed record BenchmarkOptions
 
         return values;
     }
+
+    private static int ParseRounds(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var rounds) && rounds is >= 1 and <= 20
+            ? rounds
+            : throw new ArgumentException($"--rounds expects an integer in 1..20, got '{text}'.");
 
     private static LoadClient ParseClient(string text) => text switch
     {

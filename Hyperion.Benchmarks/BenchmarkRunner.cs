@@ -68,7 +68,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         try
         {
             _loadBefore = LoadAverage();
-            Console.WriteLine($"Hyperion benchmark: {options.Duration.TotalSeconds:0.#} s per step after {options.Warmup.TotalSeconds:0.#} s warm-up, load from {load.Name}, {Environment.ProcessorCount} cores, load average {_loadBefore ?? "unknown"}");
+            Console.WriteLine($"Hyperion benchmark: {options.Rounds} runs of {options.Duration.TotalSeconds:0.#} s per step after {options.Warmup.TotalSeconds:0.#} s warm-up, load from {load.Name}, {Environment.ProcessorCount} cores, load average {_loadBefore ?? "unknown"}");
 
             var models = Path.Combine(work.FullName, "models");
             if (!await GenerateModelsAsync(root, models, cancellationToken))
@@ -94,9 +94,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             await MeasureServedAsync(load, targets, SmallModel, _smallBody, 1, WithTarget(SmallTargetConcurrency), cancellationToken);
 
             Step("in-process ONNX Runtime (one caller running the model back to back)");
-            MeasureInProcess(Path.Combine(models, "batching-off", HeavyModel, "1", "model.onnx"), HeavyModel, BaselineBatch, cancellationToken);
-            MeasureInProcess(Path.Combine(models, "batching-off", HeavyModel, "1", "model.onnx"), HeavyModel, 1, cancellationToken);
-            MeasureInProcess(Path.Combine(models, "batching-off", SmallModel, "1", "model.onnx"), SmallModel, 1, cancellationToken);
+            MeasureInProcess(models, cancellationToken);
 
             Step($"{HeavyModel}, batch-1 requests");
             await MeasureServedAsync(load, inferenceServers, HeavyModel, _heavyBody, 1, WithTarget(HeavyTargetConcurrency), cancellationToken);
@@ -229,10 +227,40 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         return new ServedTarget(scenario, baseUrl);
     }
 
-    private void MeasureInProcess(string modelPath, string model, int batch, CancellationToken cancellationToken)
+    private void MeasureInProcess(string models, CancellationToken cancellationToken)
     {
-        var result = OrtBaseline.Measure(modelPath, batch, options.Warmup, options.Duration, cancellationToken);
-        Add(new ResultRow(InProcessScenario, model, batch, "1 caller", result.CallsPerSecond, result.RowsPerSecond, result.P50Milliseconds, result.P99Milliseconds, 0));
+        (string Model, int Batch)[] cases = [(HeavyModel, BaselineBatch), (HeavyModel, 1), (SmallModel, 1)];
+        var baselines = cases.Select(c => new OrtBaseline(Path.Combine(models, "batching-off", c.Model, "1", "model.onnx"), c.Batch)).ToList();
+        try
+        {
+            var runs = baselines.Select(_ => new List<OrtBaselineResult>()).ToList();
+            for (var round = 0; round < options.Rounds; round++)
+            {
+                for (var i = 0; i < baselines.Count; i++)
+                {
+                    runs[i].Add(baselines[i].Measure(round == 0 ? options.Warmup : TimeSpan.Zero, options.Duration, cancellationToken));
+                }
+            }
+
+            for (var i = 0; i < cases.Length; i++)
+            {
+                var (median, spread) = Median(runs[i], r => r.RowsPerSecond);
+                Add(new ResultRow(InProcessScenario, cases[i].Model, cases[i].Batch, "1 caller", median.CallsPerSecond, median.RowsPerSecond, median.P50Milliseconds, median.P99Milliseconds, 0, runs[i].Count, spread));
+            }
+        }
+        finally
+        {
+            baselines.ForEach(b => b.Dispose());
+        }
+    }
+
+    /// <summary>The run with the median throughput (its own latencies come with it) and the runs' spread.</summary>
+    private static (T Median, double Spread) Median<T>(List<T> runs, Func<T, double> throughput)
+    {
+        var sorted = runs.OrderBy(throughput).ToList();
+        var median = sorted[sorted.Count / 2];
+        var middle = throughput(median);
+        return (median, middle > 0 ? (throughput(sorted[^1]) - throughput(sorted[0])) / middle : 0);
     }
 
     // The target's concurrency first: its rows then sit next to the in-process baseline in time.
@@ -240,8 +268,9 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         options.Concurrencies.Where(c => c != targetConcurrency).Order().Prepend(targetConcurrency);
 
     /// <summary>
-    /// Drives each target at each concurrency, the targets back to back per concurrency. A target
-    /// is only a scenario name and a base URL, so a row through the gateway is one more target.
+    /// Drives each target at each concurrency, round-robin across the targets for each of the
+    /// rounds. A target is only a scenario name and a base URL, so a row through the gateway is
+    /// one more target.
     /// </summary>
     private async Task MeasureServedAsync(ILoadGenerator load, IReadOnlyList<ServedTarget> targets, string model, byte[] body, int batch, IEnumerable<int> concurrencies, CancellationToken cancellationToken)
     {
@@ -260,15 +289,30 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
         foreach (var concurrency in concurrencies)
         {
-            foreach (var target in answering)
+            var runs = answering.Select(_ => new List<LoadResult>()).ToList();
+            for (var round = 0; round < options.Rounds; round++)
             {
-                var spec = new LoadSpec(target.InferUrl(model), body, concurrency, options.Duration);
-                await load.RunAsync(spec with { Duration = options.Warmup }, cancellationToken);
-                var result = await load.RunAsync(spec, cancellationToken);
-                Add(new ResultRow(target.Scenario, model, batch, concurrency.ToString(CultureInfo.InvariantCulture), result.RequestsPerSecond, result.RequestsPerSecond * batch, result.P50Milliseconds, result.P99Milliseconds, result.Errors));
-                if (result.Errors > 0)
+                for (var i = 0; i < answering.Count; i++)
                 {
-                    Note($"{target.Scenario}, {model} batch {batch} at {concurrency} connections: {result.Failed} non-2xx answers and {result.TransportErrors} broken or timed-out connections (not counted in req/s)");
+                    var spec = new LoadSpec(answering[i].InferUrl(model), body, concurrency, options.Duration);
+                    if (round == 0)
+                    {
+                        await load.RunAsync(spec with { Duration = options.Warmup }, cancellationToken);
+                    }
+
+                    runs[i].Add(await load.RunAsync(spec, cancellationToken));
+                }
+            }
+
+            for (var i = 0; i < answering.Count; i++)
+            {
+                var scenario = answering[i].Scenario;
+                var (median, spread) = Median(runs[i], r => r.RequestsPerSecond);
+                var errors = runs[i].Sum(r => r.Errors);
+                Add(new ResultRow(scenario, model, batch, concurrency.ToString(CultureInfo.InvariantCulture), median.RequestsPerSecond, median.RequestsPerSecond * batch, median.P50Milliseconds, median.P99Milliseconds, errors, runs[i].Count, spread));
+                if (errors > 0)
+                {
+                    Note($"{scenario}, {model} batch {batch} at {concurrency} connections: {runs[i].Sum(r => r.Failed)} non-2xx answers and {runs[i].Sum(r => r.TransportErrors)} broken or timed-out connections over {runs[i].Count} runs (not counted in req/s)");
                 }
             }
         }
@@ -316,7 +360,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
         var environment = string.Create(
             CultureInfo.InvariantCulture,
-            $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({RuntimeInformation.OSDescription}, .NET {Environment.Version}); load from {load.Name}, closed loop, {options.Duration.TotalSeconds:0.#} s per step after {options.Warmup.TotalSeconds:0.#} s warm-up; batch-1 JSON requests unless stated. Load generator, servers and ONNX Runtime share the same cores. Load average (1/5/15 min) before the run {_loadBefore ?? "unknown"}, after {LoadAverage() ?? "unknown"}: anything above zero is other work on the machine competing with the run.");
+            $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({RuntimeInformation.OSDescription}, .NET {Environment.Version}); load from {load.Name}, closed loop; each row is the median of {options.Rounds} runs of {options.Duration.TotalSeconds:0.#} s (round-robin across the servers, after {options.Warmup.TotalSeconds:0.#} s warm-up) with that run's latencies, spread = (fastest - slowest) ÷ median; batch-1 JSON requests unless stated. Load generator, servers and ONNX Runtime share the same cores. Load average (1/5/15 min) before the run {_loadBefore ?? "unknown"}, after {LoadAverage() ?? "unknown"}: anything above zero is other work on the machine competing with the run.");
         var output = options.OutputPath ?? Path.Combine(root, "artifacts", "benchmarks", "results.md");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
         File.WriteAllText(output, ResultTable.Markdown(rows, targets, environment, _notes));
@@ -354,7 +398,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     {
         _rows.Add(row);
         var cells = ResultTable.Cells(row);
-        Console.WriteLine($"  {cells[0]}, {cells[1]}, batch {cells[2]}, {cells[3]}: {cells[4]} req/s, {cells[5]} rows/s, p50 {cells[6]} ms, p99 {cells[7]} ms, {cells[9]} errors");
+        Console.WriteLine($"  {cells[0]}, {cells[1]}, batch {cells[2]}, {cells[3]}: {cells[4]} req/s, {cells[5]} rows/s, p50 {cells[6]} ms, p99 {cells[7]} ms, {cells[9]} errors, spread {cells[11]} over {cells[10]} runs");
     }
 
     private void Note(string what)

@@ -2,7 +2,11 @@ using System.Globalization;
 
 namespace Hyperion.Benchmarks.Reporting;
 
-/// <summary>One line of the table. <see cref="Concurrency"/> is connections, or "1 caller" in process.</summary>
+/// <summary>
+/// One line of the table: the median of <see cref="Runs"/> runs by throughput, with that run's
+/// own latencies. <see cref="Spread"/> is (fastest - slowest) ÷ median, how much the machine's
+/// other work moved the runs. <see cref="Concurrency"/> is connections, or "1 caller" in process.
+/// </summary>
 public sealed record ResultRow(
     string Scenario,
     string Model,
@@ -12,7 +16,9 @@ public sealed record ResultRow(
     double RowsPerSecond,
     double P50Milliseconds,
     double P99Milliseconds,
-    long Errors)
+    long Errors,
+    int Runs,
+    double Spread)
 {
     public double TailRatio => P50Milliseconds > 0 ? P99Milliseconds / P50Milliseconds : double.NaN;
 }

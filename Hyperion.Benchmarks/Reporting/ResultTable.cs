@@ -6,7 +6,7 @@ namespace Hyperion.Benchmarks.Reporting;
 /// <summary>Formats the rows and target checks for the console and as markdown for the README.</summary>
 public static class ResultTable
 {
-    private static readonly string[] Headers = ["scenario", "model", "batch", "concurrency", "req/s", "rows/s", "p50 ms", "p99 ms", "p99/p50", "errors"];
+    private static readonly string[] Headers = ["scenario", "model", "batch", "concurrency", "req/s", "rows/s", "p50 ms", "p99 ms", "p99/p50", "errors", "runs", "spread"];
 
     public static string[] Cells(ResultRow row) =>
     [
@@ -20,6 +20,8 @@ public static class ResultTable
         Milliseconds(row.P99Milliseconds),
         double.IsNaN(row.TailRatio) ? "-" : row.TailRatio.ToString("0.0", CultureInfo.InvariantCulture),
         row.Errors.ToString(CultureInfo.InvariantCulture),
+        row.Runs.ToString(CultureInfo.InvariantCulture),
+        row.Spread.ToString("P0", CultureInfo.InvariantCulture),
     ];
 
     public static string Console(IReadOnlyList<ResultRow> rows, IReadOnlyList<TargetCheck> targets)
