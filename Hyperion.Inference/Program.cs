@@ -1,6 +1,20 @@
+using Hyperion.Inference;
+using Hyperion.Inference.Protocol;
+
 var builder = WebApplication.CreateBuilder(args);
+
+// Triton-style switches for standalone mode: --model-repository DIR [--grpc-url http://127.0.0.1:8001].
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
+{
+    ["--model-repository"] = "Inference:ModelRepository",
+    ["--grpc-url"] = "Inference:GrpcUrl",
+});
+
 builder.AddServiceDefaults();
+builder.Services.AddInferenceEngine(builder.Configuration);
+builder.AddInferenceProtocols();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapInferenceProtocols();
 app.Run();

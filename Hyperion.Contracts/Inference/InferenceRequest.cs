@@ -18,6 +18,12 @@ public sealed class InferenceRequest : IDisposable
     /// <summary>Null or empty means every output of the model.</summary>
     public List<RequestedOutput>? Outputs { get; init; }
 
+    /// <summary>
+    /// Triton's <c>binary_data_output</c> request parameter: outputs that the client did not list with a
+    /// <c>binary_data</c> of their own come back in binary form. Only the REST front end reads it.
+    /// </summary>
+    public bool BinaryDataOutput { get; init; }
+
     /// <summary>Per-request timeout (OIP/Triton <c>timeout</c> parameter); null uses the model's default.</summary>
     public TimeSpan? Timeout { get; init; }
 

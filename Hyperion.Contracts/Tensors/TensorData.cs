@@ -44,6 +44,13 @@ public sealed class TensorData : IDisposable
     public static TensorData Rent(string name, TensorDataType dataType, long[] shape, int byteLength) =>
         new(name, dataType, shape, ArrayPool<byte>.Shared.Rent(Math.Max(byteLength, 1)), byteLength, pooled: true);
 
+    /// <summary>
+    /// A tensor that takes over a buffer the caller rented from <see cref="ArrayPool{T}.Shared"/>; dispose returns it.
+    /// Lets a decoder that cannot know the size up front (BYTES) grow its own buffer and hand it over without a copy.
+    /// </summary>
+    public static TensorData FromRented(string name, TensorDataType dataType, long[] shape, byte[] rentedBuffer, int length) =>
+        new(name, dataType, shape, rentedBuffer, length, pooled: true);
+
     /// <summary>A tensor over a buffer the caller owns (not returned to the pool).</summary>
     public static TensorData Wrap(string name, TensorDataType dataType, long[] shape, byte[] buffer, int length) =>
         new(name, dataType, shape, buffer, length, pooled: false);

@@ -334,6 +334,9 @@ def write_digits(models_dir, samples_dir):
             "data": [int(v) for v in rows.flatten()],
         }]
     })
+    write_json(os.path.join(samples_dir, "request_v1.json"), {
+        "instances": [[int(v) for v in row] for row in rows],
+    })
     write_json(os.path.join(samples_dir, "expected.json"), {
         "label": [int(v) for v in probabilities.argmax(axis=1)],
         "true_label": [int(v) for v in y_test[:2]],
@@ -354,7 +357,7 @@ def write_testdata(models_dir, samples_dir):
     write_digits(models_dir, samples_dir)
 
 
-def bench_config(name, input_dims, output_name, output_dims, batching):
+def bench_config(name, input_dims, output_name, output_dims, batching, queue_delay_us):
     config = {
         "name": name,
         "platform": "onnxruntime",
@@ -366,20 +369,24 @@ def bench_config(name, input_dims, output_name, output_dims, batching):
     if batching:
         config["dynamic_batching"] = {
             "preferred_batch_size": [32, 64],
-            "max_queue_delay_microseconds": 2000,
+            "max_queue_delay_microseconds": queue_delay_us,
             "max_queue_size": 1024,
         }
     return config
 
 
 def write_bench(out_dir):
-    """Two repositories with the same model names, so one load generator drives either server."""
+    """Two repositories with the same model names, so one load generator drives either server.
+
+    The queue delay is what a lone request waits for company: about one heavy batch's compute
+    for mlp_heavy, far less for mlp_small, whose compute takes microseconds.
+    """
     small = mlp_model("mlp_small", [64, 128, 10], seed=64)
     heavy = mlp_model("mlp_heavy", [512, 2048, 2048, 10], seed=512)
     for variant, batching in (("batching-on", True), ("batching-off", False)):
         repo = os.path.join(out_dir, variant)
-        save(small, repo, "mlp_small", config=bench_config("mlp_small", [64], "logits", [10], batching))
-        save(heavy, repo, "mlp_heavy", config=bench_config("mlp_heavy", [512], "logits", [10], batching))
+        save(small, repo, "mlp_small", config=bench_config("mlp_small", [64], "logits", [10], batching, 200))
+        save(heavy, repo, "mlp_heavy", config=bench_config("mlp_heavy", [512], "logits", [10], batching, 1000))
     print(f"bench models written to {out_dir}/batching-on and {out_dir}/batching-off")
 
 

@@ -1,0 +1,429 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Hyperion.Benchmarks.Hosting;
+using Hyperion.Benchmarks.InProcess;
+using Hyperion.Benchmarks.Load;
+using Hyperion.Benchmarks.Reporting;
+
+namespace Hyperion.Benchmarks;
+
+/// <summary>
+/// One run: generate the models, start the bare-Kestrel ceiling and the standalone inference
+/// server twice (batching off and on), then measure. The servers run side by side and each
+/// step drives them one after another at the same concurrency, target concurrencies first, and
+/// in-process ONNX Runtime is measured just before the heavy model's steps: on a shared
+/// two-core machine other work comes and goes, and adjacent measurements keep it out of the
+/// ratios as far as possible.
+/// </summary>
+public sealed class BenchmarkRunner(BenchmarkOptions options)
+{
+    private const string SmallModel = "mlp_small";
+    private const string HeavyModel = "mlp_heavy";
+    private const int SmallFeatures = 64;
+    private const int HeavyFeatures = 512;
+
+    // The concurrencies and batch size the targets are stated at.
+    private const int SmallTargetConcurrency = 32;
+    private const int HeavyTargetConcurrency = 64;
+    private const int BaselineBatch = 32;
+
+    // Two connections keep ONNX Runtime busy while the other request crosses HTTP.
+    private const int BatchedRequestConcurrency = 2;
+
+    private const string InProcessScenario = "in-process ORT";
+    private const string CeilingScenario = "bare Kestrel (ceiling)";
+    private const string BatchingOffScenario = "server, batching off";
+    private const string BatchingOnScenario = "server, batching on";
+
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly List<ResultRow> _rows = [];
+    private readonly List<string> _notes = [];
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly byte[] _smallBody = RequestBodies.Infer("input", 1, SmallFeatures, seed: 1);
+    private readonly byte[] _heavyBody = RequestBodies.Infer("input", 1, HeavyFeatures, seed: 2);
+    private readonly byte[] _heavyBatchBody = RequestBodies.Infer("input", BaselineBatch, HeavyFeatures, seed: 3);
+    private string? _loadBefore;
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        string root;
+        ILoadGenerator load;
+        var work = Directory.CreateTempSubdirectory("hyperion-bench-");
+        try
+        {
+            root = Toolchain.FindRepositoryRoot(options.RepositoryRoot);
+            load = CreateLoadGenerator(work.FullName);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            work.Delete(recursive: true);
+            return 2;
+        }
+
+        var servers = new List<ChildProcess>();
+        try
+        {
+            _loadBefore = LoadAverage();
+            Console.WriteLine($"Hyperion benchmark: {options.Rounds} runs of {options.Duration.TotalSeconds:0.#} s per step after {options.Warmup.TotalSeconds:0.#} s warm-up, load from {load.Name}, {Environment.ProcessorCount} cores, load average {_loadBefore ?? "unknown"}");
+
+            var models = Path.Combine(work.FullName, "models");
+            if (!await GenerateModelsAsync(root, models, cancellationToken))
+            {
+                return 1;
+            }
+
+            var serverBuilt = await BuildServerAsync(root, cancellationToken);
+
+            Step("starting the bare Kestrel ceiling and the inference server with batching off and on");
+            var serverDll = Path.Combine(root, "Hyperion.Inference", "bin", "Release", "net10.0", "Hyperion.Inference.dll");
+            var starting = new List<Task<ServedTarget?>> { StartCeilingAsync(servers, cancellationToken) };
+            if (serverBuilt)
+            {
+                starting.Add(StartServerAsync(servers, serverDll, Path.Combine(models, "batching-off"), BatchingOffScenario, cancellationToken));
+                starting.Add(StartServerAsync(servers, serverDll, Path.Combine(models, "batching-on"), BatchingOnScenario, cancellationToken));
+            }
+
+            var targets = (await Task.WhenAll(starting)).OfType<ServedTarget>().ToList();
+            var inferenceServers = targets.Where(t => t.Scenario != CeilingScenario).ToList();
+
+            Step($"{SmallModel}, batch-1 requests");
+            await MeasureServedAsync(load, targets, SmallModel, _smallBody, 1, WithTarget(SmallTargetConcurrency), cancellationToken);
+
+            Step("in-process ONNX Runtime (one caller running the model back to back)");
+            MeasureInProcess(models, cancellationToken);
+
+            Step($"{HeavyModel}, batch-1 requests");
+            await MeasureServedAsync(load, inferenceServers, HeavyModel, _heavyBody, 1, WithTarget(HeavyTargetConcurrency), cancellationToken);
+
+            // Requests already at the baseline's batch size: what HTTP and JSON cost per row.
+            Step($"{HeavyModel}, batch-{BaselineBatch} requests");
+            await MeasureServedAsync(load, inferenceServers.Where(t => t.Scenario == BatchingOffScenario).ToList(), HeavyModel, _heavyBatchBody, BaselineBatch, [BatchedRequestConcurrency], cancellationToken);
+
+            Report(root, load);
+            return 0;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("Cancelled.");
+            return 130;
+        }
+        finally
+        {
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync();
+            }
+
+            _http.Dispose();
+            work.Delete(recursive: true);
+        }
+    }
+
+    private ILoadGenerator CreateLoadGenerator(string workDirectory) => options.Client switch
+    {
+        LoadClient.InProcess => new ClosedLoopLoadGenerator(),
+        LoadClient.Wrk when !File.Exists(WrkLoadGenerator.DefaultPath) =>
+            throw new ArgumentException($"--client wrk needs {WrkLoadGenerator.DefaultPath} (apt-get install wrk)."),
+        _ when File.Exists(WrkLoadGenerator.DefaultPath) => new WrkLoadGenerator(WrkLoadGenerator.DefaultPath, workDirectory),
+        _ => new ClosedLoopLoadGenerator(),
+    };
+
+    private async Task<bool> GenerateModelsAsync(string root, string models, CancellationToken cancellationToken)
+    {
+        Step("generating benchmark models");
+        var script = Path.Combine(root, "tools", "models", "generate_models.py");
+        var (exitCode, output) = await Toolchain.RunAsync(options.Python, [script, "--bench", models], root, cancellationToken);
+        if (exitCode != 0)
+        {
+            Console.Error.WriteLine($"{options.Python} {script} --bench failed (exit {exitCode}); it needs python3-onnx and python3-numpy:{Environment.NewLine}{output}");
+            return false;
+        }
+
+        return true;
+    }
+
+    private async Task<bool> BuildServerAsync(string root, CancellationToken cancellationToken)
+    {
+        if (!options.Build)
+        {
+            return true;
+        }
+
+        var project = Path.Combine(root, "Hyperion.Inference", "Hyperion.Inference.csproj");
+        Step("building Hyperion.Inference (Release)");
+        var (exitCode, output) = await Toolchain.RunAsync(Toolchain.DotnetHost, ["build", project, "-c", "Release", "--nologo", "-v", "q"], root, cancellationToken);
+        if (exitCode != 0)
+        {
+            Note($"building {project} failed, so the server rows are missing: {LastLines(output)}");
+            return false;
+        }
+
+        return true;
+    }
+
+    private async Task<ServedTarget?> StartCeilingAsync(List<ChildProcess> servers, CancellationToken cancellationToken)
+    {
+        var port = Toolchain.FreePort();
+        var self = typeof(BenchmarkRunner).Assembly.Location;
+
+        // Server GC, as the Web SDK gives the inference server, so both HTTP stacks run alike.
+        var ceiling = ChildProcess.Start(
+            CeilingScenario,
+            Toolchain.DotnetHost,
+            [self, CeilingServer.Command, "--urls", $"http://127.0.0.1:{port}"],
+            new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" });
+        lock (servers)
+        {
+            servers.Add(ceiling);
+        }
+
+        var baseUrl = new Uri($"http://127.0.0.1:{port}/");
+        if (!await ceiling.WaitReadyAsync(_http, [new Uri(baseUrl, "v2/health/ready")], ReadyTimeout, cancellationToken))
+        {
+            Note($"the bare Kestrel ceiling did not start: {LastLines(ceiling.OutputTail())}");
+            return null;
+        }
+
+        return new ServedTarget(CeilingScenario, baseUrl);
+    }
+
+    private async Task<ServedTarget?> StartServerAsync(List<ChildProcess> servers, string serverDll, string repository, string scenario, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(serverDll))
+        {
+            Note($"{serverDll} is missing (build it with: dotnet build -c Release Hyperion.Inference), so the {scenario} rows are missing");
+            return null;
+        }
+
+        var port = Toolchain.FreePort();
+        var server = ChildProcess.Start(
+            scenario,
+            Toolchain.DotnetHost,
+            [serverDll, "--model-repository", repository, "--urls", $"http://127.0.0.1:{port}"],
+            new Dictionary<string, string>
+            {
+                // Per-request logging would measure the console, not the server.
+                ["Logging__LogLevel__Default"] = "Warning",
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            });
+        lock (servers)
+        {
+            servers.Add(server);
+        }
+
+        var baseUrl = new Uri($"http://127.0.0.1:{port}/");
+        Uri[] ready = [new(baseUrl, "v2/health/ready"), new(baseUrl, $"v2/models/{SmallModel}/ready"), new(baseUrl, $"v2/models/{HeavyModel}/ready")];
+        if (!await server.WaitReadyAsync(_http, ready, ReadyTimeout, cancellationToken))
+        {
+            var state = server.HasExited ? "exited" : $"was not ready within {ReadyTimeout.TotalSeconds:0} s";
+            Note($"the inference server ({scenario}) {state}, so its rows are missing; last output: {LastLines(server.OutputTail())}");
+            return null;
+        }
+
+        return new ServedTarget(scenario, baseUrl);
+    }
+
+    private void MeasureInProcess(string models, CancellationToken cancellationToken)
+    {
+        (string Model, int Batch)[] cases = [(HeavyModel, BaselineBatch), (HeavyModel, 1), (SmallModel, 1)];
+        var baselines = cases.Select(c => new OrtBaseline(Path.Combine(models, "batching-off", c.Model, "1", "model.onnx"), c.Batch)).ToList();
+        try
+        {
+            var runs = baselines.Select(_ => new List<OrtBaselineResult>()).ToList();
+            for (var round = 0; round < options.Rounds; round++)
+            {
+                for (var i = 0; i < baselines.Count; i++)
+                {
+                    runs[i].Add(baselines[i].Measure(round == 0 ? options.Warmup : TimeSpan.Zero, options.Duration, cancellationToken));
+                }
+            }
+
+            for (var i = 0; i < cases.Length; i++)
+            {
+                var (median, spread) = Median(runs[i], r => r.RowsPerSecond);
+                Add(new ResultRow(InProcessScenario, cases[i].Model, cases[i].Batch, "1 caller", median.CallsPerSecond, median.RowsPerSecond, median.P50Milliseconds, median.P99Milliseconds, 0, runs[i].Count, spread));
+            }
+        }
+        finally
+        {
+            baselines.ForEach(b => b.Dispose());
+        }
+    }
+
+    /// <summary>The run with the median throughput (its own latencies come with it) and the runs' spread.</summary>
+    private static (T Median, double Spread) Median<T>(List<T> runs, Func<T, double> throughput)
+    {
+        var sorted = runs.OrderBy(throughput).ToList();
+        var median = sorted[sorted.Count / 2];
+        var middle = throughput(median);
+        return (median, middle > 0 ? (throughput(sorted[^1]) - throughput(sorted[0])) / middle : 0);
+    }
+
+    // The target's concurrency first: its rows then sit next to the in-process baseline in time.
+    private IEnumerable<int> WithTarget(int targetConcurrency) =>
+        options.Concurrencies.Where(c => c != targetConcurrency).Order().Prepend(targetConcurrency);
+
+    /// <summary>
+    /// Drives each target at each concurrency, round-robin across the targets for each of the
+    /// rounds. A target is only a scenario name and a base URL, so a row through the gateway is
+    /// one more target.
+    /// </summary>
+    private async Task MeasureServedAsync(ILoadGenerator load, IReadOnlyList<ServedTarget> targets, string model, byte[] body, int batch, IEnumerable<int> concurrencies, CancellationToken cancellationToken)
+    {
+        var answering = new List<ServedTarget>();
+        foreach (var target in targets)
+        {
+            if (await CheckAnswerAsync(target.InferUrl(model), body, cancellationToken) is { } problem)
+            {
+                Note($"{target.Scenario}, {model} batch {batch}: {problem}, so its rows are missing");
+            }
+            else
+            {
+                answering.Add(target);
+            }
+        }
+
+        foreach (var concurrency in concurrencies)
+        {
+            var runs = answering.Select(_ => new List<LoadResult>()).ToList();
+            for (var round = 0; round < options.Rounds; round++)
+            {
+                for (var i = 0; i < answering.Count; i++)
+                {
+                    var spec = new LoadSpec(answering[i].InferUrl(model), body, concurrency, options.Duration);
+                    if (round == 0)
+                    {
+                        await load.RunAsync(spec with { Duration = options.Warmup }, cancellationToken);
+                    }
+
+                    runs[i].Add(await load.RunAsync(spec, cancellationToken));
+                }
+            }
+
+            for (var i = 0; i < answering.Count; i++)
+            {
+                var scenario = answering[i].Scenario;
+                var (median, spread) = Median(runs[i], r => r.RequestsPerSecond);
+                var errors = runs[i].Sum(r => r.Errors);
+                Add(new ResultRow(scenario, model, batch, concurrency.ToString(CultureInfo.InvariantCulture), median.RequestsPerSecond, median.RequestsPerSecond * batch, median.P50Milliseconds, median.P99Milliseconds, errors, runs[i].Count, spread));
+                if (errors > 0)
+                {
+                    Note($"{scenario}, {model} batch {batch} at {concurrency} connections: {runs[i].Sum(r => r.Failed)} non-2xx answers and {runs[i].Sum(r => r.TransportErrors)} broken or timed-out connections over {runs[i].Count} runs (not counted in req/s)");
+                }
+            }
+        }
+    }
+
+    /// <summary>Success means a 200 whose body has a non-empty "outputs" array; load steps then count non-2xx.</summary>
+    private async Task<string?> CheckAnswerAsync(Uri url, byte[] body, CancellationToken cancellationToken)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await _http.PostAsync(url, content, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            return $"POST {url} answered {(int)response.StatusCode}: {Truncate(text)}";
+        }
+
+        try
+        {
+            using var json = JsonDocument.Parse(text);
+            return json.RootElement.TryGetProperty("outputs", out var outputs) && outputs.ValueKind == JsonValueKind.Array && outputs.GetArrayLength() > 0
+                ? null
+                : $"POST {url} answered 200 without outputs: {Truncate(text)}";
+        }
+        catch (JsonException)
+        {
+            return $"POST {url} answered 200 with a body that is not JSON: {Truncate(text)}";
+        }
+    }
+
+    private void Report(string root, ILoadGenerator load)
+    {
+        var targets = Targets();
+
+        // Measured interleaved; shown grouped by scenario.
+        string[] order = [InProcessScenario, CeilingScenario, BatchingOffScenario, BatchingOnScenario];
+        var rows = _rows
+            .OrderBy(r => Array.IndexOf(order, r.Scenario))
+            .ThenBy(r => r.Model, StringComparer.Ordinal)
+            .ThenBy(r => r.Batch)
+            .ThenBy(r => int.TryParse(r.Concurrency, CultureInfo.InvariantCulture, out var c) ? c : 0)
+            .ToList();
+        Console.WriteLine();
+        Console.Write(ResultTable.Console(rows, targets));
+
+        var environment = string.Create(
+            CultureInfo.InvariantCulture,
+            $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({RuntimeInformation.OSDescription}, .NET {Environment.Version}); load from {load.Name}, closed loop; each row is the median of {options.Rounds} runs of {options.Duration.TotalSeconds:0.#} s (round-robin across the servers, after {options.Warmup.TotalSeconds:0.#} s warm-up) with that run's latencies, spread = (fastest - slowest) ÷ median; batch-1 JSON requests unless stated. Load generator, servers and ONNX Runtime share the same cores. Load average (1/5/15 min) before the run {_loadBefore ?? "unknown"}, after {LoadAverage() ?? "unknown"}: anything above zero is other work on the machine competing with the run.");
+        var output = options.OutputPath ?? Path.Combine(root, "artifacts", "benchmarks", "results.md");
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        File.WriteAllText(output, ResultTable.Markdown(rows, targets, environment, _notes));
+        Console.WriteLine($"Markdown table written to {output}");
+    }
+
+    private List<TargetCheck> Targets()
+    {
+        var ceiling = Find(CeilingScenario, SmallModel, 1, SmallTargetConcurrency);
+        var smallOff = Find(BatchingOffScenario, SmallModel, 1, SmallTargetConcurrency);
+        var smallOn = Find(BatchingOnScenario, SmallModel, 1, SmallTargetConcurrency);
+        var heavyOff = Find(BatchingOffScenario, HeavyModel, 1, HeavyTargetConcurrency);
+        var heavyOn = Find(BatchingOnScenario, HeavyModel, 1, HeavyTargetConcurrency);
+        var servedBatch = Find(BatchingOffScenario, HeavyModel, BaselineBatch, BatchedRequestConcurrency);
+        var baseline = _rows.FirstOrDefault(r => r.Scenario == InProcessScenario && r.Model == HeavyModel && r.Batch == BaselineBatch);
+
+        return
+        [
+            new("small model vs HTTP ceiling, batching off", $"{SmallModel} req/s ÷ bare Kestrel req/s, {SmallTargetConcurrency} connections", Ratio(smallOff?.RequestsPerSecond, ceiling?.RequestsPerSecond), 0.60),
+            new("small model vs HTTP ceiling, batching on", $"{SmallModel} req/s ÷ bare Kestrel req/s, {SmallTargetConcurrency} connections", Ratio(smallOn?.RequestsPerSecond, ceiling?.RequestsPerSecond), 0.60),
+            new("dynamic batching speed-up", $"{HeavyModel} rows/s batching on ÷ off, {HeavyTargetConcurrency} connections", Ratio(heavyOn?.RowsPerSecond, heavyOff?.RowsPerSecond), 4.0),
+            new("served vs in-process ORT", $"{HeavyModel} served rows/s (batching on, {HeavyTargetConcurrency} connections, batch-1 requests) ÷ in-process rows/s at batch {BaselineBatch}", Ratio(heavyOn?.RowsPerSecond, baseline?.RowsPerSecond), 0.70),
+            new("served tail latency", $"{HeavyModel} p99 ÷ p50, batching on, {HeavyTargetConcurrency} connections", heavyOn?.TailRatio, 3.0, AtLeast: false),
+            new("served vs in-process ORT, same batch", $"{HeavyModel} served rows/s with batch-{BaselineBatch} requests (batching off, {BatchedRequestConcurrency} connections) ÷ in-process rows/s at batch {BaselineBatch}", Ratio(servedBatch?.RowsPerSecond, baseline?.RowsPerSecond)),
+        ];
+    }
+
+    private ResultRow? Find(string scenario, string model, int batch, int concurrency) =>
+        _rows.FirstOrDefault(r => r.Scenario == scenario && r.Model == model && r.Batch == batch && r.Concurrency == concurrency.ToString(CultureInfo.InvariantCulture));
+
+    private static double? Ratio(double? numerator, double? denominator) =>
+        numerator is { } n && denominator is { } d && d > 0 ? n / d : null;
+
+    private void Add(ResultRow row)
+    {
+        _rows.Add(row);
+        var cells = ResultTable.Cells(row);
+        Console.WriteLine($"  {cells[0]}, {cells[1]}, batch {cells[2]}, {cells[3]}: {cells[4]} req/s, {cells[5]} rows/s, p50 {cells[6]} ms, p99 {cells[7]} ms, {cells[9]} errors, spread {cells[11]} over {cells[10]} runs");
+    }
+
+    private void Note(string what)
+    {
+        lock (_notes)
+        {
+            _notes.Add(what);
+        }
+
+        Console.WriteLine($"  note: {what}");
+    }
+
+    /// <summary>The machine is shared, so the report says how busy it was.</summary>
+    private static string? LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : null;
+
+    private static string LastLines(string output) =>
+        string.Join(" | ", output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(5));
+
+    private static void Step(string what) => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {what}");
+
+    private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "...";
+
+    private sealed record ServedTarget(string Scenario, Uri BaseUrl)
+    {
+        public Uri InferUrl(string model) => new(BaseUrl, $"v2/models/{model}/infer");
+    }
+}

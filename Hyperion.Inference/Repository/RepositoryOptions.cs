@@ -1,0 +1,71 @@
+using Microsoft.Extensions.Options;
+
+namespace Hyperion.Inference.Repository;
+
+/// <summary>Settings of the section <c>Inference</c>; <c>--model-repository DIR</c> binds <see cref="ModelRepository"/>.</summary>
+public sealed class RepositoryOptions
+{
+    public const string SectionName = "Inference";
+
+    /// <summary>Triton-layout model repository. Empty: an empty folder under the temp directory, so the server starts with no models.</summary>
+    public string? ModelRepository { get; set; }
+
+    /// <summary>This replica's name in logs and in what it reports to the control plane; defaults to the machine name.</summary>
+    public string? ReplicaId { get; set; }
+
+    /// <summary>Queue bound for models whose config sets no <c>max_queue_size</c> (or has no dynamic batcher).</summary>
+    public int DefaultMaxQueueSize { get; set; } = 1024;
+
+    /// <summary>
+    /// <c>max_batch_size</c> that auto-complete gives a model whose inputs and outputs all start with a dynamic
+    /// dimension when the config does not say; 4, as Triton's <c>default-max-batch-size</c>.
+    /// </summary>
+    public int DefaultMaxBatchSize { get; set; } = 4;
+
+    /// <summary>
+    /// Whether ONNX Runtime's idle intra/inter-op threads busy-wait for the next operator (ORT's own default).
+    /// Off by default: in a server the spinning threads compete with the request handling that feeds them.
+    /// </summary>
+    public bool OnnxThreadSpinning { get; set; }
+}
+
+internal sealed class RepositoryOptionsSetup : IPostConfigureOptions<RepositoryOptions>
+{
+    public void PostConfigure(string? name, RepositoryOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.ModelRepository))
+        {
+            // No repository given: serve nothing rather than refuse to start (models can be loaded later).
+            var empty = Path.Combine(Path.GetTempPath(), $"hyperion-empty-repository-{Environment.ProcessId}");
+            Directory.CreateDirectory(empty);
+            options.ModelRepository = empty;
+        }
+        if (string.IsNullOrWhiteSpace(options.ReplicaId))
+        {
+            options.ReplicaId = Environment.MachineName;
+        }
+    }
+}
+
+internal sealed class RepositoryOptionsValidator : IValidateOptions<RepositoryOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RepositoryOptions options)
+    {
+        var failures = new List<string>();
+        if (!Directory.Exists(options.ModelRepository))
+        {
+            failures.Add(
+                $"{RepositoryOptions.SectionName}:ModelRepository '{options.ModelRepository}' is not a directory; " +
+                "pass --model-repository DIR with a Triton-layout repository (DIR/<model>/<version>/model.onnx).");
+        }
+        if (options.DefaultMaxQueueSize < 1)
+        {
+            failures.Add($"{RepositoryOptions.SectionName}:DefaultMaxQueueSize must be at least 1, got {options.DefaultMaxQueueSize}.");
+        }
+        if (options.DefaultMaxBatchSize < 1)
+        {
+            failures.Add($"{RepositoryOptions.SectionName}:DefaultMaxBatchSize must be at least 1, got {options.DefaultMaxBatchSize}.");
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
