@@ -10,27 +10,28 @@ namespace Hyperion.Contracts.Codecs;
 /// </summary>
 public static class RawTensorCodec
 {
-    public static TensorData Copy(string name, TensorDataType dataType, long[] shape, ReadOnlySpan<byte> raw, string subject)
+    /// <summary>Copies checked raw bytes into a pooled tensor; errors name the tensor "input '<paramref name="name"/>'".</summary>
+    public static TensorData Copy(string name, TensorDataType dataType, long[] shape, ReadOnlySpan<byte> raw)
     {
-        var elements = JsonTensorDataReader.CheckedElementCount(shape, subject);
+        var elements = JsonTensorDataReader.CheckedElementCount(shape, name);
         if (dataType == TensorDataType.Bytes)
         {
             var count = TensorData.CountByteElements(raw);
             if (count < 0)
             {
                 throw InferenceException.Invalid(
-                    $"{subject}: BYTES data is malformed; expected each element as a 4-byte little-endian length followed by that many bytes");
+                    $"input '{name}': BYTES data is malformed; expected each element as a 4-byte little-endian length followed by that many bytes");
             }
             if (count != elements)
             {
                 throw InferenceException.Invalid(
-                    $"{subject}: raw data holds {count} BYTES elements but shape {JsonTensorDataReader.FormatShape(shape)} needs {elements}");
+                    $"input '{name}': raw data holds {count} BYTES elements but shape {JsonTensorDataReader.FormatShape(shape)} needs {elements}");
             }
         }
         else if (elements > raw.Length || elements * dataType.ElementSize() != raw.Length)
         {
             throw InferenceException.Invalid(
-                $"{subject}: raw data is {raw.Length} bytes but shape {JsonTensorDataReader.FormatShape(shape)} of {dataType.ToOipName()} needs {(Int128)elements * dataType.ElementSize()}");
+                $"input '{name}': raw data is {raw.Length} bytes but shape {JsonTensorDataReader.FormatShape(shape)} of {dataType.ToOipName()} needs {(Int128)elements * dataType.ElementSize()}");
         }
         var tensor = TensorData.Rent(name, dataType, shape, raw.Length);
         raw.CopyTo(tensor.Span);

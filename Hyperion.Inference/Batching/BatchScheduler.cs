@@ -23,7 +23,6 @@ internal sealed class BatchScheduler : IDisposable
     private readonly BatchingPolicy _policy;
     private readonly IModelInstance[] _instances;
     private readonly Thread[] _workers;
-    private readonly InferenceMetrics _metrics;
     private readonly int[] _selected;
     private PendingRequest[] _queue;
     private int _count;
@@ -38,7 +37,6 @@ internal sealed class BatchScheduler : IDisposable
         _signature = signature;
         _policy = policy;
         _instances = instances;
-        _metrics = metrics;
         _selected = new int[policy.MaxBatchSize];
         _queue = new PendingRequest[Math.Min(policy.MaxQueueSize, 64)];
         _workers = new Thread[instances.Length];

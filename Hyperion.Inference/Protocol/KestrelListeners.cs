@@ -23,8 +23,6 @@ internal static class KestrelListeners
         {
             ["Kestrel:Endpoints:Grpc:Url"] = options.GrpcUrl,
             ["Kestrel:Endpoints:Grpc:Protocols"] = "Http2",
-            // The URLs are now endpoints below; leaving them set only makes Kestrel warn that it ignores them.
-            ["urls"] = string.Empty,
         };
         var index = 0;
         foreach (var url in RestUrls(builder.Configuration))
@@ -34,6 +32,7 @@ internal static class KestrelListeners
             endpoints[$"Kestrel:Endpoints:{name}:Protocols"] = "Http1";
             index++;
         }
+        // Kestrel still logs that it "overrides" the URLs: it serves them, as the endpoints above.
         builder.Configuration.AddInMemoryCollection(endpoints);
     }
 

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 using Hyperion.Inference.Protocol.Grpc;
 using Hyperion.Inference.Protocol.Rest;
 
@@ -14,10 +16,17 @@ public static class ProtocolHostingExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        // Kestrel's listeners and limits are fixed before the host starts, so read the settings here too.
+        // Kestrel's listeners and limits are fixed before the host starts, so read and check the settings here too.
         var options = section.Get<InferenceProtocolOptions>() ?? new InferenceProtocolOptions();
+        var failures = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(options, new ValidationContext(options), failures, validateAllProperties: true))
+        {
+            throw new OptionsValidationException(
+                InferenceProtocolOptions.SectionName, typeof(InferenceProtocolOptions), failures.ConvertAll(failure => failure.ErrorMessage ?? "invalid"));
+        }
         KestrelListeners.Configure(builder, options);
 
+        builder.Services.AddSingleton<RejectedRequests>();
         builder.Services.AddSingleton<MetadataHandlers>();
         builder.Services.AddSingleton<InferHandler>();
         builder.Services.AddSingleton<RepositoryHandlers>();

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Hyperion.Contracts.Models;
 
 namespace Hyperion.Inference.Repository;
@@ -11,10 +12,12 @@ internal sealed record ModelConfigSource(ModelConfig Config, bool FromFile, bool
 {
     public const string FileName = "config.json";
 
+    // Unknown fields fail the load, as in Triton: a misspelt setting must not be silently ignored.
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
     private static readonly JsonDocumentOptions DocumentOptions = new()
@@ -54,7 +57,9 @@ internal sealed record ModelConfigSource(ModelConfig Config, bool FromFile, bool
     {
         Input = config.Input ?? [],
         Output = config.Output ?? [],
-        InstanceGroup = config.InstanceGroup ?? [],
+        InstanceGroup = config.InstanceGroup is null
+            ? []
+            : [.. config.InstanceGroup.Select(group => group.Gpus is null ? group with { Gpus = [] } : group)],
         DynamicBatching = config.DynamicBatching is { PreferredBatchSize: null } batching
             ? batching with { PreferredBatchSize = [] }
             : config.DynamicBatching,

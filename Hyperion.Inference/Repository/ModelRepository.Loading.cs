@@ -48,6 +48,7 @@ internal sealed partial class ModelRepository
             throw new InferenceException(InferenceErrorKind.InvalidArgument, $"failed to load model '{name}': {ex.Message}", ex);
         }
 
+        PublishLoading(entry, previous, selected);
         var versions = new List<VersionState>(selected.Count);
         var retired = new List<LoadedModelVersion>();
         var failures = new List<string>();
@@ -83,11 +84,21 @@ internal sealed partial class ModelRepository
         }
         foreach (var prior in previous.Versions)
         {
-            if (prior.Loaded is { } dropped && !selected.Contains(prior.Version))
+            if (selected.Contains(prior.Version))
+            {
+                continue;
+            }
+            if (prior.Loaded is { } dropped)
             {
                 retired.Add(dropped);
+                versions.Add(new VersionState(prior.Version, ModelVersionState.Unavailable, "unloaded: no longer selected by version_policy", null));
+            }
+            else if (prior.State == ModelVersionState.Unavailable)
+            {
+                versions.Add(prior);
             }
         }
+        versions.Sort((a, b) => b.Version.CompareTo(a.Version));
 
         entry.State = new ModelState([.. versions], null);
         foreach (var old in retired)
@@ -102,6 +113,26 @@ internal sealed partial class ModelRepository
         }
     }
 
+    /// <summary>Shows versions about to load as Loading in the index; versions that serve keep serving meanwhile.</summary>
+    private static void PublishLoading(ModelEntry entry, ModelState previous, List<long> selected)
+    {
+        var versions = new List<VersionState>(previous.Versions);
+        foreach (var version in selected)
+        {
+            var index = versions.FindIndex(v => v.Version == version);
+            if (index < 0)
+            {
+                versions.Add(new VersionState(version, ModelVersionState.Loading, null, null));
+            }
+            else if (versions[index].Loaded is null)
+            {
+                versions[index] = new VersionState(version, ModelVersionState.Loading, null, null);
+            }
+        }
+        versions.Sort((a, b) => b.Version.CompareTo(a.Version));
+        entry.State = new ModelState([.. versions], null);
+    }
+
     private LoadedModelVersion LoadVersion(string name, long version, string directory, ModelConfigSource source, FileStamp stamp)
     {
         var path = Path.Combine(directory, version.ToString(CultureInfo.InvariantCulture), ModelFileName);
@@ -109,7 +140,7 @@ internal sealed partial class ModelRepository
         {
             throw new ModelLoadException($"model file {version}/{ModelFileName} not found");
         }
-        using var onnx = OnnxModel.Open(path, source.Config);
+        using var onnx = OnnxModel.Open(path, source.Config, _options.OnnxThreadSpinning);
         var config = ModelConfigCompleter.Complete(source, onnx.Signature, name, _options.DefaultMaxBatchSize);
         var signature = new ModelSignature(config);
         var policy = BatchingPolicy.From(config, _options.DefaultMaxQueueSize);
@@ -165,6 +196,6 @@ internal sealed partial class ModelRepository
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloading model {Model} version {Version} once its in-flight requests finish")]
     private static partial void LogVersionUnloaded(ILogger logger, string model, string version);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model repository {Root}: {Ready} versions ready across {Models} models after {Seconds:F1} s")]
-    private static partial void LogRepositoryLoaded(ILogger logger, string root, int ready, int models, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {ReplicaId}: model repository {Root} has {Ready} versions ready across {Models} models after {Seconds:F1} s")]
+    private static partial void LogRepositoryLoaded(ILogger logger, string? replicaId, string root, int ready, int models, double seconds);
 }

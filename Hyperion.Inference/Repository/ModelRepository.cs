@@ -66,7 +66,7 @@ internal sealed partial class ModelRepository : IModelCatalog, IDisposable
                 ready += version.State == ModelVersionState.Ready ? 1 : 0;
             }
         }
-        LogRepositoryLoaded(_logger, Root, ready, _models.Count, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        LogRepositoryLoaded(_logger, _options.ReplicaId, Root, ready, _models.Count, Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     public async Task LoadAsync(string model, CancellationToken cancellationToken)
@@ -166,7 +166,7 @@ internal sealed partial class ModelRepository : IModelCatalog, IDisposable
         {
             return false;
         }
-        if (version is null)
+        if (string.IsNullOrEmpty(version))
         {
             foreach (var candidate in entry.State.Versions)
             {
@@ -181,7 +181,7 @@ internal sealed partial class ModelRepository : IModelCatalog, IDisposable
     }
 
     /// <summary>
-    /// A lease on the requested version (null: the highest ready one). The caller must <see cref="LoadedModelVersion.Release"/> it.
+    /// A lease on the requested version (null or empty: the highest ready one). The caller must <see cref="LoadedModelVersion.Release"/> it.
     /// </summary>
     public LoadedModelVersion Acquire(string model, string? version)
     {
@@ -218,7 +218,7 @@ internal sealed partial class ModelRepository : IModelCatalog, IDisposable
 
     private static LoadedModelVersion Resolve(string model, string? version, ModelState state)
     {
-        if (version is null)
+        if (string.IsNullOrEmpty(version))
         {
             foreach (var candidate in state.Versions)
             {
@@ -284,6 +284,10 @@ internal sealed partial class ModelRepository : IModelCatalog, IDisposable
     private IEnumerable<string> ListModelFolders()
     {
         var names = new List<string>();
+        if (!Directory.Exists(Root))
+        {
+            return names;
+        }
         foreach (var directory in Directory.EnumerateDirectories(Root))
         {
             var name = Path.GetFileName(directory);

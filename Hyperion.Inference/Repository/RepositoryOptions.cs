@@ -21,6 +21,12 @@ public sealed class RepositoryOptions
     /// dimension when the config does not say; 4, as Triton's <c>default-max-batch-size</c>.
     /// </summary>
     public int DefaultMaxBatchSize { get; set; } = 4;
+
+    /// <summary>
+    /// Whether ONNX Runtime's idle intra/inter-op threads busy-wait for the next operator (ORT's own default).
+    /// Off by default: in a server the spinning threads compete with the request handling that feeds them.
+    /// </summary>
+    public bool OnnxThreadSpinning { get; set; }
 }
 
 internal sealed class RepositoryOptionsSetup : IPostConfigureOptions<RepositoryOptions>

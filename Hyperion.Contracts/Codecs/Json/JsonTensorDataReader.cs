@@ -18,15 +18,17 @@ public static class JsonTensorDataReader
     /// <summary>
     /// Reads the value at the reader's current token into a new tensor of <paramref name="shape"/>.
     /// <paramref name="remainingBytes"/> bounds the allocation: a JSON value cannot hold more elements than it has bytes,
-    /// so a huge shape with little data fails before anything is rented. <paramref name="subject"/> names the tensor in errors.
+    /// so a huge shape with little data fails before anything is rented. <paramref name="subject"/> names the tensor in
+    /// errors; null means "input '<paramref name="name"/>'" (formatted only when there is an error).
     /// </summary>
-    public static TensorData Read(ref Utf8JsonReader reader, string name, TensorDataType dataType, long[] shape, long remainingBytes, string subject)
+    public static TensorData Read(
+        ref Utf8JsonReader reader, string name, TensorDataType dataType, long[] shape, long remainingBytes, string? subject = null)
     {
-        var expected = CheckedElementCount(shape, subject);
+        var expected = CheckedElementCount(shape, name);
         if (expected > remainingBytes + 1)
         {
             throw InferenceException.Invalid(
-                $"{subject}: shape {FormatShape(shape)} needs {expected} elements but the data has at most {remainingBytes + 1}");
+                $"{subject ?? InputSubject(name)}: shape {FormatShape(shape)} needs {expected} elements but the data has at most {remainingBytes + 1}");
         }
 
         if (dataType == TensorDataType.Bytes)
@@ -34,8 +36,8 @@ public static class JsonTensorDataReader
             var writer = new PooledBufferWriter((int)Math.Min(expected * 8 + 16, 1 << 20));
             try
             {
-                var count = ReadElements(ref reader, dataType, Span<byte>.Empty, writer, expected, subject);
-                CheckCount(count, expected, shape, subject);
+                var count = ReadElements(ref reader, dataType, Span<byte>.Empty, writer, expected, name, subject);
+                CheckCount(count, expected, shape, name, subject);
                 return writer.DetachAsTensor(name, dataType, shape);
             }
             finally
@@ -47,13 +49,13 @@ public static class JsonTensorDataReader
         var byteLength = expected * dataType.ElementSize();
         if (byteLength > Array.MaxLength)
         {
-            throw InferenceException.Invalid($"{subject}: shape {FormatShape(shape)} is {byteLength} bytes, more than one tensor may hold");
+            throw InferenceException.Invalid($"{subject ?? InputSubject(name)}: shape {FormatShape(shape)} is {byteLength} bytes, more than one tensor may hold");
         }
         var tensor = TensorData.Rent(name, dataType, shape, (int)byteLength);
         try
         {
-            var count = ReadElements(ref reader, dataType, tensor.Span, null, expected, subject);
-            CheckCount(count, expected, shape, subject);
+            var count = ReadElements(ref reader, dataType, tensor.Span, null, expected, name, subject);
+            CheckCount(count, expected, shape, name, subject);
             return tensor;
         }
         catch
@@ -63,19 +65,19 @@ public static class JsonTensorDataReader
         }
     }
 
-    /// <summary>The product of <paramref name="shape"/>, refusing negative dimensions and products that overflow.</summary>
-    public static long CheckedElementCount(ReadOnlySpan<long> shape, string subject)
+    /// <summary>The product of <paramref name="shape"/>, refusing negative dimensions and products that overflow; errors name input <paramref name="name"/>.</summary>
+    public static long CheckedElementCount(ReadOnlySpan<long> shape, string name)
     {
         long count = 1;
         foreach (var dim in shape)
         {
             if (dim < 0)
             {
-                throw InferenceException.Invalid($"{subject}: shape {FormatShape(shape)} has a negative dimension; every dimension must be 0 or more");
+                throw InferenceException.Invalid($"{InputSubject(name)}: shape {FormatShape(shape)} has a negative dimension; every dimension must be 0 or more");
             }
             if (dim != 0 && count > long.MaxValue / dim)
             {
-                throw InferenceException.Invalid($"{subject}: shape {FormatShape(shape)} has more elements than a tensor may hold");
+                throw InferenceException.Invalid($"{InputSubject(name)}: shape {FormatShape(shape)} has more elements than a tensor may hold");
             }
             count *= dim;
         }
@@ -96,24 +98,27 @@ public static class JsonTensorDataReader
         return builder.Append(']').ToString();
     }
 
-    private static void CheckCount(long count, long expected, long[] shape, string subject)
+    /// <summary>How errors name an input tensor.</summary>
+    public static string InputSubject(string name) => $"input '{name}'";
+
+    private static void CheckCount(long count, long expected, long[] shape, string name, string? subject)
     {
         if (count != expected)
         {
-            throw InferenceException.Invalid($"{subject}: data has {count} elements but shape {FormatShape(shape)} needs {expected}");
+            throw InferenceException.Invalid($"{subject ?? InputSubject(name)}: data has {count} elements but shape {FormatShape(shape)} needs {expected}");
         }
     }
 
     /// <summary>Walks the value's tokens depth-first; elements past <paramref name="capacity"/> are counted but not stored.</summary>
     private static long ReadElements(
-        ref Utf8JsonReader reader, TensorDataType dataType, Span<byte> destination, PooledBufferWriter? bytes, long capacity, string subject)
+        ref Utf8JsonReader reader, TensorDataType dataType, Span<byte> destination, PooledBufferWriter? bytes, long capacity, string name, string? subject)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
             // A bare scalar is a one-element tensor (shape [] or [1]).
             if (capacity >= 1)
             {
-                ReadElement(ref reader, dataType, destination, bytes, 0, subject);
+                ReadElement(ref reader, dataType, destination, bytes, 0, name, subject);
             }
             return 1;
         }
@@ -135,21 +140,21 @@ public static class JsonTensorDataReader
                 default:
                     if (index < capacity)
                     {
-                        ReadElement(ref reader, dataType, destination, bytes, index, subject);
+                        ReadElement(ref reader, dataType, destination, bytes, index, name, subject);
                     }
                     else if (reader.TokenType is JsonTokenType.StartObject)
                     {
-                        throw ElementError(ref reader, dataType, index, subject);
+                        throw ElementError(ref reader, dataType, index, subject ?? InputSubject(name));
                     }
                     index++;
                     continue;
             }
         }
-        throw InferenceException.Invalid($"{subject}: the data array is not closed");
+        throw InferenceException.Invalid($"{subject ?? InputSubject(name)}: the data array is not closed");
     }
 
     private static void ReadElement(
-        ref Utf8JsonReader reader, TensorDataType dataType, Span<byte> destination, PooledBufferWriter? bytes, long index, string subject)
+        ref Utf8JsonReader reader, TensorDataType dataType, Span<byte> destination, PooledBufferWriter? bytes, long index, string name, string? subject)
     {
         var ok = reader.TokenType switch
         {
@@ -160,7 +165,7 @@ public static class JsonTensorDataReader
         };
         if (!ok)
         {
-            throw ElementError(ref reader, dataType, index, subject);
+            throw ElementError(ref reader, dataType, index, subject ?? InputSubject(name));
         }
     }
 

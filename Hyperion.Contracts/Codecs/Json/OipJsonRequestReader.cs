@@ -93,17 +93,23 @@ public static class OipJsonRequestReader
             request.Inputs.AddRange(inputs);
             return request;
         }
-        catch (Exception ex)
+        catch (JsonException ex)
         {
-            foreach (var input in inputs)
-            {
-                input.Dispose();
-            }
-            if (ex is JsonException json2)
-            {
-                throw new InferenceException(InferenceErrorKind.InvalidArgument, $"the request body is not valid JSON: {json2.Message}", ex);
-            }
+            DisposeAll(inputs);
+            throw new InferenceException(InferenceErrorKind.InvalidArgument, $"the request body is not valid JSON: {ex.Message}", ex);
+        }
+        catch
+        {
+            DisposeAll(inputs);
             throw;
+        }
+    }
+
+    private static void DisposeAll(List<TensorData> tensors)
+    {
+        foreach (var tensor in tensors)
+        {
+            tensor.Dispose();
         }
     }
 
@@ -168,8 +174,7 @@ public static class OipJsonRequestReader
                     }
                     if (name is not null && dataType is { } type && shape is not null)
                     {
-                        decoded = JsonTensorDataReader.Read(
-                            ref reader, name, type, shape, json.Length - reader.TokenStartIndex, Subject(name, position));
+                        decoded = JsonTensorDataReader.Read(ref reader, name, type, shape, json.Length - reader.TokenStartIndex);
                     }
                     else
                     {
@@ -186,7 +191,6 @@ public static class OipJsonRequestReader
                 }
             }
 
-            var subject = Subject(name, position);
             if (name is null)
             {
                 throw InferenceException.Invalid($"input {position} has no 'name'");
@@ -195,25 +199,25 @@ public static class OipJsonRequestReader
             {
                 if (earlier.Name == name)
                 {
-                    throw InferenceException.Invalid($"{subject} appears more than once in 'inputs'");
+                    throw InferenceException.Invalid($"input '{name}' appears more than once in 'inputs'");
                 }
             }
             if (dataType is not { } dt)
             {
-                throw InferenceException.Invalid($"{subject} has no 'datatype'; expected one of {TensorDataTypes.SupportedNames}");
+                throw InferenceException.Invalid($"input '{name}' has no 'datatype'; expected one of {TensorDataTypes.SupportedNames}");
             }
             if (shape is null)
             {
-                throw InferenceException.Invalid($"{subject} has no 'shape'");
+                throw InferenceException.Invalid($"input '{name}' has no 'shape'");
             }
 
             if (binarySize is { } size)
             {
                 if (decoded is not null || deferredStart >= 0)
                 {
-                    throw InferenceException.Invalid($"{subject} has both 'data' and a binary_data_size; send one or the other");
+                    throw InferenceException.Invalid($"input '{name}' has both 'data' and a binary_data_size; send one or the other");
                 }
-                return SliceBinary(name, dt, shape, size, binary, ref binaryOffset, subject);
+                return SliceBinary(name, dt, shape, size, binary, ref binaryOffset);
             }
             if (decoded is not null)
             {
@@ -221,12 +225,12 @@ public static class OipJsonRequestReader
             }
             if (deferredStart < 0)
             {
-                throw InferenceException.Invalid($"{subject} has no 'data' (nor a binary_data_size parameter for binary tensor data)");
+                throw InferenceException.Invalid($"input '{name}' has no 'data' (nor a binary_data_size parameter for binary tensor data)");
             }
             var slice = json[(int)deferredStart..(int)deferredEnd];
             var dataReader = new Utf8JsonReader(slice, isFinalBlock: true, state: default);
             dataReader.Read();
-            return JsonTensorDataReader.Read(ref dataReader, name, dt, shape, slice.Length, subject);
+            return JsonTensorDataReader.Read(ref dataReader, name, dt, shape, slice.Length);
         }
         catch
         {
@@ -236,14 +240,14 @@ public static class OipJsonRequestReader
     }
 
     private static TensorData SliceBinary(
-        string name, TensorDataType dataType, long[] shape, long size, ReadOnlySpan<byte> binary, ref int offset, string subject)
+        string name, TensorDataType dataType, long[] shape, long size, ReadOnlySpan<byte> binary, ref int offset)
     {
         if (size > binary.Length - offset)
         {
             throw InferenceException.Invalid(
-                $"{subject}: binary_data_size is {size} but only {binary.Length - offset} bytes of binary data remain after the JSON header");
+                $"input '{name}': binary_data_size is {size} but only {binary.Length - offset} bytes of binary data remain after the JSON header");
         }
-        var tensor = RawTensorCodec.Copy(name, dataType, shape, binary.Slice(offset, (int)size), subject);
+        var tensor = RawTensorCodec.Copy(name, dataType, shape, binary.Slice(offset, (int)size));
         offset += (int)size;
         return tensor;
     }

@@ -21,7 +21,8 @@ internal sealed class OnnxModel : IDisposable
     public BackendSignature Signature { get; }
 
     /// <summary>Opens one session per instance of every instance group (at least one session).</summary>
-    public static OnnxModel Open(string modelPath, ModelConfig config)
+    /// <param name="allowSpinning">Whether ORT's idle pool threads busy-wait for work (<see cref="RepositoryOptions.OnnxThreadSpinning"/>).</param>
+    public static OnnxModel Open(string modelPath, ModelConfig config, bool allowSpinning)
     {
         var sessions = new List<InferenceSession>();
         try
@@ -36,7 +37,7 @@ internal sealed class OnnxModel : IDisposable
                 {
                     for (var i = 0; i < group.Count; i++)
                     {
-                        sessions.Add(OpenSession(modelPath, config.Optimization, group.Kind, gpu));
+                        sessions.Add(OpenSession(modelPath, config.Optimization, group.Kind, gpu, allowSpinning));
                     }
                 }
             }
@@ -73,9 +74,9 @@ internal sealed class OnnxModel : IDisposable
         _sessions.Clear();
     }
 
-    private static InferenceSession OpenSession(string modelPath, OptimizationConfig? optimization, string kind, int gpuId)
+    private static InferenceSession OpenSession(string modelPath, OptimizationConfig? optimization, string kind, int gpuId, bool allowSpinning)
     {
-        using var options = OnnxSessionOptionsFactory.Create(optimization, kind, gpuId);
+        using var options = OnnxSessionOptionsFactory.Create(optimization, kind, gpuId, allowSpinning);
         try
         {
             return new InferenceSession(modelPath, options);

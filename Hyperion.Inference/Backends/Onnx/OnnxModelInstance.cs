@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Hyperion.Contracts.Tensors;
 using Hyperion.Inference.Repository;
 using Microsoft.ML.OnnxRuntime;
@@ -104,10 +106,13 @@ internal sealed class OnnxModelInstance : IModelInstance
     }
 
     /// <summary>The outputs of the last run, reused across runs of this instance.</summary>
-    private sealed class OnnxOutputs(bool[] isString) : IModelOutputs
+    private sealed unsafe class OnnxOutputs(bool[] isString) : IModelOutputs
     {
         private readonly OrtValue[] _values = new OrtValue[isString.Length];
         private readonly long[][] _shapes = new long[isString.Length][];
+        // Asking ORT for an output's buffer allocates its shape each time; ask once per run.
+        private readonly IntPtr[] _data = new IntPtr[isString.Length];
+        private readonly int[] _dataLengths = new int[isString.Length];
         private readonly byte[]?[] _strings = new byte[isString.Length][];
         private readonly int[] _stringLengths = new int[isString.Length];
         private IDisposableReadOnlyCollection<OrtValue>? _results;
@@ -124,6 +129,12 @@ internal sealed class OnnxModelInstance : IModelInstance
                 {
                     SerializeStrings(i, value);
                 }
+                else
+                {
+                    var raw = value.GetTensorMutableRawData();
+                    _data[i] = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetReference(raw));
+                    _dataLengths[i] = raw.Length;
+                }
                 i++;
             }
         }
@@ -131,13 +142,16 @@ internal sealed class OnnxModelInstance : IModelInstance
         public ReadOnlySpan<long> Shape(int output) => _shapes[output];
 
         public ReadOnlySpan<byte> Data(int output) =>
-            isString[output] ? _strings[output].AsSpan(0, _stringLengths[output]) : _values[output].GetTensorMutableRawData();
+            isString[output]
+                ? _strings[output].AsSpan(0, _stringLengths[output])
+                : new ReadOnlySpan<byte>((void*)_data[output], _dataLengths[output]);
 
         public void Dispose()
         {
             _results?.Dispose();
             _results = null;
             Array.Clear(_values);
+            Array.Clear(_data);
             for (var i = 0; i < _strings.Length; i++)
             {
                 if (_strings[i] is { } buffer)

@@ -8,7 +8,7 @@ namespace Hyperion.Inference.Backends.Onnx;
 /// <summary>Turns a config's <c>optimization</c> and an instance's kind into ONNX Runtime session options.</summary>
 internal static class OnnxSessionOptionsFactory
 {
-    public static SessionOptions Create(OptimizationConfig? optimization, string kind, int gpuId)
+    public static SessionOptions Create(OptimizationConfig? optimization, string kind, int gpuId, bool allowSpinning)
     {
         var options = new SessionOptions
         {
@@ -16,6 +16,13 @@ internal static class OnnxSessionOptionsFactory
         };
         try
         {
+            if (!allowSpinning)
+            {
+                // Idle ORT threads otherwise spin after every run, taking cores the HTTP front ends need to
+                // answer the batch and bring in the next one; that costs more than it saves in a server.
+                options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+                options.AddSessionConfigEntry("session.inter_op.allow_spinning", "0");
+            }
             if (optimization is { IntraOpThreads: > 0 })
             {
                 options.IntraOpNumThreads = optimization.IntraOpThreads;

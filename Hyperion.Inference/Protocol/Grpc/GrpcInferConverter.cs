@@ -53,35 +53,34 @@ internal static class GrpcInferConverter
             for (var i = 0; i < message.Inputs.Count; i++)
             {
                 var input = message.Inputs[i];
-                var subject = string.IsNullOrEmpty(input.Name) ? $"input {i}" : $"input '{input.Name}'";
                 if (string.IsNullOrEmpty(input.Name))
                 {
-                    throw InferenceException.Invalid($"{subject} has no name");
+                    throw InferenceException.Invalid($"input {i} has no name");
                 }
                 if (!TensorDataTypes.TryParse(input.Datatype, out var dataType))
                 {
                     throw InferenceException.Invalid(
-                        $"{subject}: datatype '{input.Datatype}' is not supported; expected one of {TensorDataTypes.SupportedNames}");
+                        $"input '{input.Name}': datatype '{input.Datatype}' is not supported; expected one of {TensorDataTypes.SupportedNames}");
                 }
                 var shape = new long[input.Shape.Count];
                 input.Shape.CopyTo(shape, 0);
-                var elements = JsonTensorDataReader.CheckedElementCount(shape, subject);
+                var elements = JsonTensorDataReader.CheckedElementCount(shape, input.Name);
 
                 if (raw.Count > 0)
                 {
                     if (input.Contents is not null)
                     {
-                        throw InferenceException.Invalid($"{subject} has typed contents although raw_input_contents is used; send one or the other");
+                        throw InferenceException.Invalid($"input '{input.Name}' has typed contents although raw_input_contents is used; send one or the other");
                     }
-                    request.Inputs.Add(RawTensorCodec.Copy(input.Name, dataType, shape, raw[i].Span, subject));
+                    request.Inputs.Add(RawTensorCodec.Copy(input.Name, dataType, shape, raw[i].Span));
                 }
                 else if (input.Contents is { } contents)
                 {
-                    request.Inputs.Add(FromContents(input.Name, dataType, shape, elements, contents, subject));
+                    request.Inputs.Add(FromContents(input.Name, dataType, shape, elements, contents));
                 }
                 else
                 {
-                    throw InferenceException.Invalid($"{subject} has no contents; set its contents or raw_input_contents");
+                    throw InferenceException.Invalid($"input '{input.Name}' has no contents; set its contents or raw_input_contents");
                 }
             }
             if (request.Inputs.Count == 0)
@@ -132,7 +131,7 @@ internal static class GrpcInferConverter
         return timeout.Int64Param == 0 ? null : TimeSpan.FromMicroseconds(timeout.Int64Param);
     }
 
-    private static TensorData FromContents(string name, TensorDataType dataType, long[] shape, long elements, InferTensorContents contents, string subject)
+    private static TensorData FromContents(string name, TensorDataType dataType, long[] shape, long elements, InferTensorContents contents)
     {
         var count = dataType switch
         {
@@ -144,12 +143,12 @@ internal static class GrpcInferConverter
             TensorDataType.Fp32 => contents.Fp32Contents.Count,
             TensorDataType.Fp64 => contents.Fp64Contents.Count,
             TensorDataType.Bytes => contents.BytesContents.Count,
-            _ => throw InferenceException.Invalid($"{subject}: {dataType.ToOipName()} has no typed contents field; send it in raw_input_contents"),
+            _ => throw InferenceException.Invalid($"input '{name}': {dataType.ToOipName()} has no typed contents field; send it in raw_input_contents"),
         };
         if (count != elements)
         {
             throw InferenceException.Invalid(
-                $"{subject}: contents hold {count} elements but shape {JsonTensorDataReader.FormatShape(shape)} needs {elements}");
+                $"input '{name}': contents hold {count} elements but shape {JsonTensorDataReader.FormatShape(shape)} needs {elements}");
         }
 
         if (dataType == TensorDataType.Bytes)
@@ -187,14 +186,14 @@ internal static class GrpcInferConverter
                 case TensorDataType.Int8:
                     for (var i = 0; i < count; i++)
                     {
-                        span[i] = (byte)(sbyte)Narrow(contents.IntContents[i], sbyte.MinValue, sbyte.MaxValue, i, dataType, subject);
+                        span[i] = (byte)(sbyte)Narrow(contents.IntContents[i], sbyte.MinValue, sbyte.MaxValue, i, dataType, name);
                     }
                     break;
                 case TensorDataType.Int16:
                     var shorts = MemoryMarshal.Cast<byte, short>(span);
                     for (var i = 0; i < count; i++)
                     {
-                        shorts[i] = (short)Narrow(contents.IntContents[i], short.MinValue, short.MaxValue, i, dataType, subject);
+                        shorts[i] = (short)Narrow(contents.IntContents[i], short.MinValue, short.MaxValue, i, dataType, name);
                     }
                     break;
                 case TensorDataType.Int32:
@@ -206,14 +205,14 @@ internal static class GrpcInferConverter
                 case TensorDataType.UInt8:
                     for (var i = 0; i < count; i++)
                     {
-                        span[i] = (byte)Narrow(contents.UintContents[i], byte.MaxValue, i, dataType, subject);
+                        span[i] = (byte)Narrow(contents.UintContents[i], byte.MaxValue, i, dataType, name);
                     }
                     break;
                 case TensorDataType.UInt16:
                     var ushorts = MemoryMarshal.Cast<byte, ushort>(span);
                     for (var i = 0; i < count; i++)
                     {
-                        ushorts[i] = (ushort)Narrow(contents.UintContents[i], ushort.MaxValue, i, dataType, subject);
+                        ushorts[i] = (ushort)Narrow(contents.UintContents[i], ushort.MaxValue, i, dataType, name);
                     }
                     break;
                 case TensorDataType.UInt32:
@@ -246,13 +245,13 @@ internal static class GrpcInferConverter
         }
     }
 
-    private static int Narrow(int value, int min, int max, int index, TensorDataType dataType, string subject) =>
+    private static int Narrow(int value, int min, int max, int index, TensorDataType dataType, string name) =>
         value >= min && value <= max
             ? value
-            : throw InferenceException.Invalid($"{subject}: element {index} is {value}, outside the {dataType.ToOipName()} range {min}..{max}");
+            : throw InferenceException.Invalid($"input '{name}': element {index} is {value}, outside the {dataType.ToOipName()} range {min}..{max}");
 
-    private static uint Narrow(uint value, uint max, int index, TensorDataType dataType, string subject) =>
+    private static uint Narrow(uint value, uint max, int index, TensorDataType dataType, string name) =>
         value <= max
             ? value
-            : throw InferenceException.Invalid($"{subject}: element {index} is {value}, outside the {dataType.ToOipName()} range 0..{max}");
+            : throw InferenceException.Invalid($"input '{name}': element {index} is {value}, outside the {dataType.ToOipName()} range 0..{max}");
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Grpc.Core;
 using Hyperion.Contracts.Inference;
 using Hyperion.Inference.Protocol.Grpc.V2;
@@ -6,7 +7,8 @@ using Hyperion.Inference.Serving;
 namespace Hyperion.Inference.Protocol.Grpc;
 
 /// <summary>KServe's <c>inference.GRPCInferenceService</c> over the same catalog and dispatcher as the REST routes.</summary>
-internal sealed partial class GrpcInferenceService(IModelCatalog catalog, IInferenceDispatcher dispatcher, ILogger<GrpcInferenceService> logger)
+internal sealed partial class GrpcInferenceService(
+    IModelCatalog catalog, IInferenceDispatcher dispatcher, RejectedRequests rejected, ILogger<GrpcInferenceService> logger)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
@@ -22,7 +24,18 @@ internal sealed partial class GrpcInferenceService(IModelCatalog catalog, IInfer
         if (!ready)
         {
             // An unknown model or version is NOT_FOUND rather than "not ready".
-            Guard(() => catalog.Describe(request.Name, version));
+            try
+            {
+                catalog.Describe(request.Name, version);
+            }
+            catch (InferenceException ex) when (ex.Kind == InferenceErrorKind.NotFound)
+            {
+                throw new RpcException(new Status(StatusCode.NotFound, ex.Message));
+            }
+            catch (InferenceException)
+            {
+                // Known but not servable: "not ready" is the answer.
+            }
         }
         return Task.FromResult(new ModelReadyResponse { Ready = ready });
     }
@@ -53,6 +66,7 @@ internal sealed partial class GrpcInferenceService(IModelCatalog catalog, IInfer
 
     public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
+        var started = Stopwatch.GetTimestamp();
         InferenceRequest? decoded = null;
         InferenceResponse? response = null;
         try
@@ -63,11 +77,20 @@ internal sealed partial class GrpcInferenceService(IModelCatalog catalog, IInfer
         }
         catch (InferenceException ex)
         {
+            if (decoded is null)
+            {
+                rejected.Record(request.ModelName, ex, started);
+            }
             if (ex.Kind == InferenceErrorKind.Internal)
             {
                 LogInternal(logger, ex, request.ModelName);
             }
             throw new RpcException(new Status(ProtocolErrors.GrpcStatus(ex.Kind), ex.Message));
+        }
+        catch (Exception ex) when (ex is not (RpcException or OperationCanceledException))
+        {
+            LogUnexpected(logger, ex, request.ModelName);
+            throw new RpcException(new Status(StatusCode.Internal, "the server failed while handling the request; see the server log"));
         }
         finally
         {
@@ -99,4 +122,7 @@ internal sealed partial class GrpcInferenceService(IModelCatalog catalog, IInfer
 
     [LoggerMessage(Level = LogLevel.Error, Message = "gRPC inference failed inside the server for model {Model}")]
     private static partial void LogInternal(ILogger logger, Exception exception, string model);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected failure in gRPC inference for model {Model}")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception, string model);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers;
 using Hyperion.Contracts.Codecs;
 using Hyperion.Contracts.Codecs.Json;
@@ -11,7 +12,8 @@ namespace Hyperion.Inference.Protocol.Rest;
 /// <c>POST /v2/models/{model}[/versions/{version}]/infer</c>: JSON, or Triton's binary tensor extension when the
 /// request carries <c>Inference-Header-Content-Length</c> (JSON header, then raw tensor bytes).
 /// </summary>
-internal sealed class InferHandler(IInferenceDispatcher dispatcher, IOptions<InferenceProtocolOptions> options, ILogger<InferHandler> logger)
+internal sealed class InferHandler(
+    IInferenceDispatcher dispatcher, RejectedRequests rejected, IOptions<InferenceProtocolOptions> options, ILogger<InferHandler> logger)
 {
     public const string HeaderLengthHeader = "Inference-Header-Content-Length";
     private const string BinaryContentType = "application/octet-stream";
@@ -20,13 +22,14 @@ internal sealed class InferHandler(IInferenceDispatcher dispatcher, IOptions<Inf
 
     public async Task HandleAsync(HttpContext context)
     {
+        var started = Stopwatch.GetTimestamp();
+        var routeValues = context.Request.RouteValues;
+        var model = (string)routeValues["model"]!;
+        var version = routeValues["version"] as string;
         InferenceRequest? request = null;
         InferenceResponse? response = null;
         try
         {
-            var routeValues = context.Request.RouteValues;
-            var model = (string)routeValues["model"]!;
-            var version = routeValues["version"] as string;
 
             using (var body = await RequestBody.ReadAsync(context.Request, _maxBodyBytes, context.RequestAborted))
             {
@@ -37,6 +40,10 @@ internal sealed class InferHandler(IInferenceDispatcher dispatcher, IOptions<Inf
         }
         catch (Exception ex)
         {
+            if (request is null && ex is InferenceException refused)
+            {
+                rejected.Record(model, refused, started);
+            }
             await RestFailures.WriteAsync(context, ex, logger);
         }
         finally

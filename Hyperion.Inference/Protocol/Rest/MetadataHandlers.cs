@@ -98,10 +98,18 @@ internal sealed class MetadataHandlers(IModelCatalog catalog, ILogger<MetadataHa
                 });
                 return;
             }
-            // Describe throws NotFound for an unknown model or version, which answers 404.
-            catalog.Describe(model, version);
             var what = version is null ? $"model '{model}'" : $"model '{model}' version {version}";
-            await JsonBody.WriteErrorAsync(context, StatusCodes.Status400BadRequest, $"{what} is not ready; see POST /v2/repository/index for its state");
+            var reason = "see POST /v2/repository/index for its state";
+            try
+            {
+                catalog.Describe(model, version);
+            }
+            catch (InferenceException ex) when (ex.Kind != InferenceErrorKind.NotFound)
+            {
+                // Known but unusable (failed or unloaded): the catalog says why. NotFound propagates and answers 404.
+                reason = ex.Message;
+            }
+            await JsonBody.WriteErrorAsync(context, StatusCodes.Status400BadRequest, $"{what} is not ready: {reason}");
         }
         catch (Exception ex)
         {

@@ -47,7 +47,8 @@ internal readonly struct RequestBody(byte[] buffer, int length) : IDisposable
                 sequence.CopyTo(buffer.AsSpan(length));
                 length += (int)sequence.Length;
                 reader.AdvanceTo(sequence.End);
-                if (result.IsCompleted)
+                // With a Content-Length the whole body is here once that many bytes are: no extra read to see the end.
+                if (result.IsCompleted || length == declared)
                 {
                     return new RequestBody(buffer, length);
                 }

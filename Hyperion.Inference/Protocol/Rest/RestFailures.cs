@@ -7,6 +7,11 @@ internal static partial class RestFailures
 {
     public static Task WriteAsync(HttpContext context, Exception exception, ILogger logger)
     {
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away (whatever the exception says about it); nobody is left to answer.
+            return Task.CompletedTask;
+        }
         if (context.Response.HasStarted)
         {
             // Too late for an error body; dropping the connection tells the client the answer is incomplete.
@@ -22,9 +27,6 @@ internal static partial class RestFailures
                     LogInternal(logger, inference, context.Request.Path);
                 }
                 return JsonBody.WriteErrorAsync(context, inference);
-            case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
-                // The client went away; nobody is left to answer.
-                return Task.CompletedTask;
             case BadHttpRequestException bad:
                 return JsonBody.WriteErrorAsync(context, bad.StatusCode, $"the request could not be read: {bad.Message}");
             default:

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Hyperion.Contracts.Codecs;
 using Hyperion.Contracts.Codecs.Json;
 using Hyperion.Contracts.Inference;
@@ -9,17 +10,22 @@ namespace Hyperion.Inference.Protocol.Rest;
 
 /// <summary>KServe V1: <c>POST /v1/models/{model}:predict</c> for single-input models, and <c>GET /v1/models/{model}</c>.</summary>
 internal sealed class V1PredictHandler(
-    IModelCatalog catalog, IInferenceDispatcher dispatcher, IOptions<InferenceProtocolOptions> options, ILogger<V1PredictHandler> logger)
+    IModelCatalog catalog,
+    IInferenceDispatcher dispatcher,
+    RejectedRequests rejected,
+    IOptions<InferenceProtocolOptions> options,
+    ILogger<V1PredictHandler> logger)
 {
     private readonly long _maxBodyBytes = options.Value.MaxRequestBodyBytes;
 
     public async Task PredictAsync(HttpContext context)
     {
+        var started = Stopwatch.GetTimestamp();
+        var model = (string)context.Request.RouteValues["model"]!;
         InferenceRequest? request = null;
         InferenceResponse? response = null;
         try
         {
-            var model = (string)context.Request.RouteValues["model"]!;
             var (inputName, dataType) = SingleInput(model);
             using (var body = await RequestBody.ReadAsync(context.Request, _maxBodyBytes, context.RequestAborted))
             {
@@ -32,6 +38,10 @@ internal sealed class V1PredictHandler(
         }
         catch (Exception ex)
         {
+            if (request is null && ex is InferenceException refused)
+            {
+                rejected.Record(model, refused, started);
+            }
             await RestFailures.WriteAsync(context, ex, logger);
         }
         finally
