@@ -222,7 +222,15 @@ public sealed class RestInferTests(StandaloneServer server)
         var data = string.Join(',', Enumerable.Repeat("1.0", StandaloneServer.MaxRequestBodyBytes / 4 + 16));
         var request = $$"""{"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,4],"data":[{{data}}]}]}""";
 
-        var (response, body) = await ProtocolClient.PostJsonAsync(Http, "/v2/models/identity_fp32/infer", request);
+        // With 100-continue the server refuses before the client sends the body; without it the server may close the
+        // connection while the client is still sending, and the client sees a reset instead of the 413.
+        using var message = new HttpRequestMessage(HttpMethod.Post, "/v2/models/identity_fp32/infer")
+        {
+            Content = new StringContent(request, Encoding.UTF8, "application/json"),
+        };
+        message.Headers.ExpectContinue = true;
+        var response = await Http.SendAsync(message);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync());
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Contains("MaxRequestBodyBytes", body.Error());
