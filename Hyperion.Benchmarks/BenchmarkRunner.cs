@@ -121,6 +121,12 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             Console.Error.WriteLine("Cancelled.");
             return 130;
         }
+        catch (InvalidOperationException e)
+        {
+            // A load generator or child process that cannot run: say which and stop cleanly.
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
         finally
         {
             foreach (var server in servers)
