@@ -9,8 +9,6 @@ namespace Hyperion.Benchmarks.Load;
 /// </summary>
 public sealed class ClosedLoopLoadGenerator : ILoadGenerator
 {
-    private static readonly MediaTypeHeaderValue Json = new("application/json");
-
     public string Name => "in-process closed loop";
 
     public async Task<LoadResult> RunAsync(LoadSpec spec, CancellationToken cancellationToken)
@@ -65,11 +63,17 @@ public sealed class ClosedLoopLoadGenerator : ILoadGenerator
     {
         var result = new WorkerResult();
         var sink = new byte[16 * 1024];
+        var contentType = MediaTypeHeaderValue.Parse(spec.Body.ContentType);
         while (Stopwatch.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested)
         {
-            var content = new ByteArrayContent(spec.Body);
-            content.Headers.ContentType = Json;
+            var content = new ByteArrayContent(spec.Body.Bytes);
+            content.Headers.ContentType = contentType;
             using var request = new HttpRequestMessage(HttpMethod.Post, spec.Url) { Content = content };
+            foreach (var (name, value) in spec.Body.Headers)
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+
             var start = Stopwatch.GetTimestamp();
             try
             {

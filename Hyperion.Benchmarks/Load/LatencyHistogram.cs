@@ -89,7 +89,7 @@ public sealed class LatencyHistogram
         }
 
         var shift = ((index - ExactBuckets) / SubBuckets) + 1;
-        var sub = ((index - ExactBuckets) % SubBuckets) + SubBuckets;
+        var sub = (long)((index - ExactBuckets) % SubBuckets) + SubBuckets;
         return ((sub + 1) << shift) - 1;
     }
 }

@@ -1,7 +1,14 @@
 namespace Hyperion.Benchmarks.Load;
 
+/// <summary>
+/// A request body as sent: the bytes, their content type, and any headers it needs (Triton's
+/// binary extension needs Inference-Header-Content-Length; a gateway would need Authorization).
+/// <paramref name="Encoding"/> names it in the table: "json" or "binary".
+/// </summary>
+public sealed record RequestBody(string Encoding, byte[] Bytes, string ContentType, IReadOnlyDictionary<string, string> Headers);
+
 /// <summary>One closed-loop load step: <paramref name="Concurrency"/> connections each POST <paramref name="Body"/> back to back.</summary>
-public sealed record LoadSpec(Uri Url, byte[] Body, int Concurrency, TimeSpan Duration);
+public sealed record LoadSpec(Uri Url, RequestBody Body, int Concurrency, TimeSpan Duration);
 
 /// <summary>
 /// What a step measured. Latencies cover every completed response; <see cref="Succeeded"/>

@@ -1,30 +1,61 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 
 namespace Hyperion.Benchmarks.Load;
 
-/// <summary>OIP V2 JSON requests with fixed pseudo-random rows, so every run sends the same bytes.</summary>
+/// <summary>OIP V2 requests with fixed pseudo-random rows, so every run sends the same bytes.</summary>
 public static class RequestBodies
 {
-    public static byte[] Infer(string inputName, int batch, int features, int seed)
+    public const string InferenceHeaderContentLength = "Inference-Header-Content-Length";
+
+    private static readonly Dictionary<string, string> NoHeaders = [];
+
+    /// <summary>A JSON request with the rows in <c>data</c>.</summary>
+    public static RequestBody Json(string inputName, int batch, int features, int seed)
     {
-        var random = new Random(seed);
-        var json = new StringBuilder(64 + (batch * features * 8));
+        var rows = Rows(batch, features, seed);
+        var json = new StringBuilder(64 + (rows.Length * 8));
         json.Append(CultureInfo.InvariantCulture, $$"""{"inputs":[{"name":"{{inputName}}","shape":[{{batch}},{{features}}],"datatype":"FP32","data":[""");
-        for (var i = 0; i < batch * features; i++)
+        for (var i = 0; i < rows.Length; i++)
         {
             if (i > 0)
             {
                 json.Append(',');
             }
 
-            json.Append(Math.Round((random.NextDouble() * 2) - 1, 4).ToString("R", CultureInfo.InvariantCulture));
+            json.Append(rows[i].ToString("R", CultureInfo.InvariantCulture));
         }
 
         json.Append("]}]}");
-        return Encoding.UTF8.GetBytes(json.ToString());
+        return new RequestBody("json", Encoding.UTF8.GetBytes(json.ToString()), "application/json", NoHeaders);
     }
 
+    /// <summary>
+    /// Triton's binary tensor extension: a JSON header naming the input's byte size, the raw
+    /// little-endian floats after it, and the output asked for as binary too.
+    /// </summary>
+    public static RequestBody Binary(string inputName, string outputName, int batch, int features, int seed)
+    {
+        var rows = Rows(batch, features, seed);
+        var header = Encoding.UTF8.GetBytes(string.Create(
+            CultureInfo.InvariantCulture,
+            $$$"""{"inputs":[{"name":"{{{inputName}}}","shape":[{{{batch}}},{{{features}}}],"datatype":"FP32","parameters":{"binary_data_size":{{{rows.Length * sizeof(float)}}}}}],"outputs":[{"name":"{{{outputName}}}","parameters":{"binary_data":true}}]}"""));
+        var body = new byte[header.Length + (rows.Length * sizeof(float))];
+        header.CopyTo(body, 0);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(body.AsSpan(header.Length + (i * sizeof(float))), rows[i]);
+        }
+
+        return new RequestBody(
+            "binary",
+            body,
+            "application/octet-stream",
+            new Dictionary<string, string> { [InferenceHeaderContentLength] = header.Length.ToString(CultureInfo.InvariantCulture) });
+    }
+
+    /// <summary>Values in [-1, 1] with four decimals, so JSON and binary carry the same numbers.</summary>
     public static float[] Rows(int batch, int features, int seed)
     {
         var random = new Random(seed);

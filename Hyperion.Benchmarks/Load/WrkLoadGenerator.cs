@@ -18,7 +18,7 @@ public sealed class WrkLoadGenerator(string wrkPath, string workDirectory) : ILo
         wrk.method = "POST"
         wrk.body = f:read("*a")
         f:close()
-        wrk.headers["Content-Type"] = "application/json"
+        {HEADERS}
 
         function done(summary, latency, requests)
           local e = summary.errors
@@ -39,10 +39,16 @@ public sealed class WrkLoadGenerator(string wrkPath, string workDirectory) : ILo
         var id = Interlocked.Increment(ref _scripts);
         var bodyPath = Path.Combine(workDirectory, $"wrk-body-{id}.json");
         var scriptPath = Path.Combine(workDirectory, $"wrk-{id}.lua");
-        await File.WriteAllBytesAsync(bodyPath, spec.Body, cancellationToken);
+        await File.WriteAllBytesAsync(bodyPath, spec.Body.Bytes, cancellationToken);
+        var headers = spec.Body.Headers
+            .Append(KeyValuePair.Create("Content-Type", spec.Body.ContentType))
+            .Select(h => $"wrk.headers[{LuaString(h.Key)}] = {LuaString(h.Value)}");
         await File.WriteAllTextAsync(
             scriptPath,
-            ScriptTemplate.Replace("{BODY}", bodyPath, StringComparison.Ordinal).Replace("{MARKER}", ResultMarker, StringComparison.Ordinal),
+            ScriptTemplate
+                .Replace("{BODY}", bodyPath, StringComparison.Ordinal)
+                .Replace("{HEADERS}", string.Join('\n', headers), StringComparison.Ordinal)
+                .Replace("{MARKER}", ResultMarker, StringComparison.Ordinal),
             cancellationToken);
 
         // wrk takes whole seconds; one thread per core is the most two cores can use.
@@ -78,4 +84,7 @@ public sealed class WrkLoadGenerator(string wrkPath, string workDirectory) : ILo
             root.GetProperty("p99_us").GetInt64() / 1000.0,
             root.GetProperty("max_us").GetInt64() / 1000.0);
     }
+
+    private static string LuaString(string text) =>
+        "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }

@@ -3,13 +3,16 @@ using System.Globalization;
 namespace Hyperion.Benchmarks.Reporting;
 
 /// <summary>
-/// One line of the table: the median of <see cref="Runs"/> runs by throughput, with that run's
-/// own latencies. <see cref="Spread"/> is (fastest - slowest) ÷ median, how much the machine's
-/// other work moved the runs. <see cref="Concurrency"/> is connections, or "1 caller" in process.
+/// One line of the table: one of <see cref="Runs"/> runs (the median by throughput for served
+/// rows, the fastest in process) with that run's own latencies. <see cref="Encoding"/> is how
+/// the rows travel: "json", "binary" or "-" in process. <see cref="Spread"/> is
+/// (fastest - slowest) ÷ median, how much the machine's other work moved the runs.
+/// <see cref="Concurrency"/> is connections, or "1 caller" in process.
 /// </summary>
 public sealed record ResultRow(
     string Scenario,
     string Model,
+    string Encoding,
     int Batch,
     string Concurrency,
     double RequestsPerSecond,

@@ -6,12 +6,13 @@ namespace Hyperion.Benchmarks.Reporting;
 /// <summary>Formats the rows and target checks for the console and as markdown for the README.</summary>
 public static class ResultTable
 {
-    private static readonly string[] Headers = ["scenario", "model", "batch", "concurrency", "req/s", "rows/s", "p50 ms", "p99 ms", "p99/p50", "errors", "runs", "spread"];
+    private static readonly string[] Headers = ["scenario", "model", "body", "batch", "concurrency", "req/s", "rows/s", "p50 ms", "p99 ms", "p99/p50", "errors", "runs", "spread"];
 
     public static string[] Cells(ResultRow row) =>
     [
         row.Scenario,
         row.Model,
+        row.Encoding,
         row.Batch.ToString(CultureInfo.InvariantCulture),
         row.Concurrency,
         row.RequestsPerSecond.ToString("N0", CultureInfo.InvariantCulture),
@@ -60,7 +61,7 @@ public static class ResultTable
         }
 
         text.AppendLine("| " + string.Join(" | ", Headers) + " |");
-        text.AppendLine("|" + string.Join("|", Headers.Select((_, i) => i >= 2 ? "---:" : "---")) + "|");
+        text.AppendLine("|" + string.Join("|", Headers.Select((_, i) => i >= 3 ? "---:" : "---")) + "|");
         foreach (var row in rows)
         {
             text.AppendLine("| " + string.Join(" | ", Cells(row)) + " |");
@@ -86,7 +87,7 @@ public static class ResultTable
         for (var i = 0; i < cells.Count; i++)
         {
             // Text columns align left, numbers right.
-            text.Append(i < 4 ? cells[i].PadRight(widths[i]) : cells[i].PadLeft(widths[i]));
+            text.Append(i < 5 ? cells[i].PadRight(widths[i]) : cells[i].PadLeft(widths[i]));
             text.Append(i + 1 < cells.Count ? "  " : Environment.NewLine);
         }
     }
