@@ -155,10 +155,36 @@ internal sealed class BatchScheduler : IDisposable
                 }
                 if (waitTicks > 0)
                 {
-                    Wait((int)Math.Min(int.MaxValue, (waitTicks * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency));
+                    WaitForBatchToFill(waitTicks);
                 }
             }
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Monitor.Wait only takes whole milliseconds and the OS rounds each sleep up further, so a 200 µs
+    /// max_queue_delay would become well over a millisecond. Sleep for all but the last millisecond,
+    /// then yield the lock (letting requests arrive) until the deadline: the delay is kept to microseconds.
+    /// </summary>
+    private void WaitForBatchToFill(long waitTicks)
+    {
+        var sleepMilliseconds = waitTicks * 1000 / Stopwatch.Frequency - 1;
+        if (sleepMilliseconds >= 1)
+        {
+            Wait((int)Math.Min(int.MaxValue, sleepMilliseconds));
+            return;
+        }
+        _idleWorkers++;
+        Monitor.Exit(_gate);
+        try
+        {
+            Thread.Yield();
+        }
+        finally
+        {
+            Monitor.Enter(_gate);
+            _idleWorkers--;
         }
     }
 
