@@ -13,8 +13,10 @@ public sealed record OrtBaselineResult(int Batch, long Calls, TimeSpan Elapsed, 
 }
 
 /// <summary>
-/// One model at one batch size, run back to back on prepared input with the session defaults
-/// the server starts from (all cores for intra-op work). Kept open between rounds.
+/// One model at one batch size, run back to back on prepared input with ONNX Runtime's own
+/// session defaults (all cores for intra-op work, spinning pool threads): the fastest one
+/// caller gets on a quiet machine, so a bar the server cannot clear by configuration alone.
+/// The server turns spinning off by default (Inference:OnnxThreadSpinning). Kept open between rounds.
 /// </summary>
 public sealed class OrtBaseline : IDisposable
 {
