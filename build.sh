@@ -52,7 +52,8 @@ run() {
   echo "Starting Hyperion: gateway http://127.0.0.1:5080, dashboard http://127.0.0.1:18888,"
   echo "admin key $(pwd)/.hyperion/admin-key. The resource table follows once everything is healthy."
   echo
-  exec dotnet run -c Release --no-build --project Hyperion.AppHost -- "$@"
+  # The built AppHost itself, not `dotnet run`: one process receives Ctrl+C and stops the graph.
+  exec dotnet Hyperion.AppHost/bin/Release/net10.0/Hyperion.AppHost.dll "$@"
 }
 
 test_all() {

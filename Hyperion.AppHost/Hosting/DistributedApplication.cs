@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
@@ -208,25 +209,31 @@ public sealed partial class DistributedApplication : IAsyncDisposable
     /// </summary>
     public int Run() => RunAsync().GetAwaiter().GetResult();
 
+    // A terminal's Ctrl+C reaches both `dotnet run` and this process, and `dotnet run` forwards it too:
+    // signals this close together are one request to stop, not a second, impatient one.
+    private static readonly TimeSpan s_sameStopRequest = TimeSpan.FromSeconds(1);
+
     public async Task<int> RunAsync()
     {
         var shutdown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var signals = 0;
+        var firstSignalAt = 0L;
         void OnSignal(PosixSignalContext context)
         {
             context.Cancel = true;
             if (Interlocked.Increment(ref signals) == 1)
             {
+                firstSignalAt = Stopwatch.GetTimestamp();
                 LogShuttingDown(context.Signal.ToString());
                 shutdown.TrySetResult();
             }
-            else
+            else if (Stopwatch.GetElapsedTime(firstSignalAt) > s_sameStopRequest)
             {
                 // A second Ctrl+C: the user does not want to wait for a graceful stop.
                 LogForcedShutdown();
-                foreach (var pid in _supervisors.Values.SelectMany(s => s).Select(s => s.ProcessId).OfType<int>())
+                foreach (var supervisor in _supervisors.Values.SelectMany(s => s))
                 {
-                    NativeMethods.SignalGroup(pid, ProcessSignal.Kill);
+                    supervisor.Kill();
                 }
             }
         }

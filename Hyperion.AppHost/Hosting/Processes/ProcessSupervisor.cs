@@ -75,6 +75,22 @@ internal sealed partial class ProcessSupervisor
         await _run;
     }
 
+    /// <summary>Kills the process group at once, as a stop (not a crash): nothing is restarted or reported as failed.</summary>
+    public void Kill()
+    {
+        Process? process;
+        lock (_gate)
+        {
+            _stopRequested = true;
+            process = _process;
+        }
+        _stopping.Cancel();
+        if (process is not null)
+        {
+            NativeMethods.SignalGroup(process.Id, ProcessSignal.Kill);
+        }
+    }
+
     /// <summary>The pid of the running process, if any (tests kill it to see it come back).</summary>
     public int? ProcessId
     {
