@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Hyperion.Contracts.Tensors;
-using Microsoft.ML.OnnxRuntime;
+using Hyperion.Tests.Protocol.Server;
 
 namespace Hyperion.Tests.Engine;
 
@@ -55,7 +55,7 @@ public sealed class DatatypeParityTests : IAsyncLifetime
             }
         }
 
-        var expected = RunInProcess(model, dataType, raw, [3, 4]);
+        var expected = InProcessOnnx.Run(model, dataType, raw, [3, 4]);
         using var request = Tensors.Request(model, Tensors.Create("INPUT0", dataType, [3, 4], raw));
         using var response = await _engine.Dispatcher.InferAsync(request, CancellationToken.None);
 
@@ -69,14 +69,7 @@ public sealed class DatatypeParityTests : IAsyncLifetime
     public async Task Bytes_outputs_equal_in_process_onnx_runtime()
     {
         string[] values = ["", "a", "héllo", "tensor", "x y z", "ünïcödé", "1234567890", "last", "9", "ten", "eleven", "🙂"];
-        using var session = new InferenceSession(ModelPath("identity_bytes"));
-        using var input = OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, [3, 4]);
-        for (var i = 0; i < values.Length; i++)
-        {
-            input.StringTensorSetElementAt(values[i].AsSpan(), i);
-        }
-        using var results = session.Run(new RunOptions(), ["INPUT0"], [input], ["OUTPUT0"]);
-        var expected = results.First().GetStringTensorAsArray();
+        var expected = InProcessOnnx.RunStrings("identity_bytes", values, [3, 4]);
 
         using var request = Tensors.Request("identity_bytes", Tensors.Bytes("INPUT0", [3, 4], values));
         using var response = await _engine.Dispatcher.InferAsync(request, CancellationToken.None);
@@ -100,7 +93,7 @@ public sealed class DatatypeParityTests : IAsyncLifetime
             values[i] = (float)(random.NextDouble() * 16);
         }
         var raw = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
-        var expected = RunInProcess(model, TensorDataType.Fp32, raw, [2, features], input, outputName);
+        var expected = InProcessOnnx.Run(model, TensorDataType.Fp32, raw, [2, features], input, outputName);
 
         using var request = Tensors.Request(model, Tensors.Fp32(input, [2, features], values));
         using var response = await _engine.Dispatcher.InferAsync(request, CancellationToken.None);
@@ -163,32 +156,4 @@ public sealed class DatatypeParityTests : IAsyncLifetime
         using var singleResponse = await _engine.Dispatcher.InferAsync(single, CancellationToken.None);
         Assert.Equal("OUTPUT0", Assert.Single(singleResponse.Outputs).Name);
     }
-
-    private static string ModelPath(string model) => Path.Combine(TestRepository.TestModels, model, "1", "model.onnx");
-
-    private static byte[] RunInProcess(
-        string model, TensorDataType dataType, byte[] raw, long[] shape, string input = "INPUT0", string output = "OUTPUT0")
-    {
-        using var session = new InferenceSession(ModelPath(model));
-        using var value = dataType switch
-        {
-            TensorDataType.Bool => OrtValue.CreateTensorValueFromMemory(raw.Select(b => b != 0).ToArray(), shape),
-            TensorDataType.UInt8 => OrtValue.CreateTensorValueFromMemory(raw.ToArray(), shape),
-            TensorDataType.UInt16 => OrtValue.CreateTensorValueFromMemory(Cast<ushort>(raw), shape),
-            TensorDataType.UInt32 => OrtValue.CreateTensorValueFromMemory(Cast<uint>(raw), shape),
-            TensorDataType.UInt64 => OrtValue.CreateTensorValueFromMemory(Cast<ulong>(raw), shape),
-            TensorDataType.Int8 => OrtValue.CreateTensorValueFromMemory(Cast<sbyte>(raw), shape),
-            TensorDataType.Int16 => OrtValue.CreateTensorValueFromMemory(Cast<short>(raw), shape),
-            TensorDataType.Int32 => OrtValue.CreateTensorValueFromMemory(Cast<int>(raw), shape),
-            TensorDataType.Int64 => OrtValue.CreateTensorValueFromMemory(Cast<long>(raw), shape),
-            TensorDataType.Fp16 => OrtValue.CreateTensorValueFromMemory(Cast<Float16>(raw), shape),
-            TensorDataType.Fp32 => OrtValue.CreateTensorValueFromMemory(Cast<float>(raw), shape),
-            TensorDataType.Fp64 => OrtValue.CreateTensorValueFromMemory(Cast<double>(raw), shape),
-            _ => throw new ArgumentOutOfRangeException(nameof(dataType)),
-        };
-        using var results = session.Run(new RunOptions(), [input], [value], [output]);
-        return results.First().GetTensorMutableRawData().ToArray();
-    }
-
-    private static T[] Cast<T>(byte[] raw) where T : unmanaged => MemoryMarshal.Cast<byte, T>(raw).ToArray();
 }
