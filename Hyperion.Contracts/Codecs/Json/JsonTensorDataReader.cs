@@ -27,8 +27,11 @@ public static class JsonTensorDataReader
         var expected = CheckedElementCount(shape, name);
         if (expected > remainingBytes + 1)
         {
-            throw InferenceException.Invalid(
-                $"{subject ?? InputSubject(name)}: shape {FormatShape(shape)} needs {expected} elements but the data has at most {remainingBytes + 1}");
+            // Too few bytes left to hold that many elements: refuse before renting, with the count the client sent.
+            var sent = CountElements(reader);
+            throw InferenceException.Invalid(sent >= 0
+                ? $"{subject ?? InputSubject(name)}: data has {sent} elements but shape {FormatShape(shape)} needs {expected}"
+                : $"{subject ?? InputSubject(name)}: shape {FormatShape(shape)} needs {expected} elements but the data has at most {remainingBytes + 1}");
         }
 
         if (dataType == TensorDataType.Bytes)
@@ -100,6 +103,41 @@ public static class JsonTensorDataReader
 
     /// <summary>How errors name an input tensor.</summary>
     public static string InputSubject(string name) => $"input '{name}'";
+
+    /// <summary>Counts the leaf values of the array at the reader's token (a copy: the caller's reader does not move); -1 when it cannot be read.</summary>
+    private static long CountElements(Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            return 1;
+        }
+        long count = 0;
+        var depth = 0;
+        try
+        {
+            do
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartArray:
+                        depth++;
+                        break;
+                    case JsonTokenType.EndArray:
+                        depth--;
+                        break;
+                    default:
+                        count++;
+                        break;
+                }
+            }
+            while (depth > 0 && reader.Read());
+        }
+        catch (JsonException)
+        {
+            return -1;
+        }
+        return depth == 0 ? count : -1;
+    }
 
     private static void CheckCount(long count, long expected, long[] shape, string name, string? subject)
     {

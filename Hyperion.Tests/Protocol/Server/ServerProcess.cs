@@ -99,6 +99,8 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
+                // Waiting for exit also drains the redirected output, so the message holds the server's last words.
+                await _process.WaitForExitAsync();
                 throw new InvalidOperationException($"the inference server exited with {_process.ExitCode}:\n{Output}");
             }
             try
