@@ -50,13 +50,7 @@ internal sealed partial class ProcessSupervisor
     /// <summary>Asks the process to stop (SIGTERM, SIGINT for PostgreSQL) and kills its group after the grace period.</summary>
     public async Task StopAsync(TimeSpan grace)
     {
-        Process? process;
-        lock (_gate)
-        {
-            _stopRequested = true;
-            process = _process;
-        }
-        _stopping.Cancel();
+        var process = RequestStop();
         if (process is not null)
         {
             var pid = process.Id;
@@ -78,6 +72,15 @@ internal sealed partial class ProcessSupervisor
     /// <summary>Kills the process group at once, as a stop (not a crash): nothing is restarted or reported as failed.</summary>
     public void Kill()
     {
+        if (RequestStop() is { } process)
+        {
+            NativeMethods.SignalGroup(process.Id, ProcessSignal.Kill);
+        }
+    }
+
+    /// <summary>Marks the supervisor as stopping, so the exit that follows is neither restarted nor reported as a crash.</summary>
+    private Process? RequestStop()
+    {
         Process? process;
         lock (_gate)
         {
@@ -85,10 +88,7 @@ internal sealed partial class ProcessSupervisor
             process = _process;
         }
         _stopping.Cancel();
-        if (process is not null)
-        {
-            NativeMethods.SignalGroup(process.Id, ProcessSignal.Kill);
-        }
+        return process;
     }
 
     /// <summary>The pid of the running process, if any (tests kill it to see it come back).</summary>

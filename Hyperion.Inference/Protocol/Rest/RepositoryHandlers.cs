@@ -48,26 +48,17 @@ internal sealed class RepositoryHandlers(IModelCatalog catalog, ILogger<Reposito
         }
     }
 
-    public async Task LoadAsync(HttpContext context)
-    {
-        try
-        {
-            var model = (string)context.Request.RouteValues["model"]!;
-            await catalog.LoadAsync(model, context.RequestAborted);
-            await WriteEmptyObjectAsync(context);
-        }
-        catch (Exception ex)
-        {
-            await RestFailures.WriteAsync(context, ex, logger);
-        }
-    }
+    public Task LoadAsync(HttpContext context) => ControlModelAsync(context, catalog.LoadAsync);
 
-    public async Task UnloadAsync(HttpContext context)
+    public Task UnloadAsync(HttpContext context) => ControlModelAsync(context, catalog.UnloadAsync);
+
+    /// <summary>Runs a load or unload on the route's model and answers <c>{}</c>, or the protocol's error.</summary>
+    private async Task ControlModelAsync(HttpContext context, Func<string, CancellationToken, Task> action)
     {
         try
         {
             var model = (string)context.Request.RouteValues["model"]!;
-            await catalog.UnloadAsync(model, context.RequestAborted);
+            await action(model, context.RequestAborted);
             await WriteEmptyObjectAsync(context);
         }
         catch (Exception ex)
