@@ -26,7 +26,8 @@ public static class HyperionGraph
             .WithReference(cache)
             .WaitFor(db)
             .WaitFor(cache)
-            .WithEnvironment("Orchestrator__AdminKeyPath", adminKeyPath);
+            .WithEnvironment("Orchestrator__AdminKeyPath", adminKeyPath)
+            .WithEnvironment("Orchestrator__ArtifactsPath", Path.Combine(builder.Context.StateDirectory, "artifacts"));
 
         var inference = builder.AddProject<Projects.Hyperion_Inference>("inference")
             .WithReplicas(options.InferenceReplicas)

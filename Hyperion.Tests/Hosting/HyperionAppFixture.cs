@@ -39,6 +39,17 @@ public class HyperionAppFixture : IAsyncLifetime
 
     public int InferenceReplicas => ((ProcessResource)App.GetResource("inference")).Replicas;
 
+    /// <summary>The bootstrap admin key the orchestrator wrote on first start.</summary>
+    public string AdminKey => File.ReadAllText(Path.Combine(StateDirectory, "admin-key")).Trim();
+
+    /// <summary>A client of <paramref name="resourceName"/> that sends <c>Authorization: Bearer &lt;key&gt;</c> (the admin key when null).</summary>
+    public HttpClient CreateApiClient(string resourceName = "orchestrator", string? key = null, int replica = 0)
+    {
+        var client = CreateHttpClient(resourceName, "http", replica);
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key ?? AdminKey);
+        return client;
+    }
+
     public HttpClient CreateHttpClient(string resourceName, string endpointName = "http", int replica = 0) =>
         App.CreateHttpClient(resourceName, endpointName, replica);
 

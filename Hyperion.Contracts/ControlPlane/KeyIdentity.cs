@@ -1,0 +1,17 @@
+namespace Hyperion.Contracts.ControlPlane;
+
+/// <param name="KeyHash">SHA-256 of the whole key, lowercase hex (<see cref="ApiKeyFormat.HashHex"/>).</param>
+public sealed record KeyLookupRequest(string KeyHash);
+
+/// <summary>Who a valid key belongs to and what it may do.</summary>
+/// <param name="RateLimit">The key's plan; null: the Gateway's defaults.</param>
+public sealed record KeyIdentity(
+    Guid Id,
+    string Name,
+    string Prefix,
+    IReadOnlyList<string> Scopes,
+    DateTimeOffset? ExpiresAt,
+    RateLimitPlan? RateLimit);
+
+/// <summary>Token bucket: refills at <paramref name="RequestsPerSecond"/>, holds at most <paramref name="Burst"/>.</summary>
+public sealed record RateLimitPlan(double RequestsPerSecond, int Burst);

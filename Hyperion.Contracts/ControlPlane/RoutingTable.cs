@@ -1,0 +1,27 @@
+namespace Hyperion.Contracts.ControlPlane;
+
+/// <summary>
+/// What the Gateway routes by: each deployment's traffic policy as it is in effect (an arm whose version is not
+/// ready yet is left out, so it gets no traffic) and the live replicas on which each version is ready.
+/// </summary>
+public sealed record RoutingTable(IReadOnlyList<ReplicaEndpoint> Replicas, IReadOnlyList<ModelRoute> Models);
+
+public sealed record ReplicaEndpoint(string Id, string Pool, string HttpUrl, string? GrpcUrl);
+
+/// <param name="Stable">The version taking stable traffic; null while no version of the deployment is ready.</param>
+/// <param name="Versions">Every version the deployment holds, with the ids of the replicas it is ready on.</param>
+public sealed record ModelRoute(
+    string Model,
+    long Revision,
+    long? Stable,
+    TrafficArm? Canary,
+    TrafficArm? Shadow,
+    CachePolicy Cache,
+    IReadOnlyList<VersionReplicas> Versions);
+
+/// <param name="Percent">0..100: the share of requests (canary) or of copies (shadow) that go to <paramref name="Version"/>.</param>
+public sealed record TrafficArm(long Version, double Percent);
+
+public sealed record CachePolicy(bool Enabled, int TtlSeconds);
+
+public sealed record VersionReplicas(long Version, IReadOnlyList<string> ReadyOn);

@@ -1,0 +1,62 @@
+using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Deployments;
+using Hyperion.Orchestrator.Keys;
+using Hyperion.Orchestrator.Registry;
+using Hyperion.Orchestrator.Security;
+using Microsoft.AspNetCore.Authentication;
+
+namespace Hyperion.Orchestrator.Api;
+
+/// <summary>
+/// The control plane's HTTP surface: the public API under <c>/api/v1</c> (authenticated, problem+json errors,
+/// snake_case JSON, an OpenAPI document at <c>/openapi/v1.json</c>) and the internal routes under
+/// <c>/internal/v1</c> that gateways and inference replicas call (<see cref="ControlPlaneRoutes"/>).
+/// </summary>
+internal static class ControlPlaneApiExtensions
+{
+    public static IHostApplicationBuilder AddControlPlaneApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<OrchestratorOptions>()
+            .Bind(builder.Configuration.GetSection(OrchestratorOptions.SectionName))
+            .ValidateOnStart();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<OrchestratorOptions>, OrchestratorOptionsValidator>();
+
+        builder.Services.ConfigureHttpJsonOptions(options => ControlPlaneJson.Configure(options.SerializerOptions));
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorization(ScopePolicies.Add);
+
+        builder.Services.AddSingleton<ApiKeyStore>();
+        // After the migrations runner (hosted services start in registration order).
+        builder.Services.AddHostedService<BootstrapAdminKey>();
+
+        builder.AddRegistry();
+        builder.AddApiKeys();
+        builder.AddDeployments();
+        return builder;
+    }
+
+    public static WebApplication MapControlPlaneApi(this WebApplication app)
+    {
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapOpenApi().AllowAnonymous();
+
+        var api = app.MapGroup("/api/v1").RequireAuthorization();
+        api.MapWhoAmI();
+        api.MapRegistryApi();
+        api.MapKeysApi();
+        api.MapAuditApi();
+        api.MapDeploymentsApi();
+
+        var cluster = app.MapGroup("/internal/v1").AllowAnonymous().ExcludeFromDescription();
+        cluster.MapRegistryInternal();
+        cluster.MapKeysInternal();
+        cluster.MapDeploymentsInternal();
+        return app;
+    }
+}

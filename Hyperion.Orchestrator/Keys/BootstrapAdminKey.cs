@@ -1,0 +1,100 @@
+using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Audit;
+using Hyperion.Orchestrator.Security;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Hyperion.Orchestrator.Keys;
+
+/// <summary>
+/// First start: issues an <c>admin</c> key and writes it to <see cref="OrchestratorOptions.AdminKeyPath"/> (mode 0600).
+/// Later starts keep it. When the file was lost, the old bootstrap key is revoked and a new one written, since
+/// only its hash is stored. The key is never logged.
+/// </summary>
+internal sealed partial class BootstrapAdminKey(
+    NpgsqlDataSource dataSource,
+    ApiKeyStore keys,
+    IOptions<OrchestratorOptions> options,
+    ILogger<BootstrapAdminKey> logger) : IHostedService
+{
+    // Another advisory lock than the migrations': "hypadmin".
+    private const long AdvisoryLockKey = 0x68797061646d696e;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var path = options.Value.AdminKeyPath;
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            LogNoAdminKeyPath(logger);
+            return;
+        }
+        path = Path.GetFullPath(path);
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", connection, transaction))
+        {
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (File.Exists(path))
+        {
+            var existing = (await File.ReadAllTextAsync(path, cancellationToken)).Trim();
+            if (ApiKeyFormat.LooksLikeKey(existing) && await keys.FindActiveAsync(ApiKeyFormat.Hash(existing), cancellationToken) is not null)
+            {
+                await transaction.CommitAsync(cancellationToken);
+                LogKept(logger, path);
+                return;
+            }
+        }
+
+        await using (var revoke = new NpgsqlCommand(
+            "UPDATE api_keys SET revoked_at = now() WHERE bootstrap AND revoked_at IS NULL", connection, transaction))
+        {
+            await revoke.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var actor = ActorClaims.System("bootstrap");
+        var (id, secret) = await ApiKeyStore.InsertAsync(
+            connection, transaction, new NewApiKey("bootstrap-admin", [Scopes.Admin], null, null, actor, Bootstrap: true), cancellationToken);
+        await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
+            actor, "key.created", null, $"key {id}", After: new { id, name = "bootstrap-admin", scopes = new[] { Scopes.Admin } }), cancellationToken);
+
+        // Written before the commit: if writing fails, no key exists that nobody can read.
+        WriteOwnerOnly(path, secret);
+        await transaction.CommitAsync(cancellationToken);
+        LogIssued(logger, path);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static void WriteOwnerOnly(string path, string secret)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = path + ".tmp";
+        var streamOptions = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            streamOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        using (var stream = new FileStream(temporary, streamOptions))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(secret);
+            writer.Write('\n');
+        }
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orchestrator:AdminKeyPath is not set: no bootstrap admin key is issued")]
+    private static partial void LogNoAdminKeyPath(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Bootstrap admin key in {Path} is valid")]
+    private static partial void LogKept(ILogger logger, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Issued the bootstrap admin key and wrote it to {Path} (mode 0600)")]
+    private static partial void LogIssued(ILogger logger, string path);
+}

@@ -1,0 +1,16 @@
+namespace Hyperion.Orchestrator.Keys;
+
+/// <summary>API keys (create, list, revoke) and the audit log's query API.</summary>
+internal static class KeysModule
+{
+    public static IHostApplicationBuilder AddApiKeys(this IHostApplicationBuilder builder) => builder;
+
+    /// <summary>/api/v1/keys...</summary>
+    public static RouteGroupBuilder MapKeysApi(this RouteGroupBuilder api) => api;
+
+    /// <summary>/api/v1/audit</summary>
+    public static RouteGroupBuilder MapAuditApi(this RouteGroupBuilder api) => api;
+
+    /// <summary><see cref="Contracts.ControlPlane.ControlPlaneRoutes.KeyLookup"/>.</summary>
+    public static RouteGroupBuilder MapKeysInternal(this RouteGroupBuilder cluster) => cluster;
+}

@@ -1,0 +1,29 @@
+using Hyperion.Contracts.ControlPlane;
+using Microsoft.AspNetCore.Authorization;
+
+namespace Hyperion.Orchestrator.Security;
+
+/// <summary>Authorization policies by scope (<see cref="Scopes"/>): <c>admin</c> implies <c>deploy</c>.</summary>
+internal static class ScopePolicies
+{
+    public const string Admin = "scope:admin";
+    public const string Deploy = "scope:deploy";
+
+    /// <summary>The scopes a policy admits, for a 403's message.</summary>
+    public static string Describe(string? policy) => policy switch
+    {
+        Admin => "'admin'",
+        Deploy => "'deploy' or 'admin'",
+        _ => "this call requires",
+    };
+
+    public static void Add(AuthorizationOptions options)
+    {
+        options.AddPolicy(Admin, policy => policy
+            .RequireAuthenticatedUser()
+            .RequireAssertion(context => Scopes.AllowsAdmin(ActorClaims.ScopesOf(context.User))));
+        options.AddPolicy(Deploy, policy => policy
+            .RequireAuthenticatedUser()
+            .RequireAssertion(context => Scopes.AllowsDeploy(ActorClaims.ScopesOf(context.User))));
+    }
+}

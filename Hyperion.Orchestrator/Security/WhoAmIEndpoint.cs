@@ -1,0 +1,21 @@
+using System.Security.Claims;
+
+namespace Hyperion.Orchestrator.Security;
+
+/// <summary><c>GET /api/v1/whoami</c>: which credential the call carried and its scopes, to check a key before using it.</summary>
+internal static class WhoAmIEndpoint
+{
+    public static RouteGroupBuilder MapWhoAmI(this RouteGroupBuilder api)
+    {
+        api.MapGet("/whoami", (ClaimsPrincipal user) => Results.Ok(new WhoAmI(
+                user.FindFirstValue(ClaimTypes.NameIdentifier),
+                user.Identity?.Name,
+                ActorClaims.ActorOf(user),
+                [.. ActorClaims.ScopesOf(user)])))
+            .WithName("WhoAmI")
+            .WithSummary("The caller's identity and scopes");
+        return api;
+    }
+
+    private sealed record WhoAmI(string? KeyId, string? Name, string Actor, string[] Scopes);
+}
