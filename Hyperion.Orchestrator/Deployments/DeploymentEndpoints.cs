@@ -16,8 +16,7 @@ internal static partial class DeploymentEndpoints
         deployments.MapGet("/", ListAsync).WithName("ListDeployments").WithSummary("Every deployment with its status");
         deployments.MapGet("/{model}", GetAsync).WithName("GetDeployment").WithSummary("A deployment: its spec, what serves, readiness per version and replica");
         deployments.MapPut("/{model}", PutAsync).WithName("PutDeployment")
-            .WithSummary("Create or change a deployment (a new revision; an identical spec changes nothing)")
-            .Accepts<DeploymentRequest>("application/json");
+            .WithSummary("Create or change a deployment (a new revision; an identical spec changes nothing)");
         deployments.MapDelete("/{model}", DeleteAsync).WithName("DeleteDeployment").WithSummary("Undeploy: replicas unload the model; revisions stay");
         deployments.MapGet("/{model}/revisions", RevisionsAsync).WithName("ListDeploymentRevisions").WithSummary("Every revision of a deployment, newest first");
         return api;
