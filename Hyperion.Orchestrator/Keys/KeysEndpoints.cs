@@ -54,7 +54,7 @@ internal static class KeysEndpoints
             return ApiProblems.Invalid(errors, string.Join("; ", errors.Values.SelectMany(messages => messages)));
         }
         var created = await issuer.IssueAsync(
-            new NewApiKey(body.Name!.Trim(), [.. body.Scopes!.Select(scope => scope!)], body.ExpiresAt, body.RateLimit, ActorClaims.ActorOf(user)),
+            new NewApiKey(body.Name!.Trim(), [.. body.Scopes!.Select(scope => scope!)], body.ExpiresAt?.ToUniversalTime(), body.RateLimit, ActorClaims.ActorOf(user)),
             cancellationToken);
         return Results.Created($"/api/v1/keys/{created.Id}", created);
     }

@@ -12,6 +12,7 @@ internal static class KeysModule
         builder.Services.AddSingleton<KeyIssuer>();
         builder.Services.AddSingleton<KeyRevoker>();
         builder.Services.AddSingleton<KeyRevokedNotices>();
+        builder.Services.AddSingleton<AuditReader>();
         return builder;
     }
 
@@ -19,7 +20,7 @@ internal static class KeysModule
     public static RouteGroupBuilder MapKeysApi(this RouteGroupBuilder api) => api.MapKeys();
 
     /// <summary>/api/v1/audit</summary>
-    public static RouteGroupBuilder MapAuditApi(this RouteGroupBuilder api) => api;
+    public static RouteGroupBuilder MapAuditApi(this RouteGroupBuilder api) => api.MapAuditQuery();
 
     /// <summary><see cref="Contracts.ControlPlane.ControlPlaneRoutes.KeyLookup"/>.</summary>
     public static RouteGroupBuilder MapKeysInternal(this RouteGroupBuilder cluster) => cluster.MapKeyLookup();

@@ -92,6 +92,20 @@ public sealed class KeysApiTests(HyperionAppFixture hyperion)
     }
 
     [Fact]
+    public async Task An_expiry_with_a_utc_offset_is_kept_as_the_same_instant()
+    {
+        var expires = new DateTimeOffset(2031, 6, 1, 12, 0, 0, TimeSpan.FromHours(2));
+        using var admin = hyperion.CreateApiClient();
+        using var response = await admin.PostAsync("/api/v1/keys", KeysTestApi.Json(
+            $$"""{"name": "offset", "scopes": ["infer"], "expires_at": "{{expires:yyyy-MM-ddTHH:mm:sszzz}}"}"""));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, text);
+        using var body = JsonDocument.Parse(text);
+        Assert.Equal(expires, body.RootElement.GetProperty("expires_at").GetDateTimeOffset());
+        Assert.Equal("2031-06-01T10:00:00+00:00", body.RootElement.GetProperty("expires_at").GetString());
+    }
+
+    [Fact]
     public async Task Keys_are_listed_newest_first_with_their_state_and_without_secrets()
     {
         var older = await hyperion.CreateKeyAsync([Scopes.Infer]);
