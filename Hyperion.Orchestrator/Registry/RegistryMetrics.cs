@@ -19,7 +19,8 @@ internal sealed class RegistryMetrics
             "hyperion_orchestrator_version_uploads_total", "{upload}",
             "Version uploads by outcome: registered, bad_request, unknown_model, too_large, unprocessable, failed.");
         _uploadDuration = meter.CreateHistogram<double>(
-            "hyperion_orchestrator_version_upload_duration_seconds", "s", "Time from the start of an upload to its answer, by outcome.");
+            "hyperion_orchestrator_version_upload_duration_seconds", "s", "Time from the start of an upload to its answer, by outcome.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] });
         _uploadedBytes = meter.CreateCounter<long>(
             "hyperion_orchestrator_artifact_stored_bytes_total", "By", "Bytes of artifacts registered as versions.");
         _corruptedReads = meter.CreateCounter<long>(
