@@ -141,6 +141,8 @@ public sealed class RegistryCrashTests(RegistryCrashFixture hyperion)
         using var slow = new StalledUpload(Digits, stall.Token);
         var upload = client.PostAsync($"/api/v1/models/{model}/versions", slow);
         await slow.HalfSent.WaitAsync(TimeSpan.FromSeconds(30));
+        // Authenticated and streaming: the database is needed again only to register the version.
+        await WaitUntilAsync(() => hyperion.StagingFiles().Any(file => new FileInfo(file).Length > 0), "the half upload to reach the staging area");
         await hyperion.App.StopResourceAsync("pg");
         try
         {
