@@ -12,6 +12,8 @@ missing_packages() {
   for package in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
   done
+  # The Kubernetes schema checks run on Node.js; it may come from elsewhere (NodeSource), so Debian's only without npm.
+  command -v npm >/dev/null || missing+=(nodejs npm)
   echo "${missing[@]:-}"
 }
 
@@ -41,6 +43,17 @@ install_prerequisites() {
   fi
 }
 
+# The publishing tests validate the published Kubernetes tree with npm packages (tools/k8s-validate)
+# and render its kustomize overlays with kubectl.
+prepare_publishing_checks() {
+  if ! command -v kubectl >/dev/null; then
+    echo "kubectl is not on PATH: the publishing tests render the Kubernetes overlays with \`kubectl kustomize\`." >&2
+    echo "Install kubectl 1.27 or later (it carries kustomize v5): https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/" >&2
+    exit 1
+  fi
+  npm ci --prefix tools/k8s-validate --no-audit --no-fund --loglevel=error >/dev/null
+}
+
 build() {
   dotnet build Hyperion.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 }
@@ -58,6 +71,7 @@ run() {
 
 test_all() {
   install_prerequisites
+  prepare_publishing_checks
   build
   local results
   results=$(mktemp -d)

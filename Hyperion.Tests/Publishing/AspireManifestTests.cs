@@ -146,6 +146,19 @@ public sealed partial class AspireManifestTests
         Assert.Equal("8081", (string?)grpcRoute["spec"]!["rules"]![0]!["backendRefs"]![0]!["port"]);
     }
 
+    [Fact]
+    public void A_per_replica_value_is_refused_when_publishing_with_the_reason()
+    {
+        var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions { IsPublishMode = true });
+        HyperionGraph.Declare(builder);
+        builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(r => r.Name == "gateway"))
+            .WithEnvironment(context => context.EnvironmentVariables["Gateway__Instance"] = $"gateway-{context.ReplicaIndex}");
+
+        var error = Assert.Throws<InvalidOperationException>(() => PublishedGraphReader.Read(builder));
+
+        Assert.Contains("'gateway' reads ReplicaIndex while the graph is published", error.Message);
+    }
+
     private static JsonObject Manifest(out string directory)
     {
         directory = ServerProcess.RepositoryRoot;

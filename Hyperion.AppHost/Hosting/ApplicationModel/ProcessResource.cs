@@ -135,9 +135,10 @@ public sealed class EnvironmentCallbackContext(ReplicaContext replica, HostingCo
 {
     public Dictionary<string, string> EnvironmentVariables { get; } = new(StringComparer.Ordinal);
 
-    public int ReplicaIndex => replica.ReplicaIndex;
+    /// <summary>Which local replica this is; when publishing there is none (the platform names its pods), so reading it is an error.</summary>
+    public int ReplicaIndex => hosting.IsPublishMode ? throw NoReplicaWhenPublishing(nameof(ReplicaIndex)) : replica.ReplicaIndex;
 
-    public string InstanceName => replica.InstanceName;
+    public string InstanceName => hosting.IsPublishMode ? throw NoReplicaWhenPublishing(nameof(InstanceName)) : replica.InstanceName;
 
     public string StateDirectory => hosting.StateDirectory;
 
@@ -148,4 +149,8 @@ public sealed class EnvironmentCallbackContext(ReplicaContext replica, HostingCo
     public string GetEndpointUrl(string endpointName) => hosting.IsPublishMode
         ? ManifestExpressions.EndpointUrl(replica.Resource, replica.Resource.GetEndpoint(endpointName))
         : replica.GetEndpointUrl(endpointName);
+
+    private InvalidOperationException NoReplicaWhenPublishing(string property) => new(
+        $"An environment callback of '{replica.Resource.Name}' reads {property} while the graph is published: every pod would get the value of local replica 0. " +
+        $"Set per-replica values only when !{nameof(IsPublishMode)} (Kubernetes names pods itself).");
 }

@@ -19,6 +19,7 @@ internal sealed record ProjectDeployment(PublishedProject Project, WorkloadProfi
 internal sealed class ProjectWorkloads(PublishOptions options, KubernetesValues values)
 {
     private const int StartupPeriodSeconds = 5;
+    private const string PodIpVariable = "POD_IP";
 
     public static IReadOnlyList<ProjectDeployment> DeploymentsOf(PublishedProject project)
     {
@@ -251,6 +252,8 @@ internal sealed class ProjectWorkloads(PublishOptions options, KubernetesValues 
             }
         }
         var profile = deployment.Profile;
+        // What the pool sets wins over what the graph declares under the same name: one variable, not two.
+        environment.RemoveAll(v => v.Name == profile.PoolVariable || v.Name == profile.AdvertisedUrlVariable || v.Name == PodIpVariable);
         if (profile.PoolVariable is { } poolVariable && deployment.Pool.Name is { } pool)
         {
             environment.Add(new V1EnvVar { Name = poolVariable, Value = pool });
@@ -259,14 +262,14 @@ internal sealed class ProjectWorkloads(PublishOptions options, KubernetesValues 
         {
             environment.Add(new V1EnvVar
             {
-                Name = "POD_IP",
+                Name = PodIpVariable,
                 ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "status.podIP" } },
             });
             var http = deployment.Project.Http;
             environment.Add(new V1EnvVar
             {
                 Name = advertisedVariable,
-                Value = $"{http.Scheme}://$(POD_IP):{http.TargetPort.ToString(CultureInfo.InvariantCulture)}",
+                Value = $"{http.Scheme}://$({PodIpVariable}):{http.TargetPort.ToString(CultureInfo.InvariantCulture)}",
             });
         }
         return environment;
