@@ -11,10 +11,6 @@ internal sealed record PublishedGraph(IReadOnlyList<PublishedResource> Resources
 
     public IEnumerable<PublishedBackingService> BackingServices => Resources.OfType<PublishedBackingService>();
 
-    public IEnumerable<PublishedDatabase> Databases => Resources.OfType<PublishedDatabase>();
-
-    public IEnumerable<PublishedParameter> Parameters => Resources.OfType<PublishedParameter>();
-
     public PublishedResource Get(string name) =>
         Resources.FirstOrDefault(r => r.Name == name)
         ?? throw new InvalidOperationException($"The graph has no resource named '{name}'; it has: {string.Join(", ", Resources.Select(r => r.Name))}.");

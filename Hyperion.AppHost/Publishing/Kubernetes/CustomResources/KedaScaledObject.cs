@@ -76,9 +76,6 @@ internal sealed record KedaTrigger
     [JsonPropertyName("name")]
     public string? Name { get; init; }
 
-    [JsonPropertyName("metricType")]
-    public string? MetricType { get; init; }
-
     [JsonPropertyName("metadata")]
     public required IReadOnlyDictionary<string, string> Metadata { get; init; }
 }

@@ -21,9 +21,6 @@ internal sealed record ServiceMonitor
 
 internal sealed record ServiceMonitorSpec
 {
-    [JsonPropertyName("jobLabel")]
-    public string? JobLabel { get; init; }
-
     /// <summary>Pod labels copied onto every scraped series (the pool a replica runs in).</summary>
     [JsonPropertyName("podTargetLabels")]
     public IReadOnlyList<string>? PodTargetLabels { get; init; }
