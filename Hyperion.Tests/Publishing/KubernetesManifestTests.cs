@@ -199,7 +199,9 @@ public sealed partial class KubernetesManifestTests(PublishedTreeFixture tree) :
             // The model repository the replica downloads into is on a volume, not the read-only root.
             var container = deployment["spec"]!["template"]!["spec"]!["containers"]![0]!;
             var repository = (string)container["env"].Objects().Single(v => (string?)v["name"] == "Inference__ModelRepository")["value"]!;
-            Assert.Contains(container["volumeMounts"].Objects(), m => repository.StartsWith((string)m["mountPath"]!, StringComparison.Ordinal));
+            var mount = Assert.Single(container["volumeMounts"].Objects(), m => (string?)m["mountPath"] == repository);
+            var volume = deployment["spec"]!["template"]!["spec"]!["volumes"].Objects().Single(v => (string?)v["name"] == (string?)mount["name"]);
+            Assert.NotNull(volume["emptyDir"]); // the server needs the folder to exist when it starts: a volume of its own
         }
     }
 

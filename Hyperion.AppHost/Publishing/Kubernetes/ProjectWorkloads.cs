@@ -183,6 +183,7 @@ internal sealed class ProjectWorkloads(PublishOptions options, KubernetesValues 
                         Name = PodSecurity.StateVolume,
                         PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = StateClaimName(project.Name) },
                     },
+                .. DirectoryVolumes(deployment).Select(v => PodSecurity.EmptyDir(v.Name, v.SizeLimit)),
             ],
             // Replicas on different zones, then nodes, where the cluster has them; never a reason not to schedule.
             TopologySpreadConstraints =
@@ -235,9 +236,27 @@ internal sealed class ProjectWorkloads(PublishOptions options, KubernetesValues 
             [
                 PodSecurity.Mount(PodSecurity.TempVolume, ContainerPaths.Temp),
                 PodSecurity.Mount(PodSecurity.StateVolume, ContainerPaths.State),
+                .. DirectoryVolumes(deployment).Select(v => PodSecurity.Mount(v.Name, v.Path)),
             ],
         };
     }
+
+    /// <summary>The profile's directory volumes, at the paths the graph's variables hold.</summary>
+    private IEnumerable<(string Name, string Path, string SizeLimit)> DirectoryVolumes(ProjectDeployment deployment) =>
+        deployment.Profile.DirectoryVolumes.Select((volume, index) =>
+        {
+            var expression = deployment.Project.Environment.FirstOrDefault(v => v.Key == volume.Key).Value
+                ?? throw new InvalidOperationException($"'{deployment.Project.Name}' should have a folder at {volume.Key}, but the graph does not set {volume.Key}.");
+            var path = values.Resolve(expression);
+            if (!path.IsPlain || !path.Text.StartsWith('/'))
+            {
+                throw new InvalidOperationException($"{volume.Key} of '{deployment.Project.Name}' is '{expression}'; a volume needs an absolute container path.");
+            }
+            // Named after the folder ("models"), a DNS label as volume names must be.
+            var folder = new string([.. Path.GetFileName(path.Text.TrimEnd('/')).ToLowerInvariant().Where(c => char.IsAsciiLetterOrDigit(c) || c == '-')]).Trim('-');
+            var name = folder.Length is > 0 and <= 50 && folder is not (PodSecurity.TempVolume or PodSecurity.StateVolume) ? folder : $"directory-{index}";
+            return (name, path.Text, volume.Value);
+        });
 
     /// <summary>The graph's variables that are the same in every environment, then what the pool adds.</summary>
     private List<V1EnvVar> Environment(ProjectDeployment deployment)

@@ -67,6 +67,12 @@ internal sealed record WorkloadProfile
 
     public string ScratchSize { get; init; } = "1Gi";
 
+    /// <summary>
+    /// Folders the service expects to exist, named by the graph's variables (the model repository): each gets an
+    /// emptyDir of its own, mounted at the path the variable holds, with the size limit given.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> DirectoryVolumes { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Time to finish in-flight work after SIGTERM.</summary>
     public int TerminationGracePeriodSeconds { get; init; } = 30;
 
@@ -125,7 +131,8 @@ internal static class HyperionWorkloads
             ReadinessPath = "/v2/health/ready",
             StartupPath = "/v2/health/ready",
             StartupBudget = TimeSpan.FromMinutes(10),
-            ScratchSize = "20Gi", // the model repository the replica downloads into
+            // The repository the replica downloads models into must exist when it starts, sized for the models.
+            DirectoryVolumes = new Dictionary<string, string> { ["Inference__ModelRepository"] = "20Gi" },
             TerminationGracePeriodSeconds = 60, // queued batches drain
             // Hyperion.Inference/ControlPlane/ControlPlaneOptions (section Inference:ControlPlane).
             PoolVariable = "Inference__ControlPlane__Pool",
