@@ -13,4 +13,7 @@ public sealed class HyperionGraphOptions
     /// <summary>The gateway's public port; 0 picks a free one (tests).</summary>
     [Range(0, 65535)]
     public int GatewayPort { get; set; } = 5080;
+
+    /// <summary>Once the graph is healthy, register and deploy the digits sample (idempotent) so there is a model to call.</summary>
+    public bool DeploySample { get; set; } = true;
 }
