@@ -106,24 +106,28 @@ public sealed partial class AspireManifestTests
         HyperionGraph.Declare(builder);
         var apiKey = builder.AddParameter("upstream-api-key");
         builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(r => r.Name == "gateway"))
-            .WithHttpEndpoint(name: "grpc")
-            .WithEndpoint("grpc", endpoint => endpoint.Transport = "http2")
+            .WithHttpEndpoint(name: "stream")
+            .WithEndpoint("stream", endpoint => endpoint.Transport = "http2")
             .WithExternalHttpEndpoints()
             .WithEnvironment("Gateway__Greeting", "hello $(not a variable)")
             .WithEnvironment(context => context.EnvironmentVariables["Gateway__UpstreamKey"] = apiKey.Resource.Value);
         var graph = PublishedGraphReader.Read(builder);
+        var bindings = graph.Projects.Single(p => p.Name == "gateway").Bindings;
+        var port = bindings.Single(b => b.Name == "stream").TargetPort;
+        Assert.Equal(bindings.Count, bindings.Select(b => b.TargetPort).Distinct().Count()); // a port of its own
+        var portText = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         var manifest = JsonNode.Parse(AspireManifestWriter.Write(graph, ServerProcess.RepositoryRoot))!["resources"]!;
         Assert.Equal("parameter.v0", (string?)manifest["upstream-api-key"]!["type"]);
         Assert.Equal("{upstream-api-key.value}", (string?)manifest["gateway"]!["env"]!["Gateway__UpstreamKey"]);
-        Assert.Equal(8081, (int)manifest["gateway"]!["bindings"]!["grpc"]!["targetPort"]!);
-        Assert.Equal("http2", (string?)manifest["gateway"]!["bindings"]!["grpc"]!["transport"]);
-        Assert.True((bool)manifest["gateway"]!["bindings"]!["grpc"]!["external"]!);
+        Assert.Equal(port, (int)manifest["gateway"]!["bindings"]!["stream"]!["targetPort"]!);
+        Assert.Equal("http2", (string?)manifest["gateway"]!["bindings"]!["stream"]!["transport"]);
+        Assert.True((bool)manifest["gateway"]!["bindings"]!["stream"]!["external"]!);
 
         var files = KubernetesPublisher.Build(graph, new PublishOptions { OutputPath = "unused" }).ToDictionary(f => f.Path, f => f.Render());
         var gateway = YamlDocuments.Parse(files["base/gateway.yaml"]);
         var service = gateway.Single(o => o.Kind() == "Service");
-        Assert.Contains(service["spec"]!["ports"].Objects(), p => (string?)p["name"] == "grpc" && (string?)p["port"] == "8081" && (string?)p["appProtocol"] == "kubernetes.io/h2c");
+        Assert.Contains(service["spec"]!["ports"].Objects(), p => (string?)p["name"] == "stream" && (string?)p["port"] == portText && (string?)p["appProtocol"] == "kubernetes.io/h2c");
         var variables = gateway.Single(o => o.Kind() == "Deployment")["spec"]!["template"]!["spec"]!["containers"]![0]!["env"].Objects().ToList();
         Assert.Equal("hello $$(not a variable)", (string?)variables.Single(v => (string?)v["name"] == "Gateway__Greeting")["value"]); // literal, not expanded
         Assert.DoesNotContain(variables, v => (string?)v["name"] == "Gateway__UpstreamKey"); // a secret: only in the overlays
@@ -139,11 +143,11 @@ public sealed partial class AspireManifestTests
         // Public: open to anyone on its port, with a listener and a gRPC route of its own.
         var policies = YamlDocuments.Parse(files["base/network-policies.yaml"]);
         var gatewayPolicy = policies.Single(p => p.Name() == "gateway-traffic");
-        Assert.Contains(gatewayPolicy["spec"]!["ingress"].Objects().Where(r => r["from"] is null).SelectMany(r => r["ports"].Objects()), p => (string?)p["port"] == "8081");
+        Assert.Contains(gatewayPolicy["spec"]!["ingress"].Objects().Where(r => r["from"] is null).SelectMany(r => r["ports"].Objects()), p => (string?)p["port"] == portText);
         var routes = YamlDocuments.Parse(files["base/public-routes.yaml"]);
-        Assert.Contains(routes.Single(o => o.Kind() == "Gateway")["spec"]!["listeners"].Objects(), l => (string?)l["name"] == "gateway-grpc" && (string?)l["port"] == "8081");
-        var grpcRoute = routes.Single(o => o.Kind() == "GRPCRoute");
-        Assert.Equal("8081", (string?)grpcRoute["spec"]!["rules"]![0]!["backendRefs"]![0]!["port"]);
+        Assert.Contains(routes.Single(o => o.Kind() == "Gateway")["spec"]!["listeners"].Objects(), l => (string?)l["name"] == "gateway-stream" && (string?)l["port"] == portText);
+        var grpcRoute = routes.Single(o => o.Kind() == "GRPCRoute" && o.Name() == "gateway-stream");
+        Assert.Equal(portText, (string?)grpcRoute["spec"]!["rules"]![0]!["backendRefs"]![0]!["port"]);
     }
 
     [Fact]

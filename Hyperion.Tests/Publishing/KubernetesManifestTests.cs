@@ -261,6 +261,15 @@ public sealed partial class KubernetesManifestTests(PublishedTreeFixture tree) :
         Assert.Null(gpu["spec"]!["replicas"]); // KEDA owns the count
 
         var cpu = objects.Single(o => o.Kind() == "Deployment" && o.Name() == "inference-cpu");
+        // Each replica reports its own addresses (the gateway routes to replicas that hold the version), not the Service's.
+        var variables = VariableList(objects, "inference-cpu").Select(v => (string)v["name"]!).ToList();
+        var cpuVariables = VariablesOf(objects, "inference-cpu");
+        Assert.Equal("status.podIP", (string?)cpuVariables["POD_IP"]["valueFrom"]!["fieldRef"]!["fieldPath"]);
+        Assert.Equal("http://$(POD_IP):8080", (string?)cpuVariables["Inference__ControlPlane__AdvertisedUrl"]["value"]);
+        Assert.Equal("http://$(POD_IP):8081", (string?)cpuVariables["Inference__GrpcUrl"]["value"]);
+        Assert.Equal("cpu", (string?)cpuVariables["Inference__ControlPlane__Pool"]["value"]);
+        Assert.True(variables.IndexOf("POD_IP") < variables.IndexOf("Inference__GrpcUrl"));
+        Assert.Equal(1, variables.Count(v => v == "Inference__GrpcUrl"));
         Assert.Null(cpu["spec"]!["template"]!["spec"]!["containers"]![0]!["resources"]!["limits"]!["nvidia.com/gpu"]);
         Assert.Equal("/v2/health/ready", (string?)cpu["spec"]!["template"]!["spec"]!["containers"]![0]!["readinessProbe"]!["httpGet"]!["path"]);
 

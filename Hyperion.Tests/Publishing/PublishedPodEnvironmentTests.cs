@@ -71,7 +71,7 @@ public sealed partial class PublishedPodEnvironmentTests(PublishedTreeFixture tr
             Assert.True(ready, $"The server never became ready with the published environment:\n{output}");
             Assert.True((await http.GetAsync((string)container["livenessProbe"]!["httpGet"]!["path"]!)).IsSuccessStatusCode);
             using var grpc = new TcpClient();
-            await grpc.ConnectAsync("127.0.0.1", int.Parse(localPorts[ports["grpc"]])); // Inference__GrpcUrl names the Service: it binds every interface
+            await grpc.ConnectAsync("127.0.0.1", int.Parse(localPorts[ports["grpc"]])); // Inference__GrpcUrl: the pod's IP, here loopback
         }
         finally
         {

@@ -272,24 +272,28 @@ internal sealed class ProjectWorkloads(PublishOptions options, KubernetesValues 
         }
         var profile = deployment.Profile;
         // What the pool sets wins over what the graph declares under the same name: one variable, not two.
-        environment.RemoveAll(v => v.Name == profile.PoolVariable || v.Name == profile.AdvertisedUrlVariable || v.Name == PodIpVariable);
+        environment.RemoveAll(v => v.Name == profile.PoolVariable || profile.PodUrlVariables.ContainsKey(v.Name) || v.Name == PodIpVariable);
         if (profile.PoolVariable is { } poolVariable && deployment.Pool.Name is { } pool)
         {
             environment.Add(new V1EnvVar { Name = poolVariable, Value = pool });
         }
-        if (profile.AdvertisedUrlVariable is { } advertisedVariable)
+        if (profile.PodUrlVariables.Count > 0)
         {
             environment.Add(new V1EnvVar
             {
                 Name = PodIpVariable,
                 ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "status.podIP" } },
             });
-            var http = deployment.Project.Http;
-            environment.Add(new V1EnvVar
+            foreach (var (variable, endpoint) in profile.PodUrlVariables)
             {
-                Name = advertisedVariable,
-                Value = $"{http.Scheme}://$({PodIpVariable}):{http.TargetPort.ToString(CultureInfo.InvariantCulture)}",
-            });
+                var binding = deployment.Project.Bindings.FirstOrDefault(b => b.Name == endpoint)
+                    ?? throw new InvalidOperationException($"'{deployment.Project.Name}' should tell its pods their {endpoint} URL in {variable}, but it has no endpoint '{endpoint}'.");
+                environment.Add(new V1EnvVar
+                {
+                    Name = variable,
+                    Value = $"{binding.Scheme}://$({PodIpVariable}):{binding.TargetPort.ToString(CultureInfo.InvariantCulture)}",
+                });
+            }
         }
         return environment;
     }

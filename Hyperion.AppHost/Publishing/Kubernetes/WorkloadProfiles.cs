@@ -80,10 +80,11 @@ internal sealed record WorkloadProfile
     public string? PoolVariable { get; init; }
 
     /// <summary>
-    /// A variable that tells each pod the URL its own "http" endpoint is reached at, the pod's IP: replicas that
-    /// report where they listen (to be routed to one by one) cannot report a Service name.
+    /// Variables that must hold this pod's own URL of an endpoint (variable → endpoint name), at the pod's IP.
+    /// Replicas that report where they listen, to be routed to one by one, cannot give a Service's name, which
+    /// reaches any replica; these override what the graph sets.
     /// </summary>
-    public string? AdvertisedUrlVariable { get; init; }
+    public IReadOnlyDictionary<string, string> PodUrlVariables { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>The endpoints Hyperion.ServiceDefaults maps in every service.</summary>
@@ -136,7 +137,11 @@ internal static class HyperionWorkloads
             TerminationGracePeriodSeconds = 60, // queued batches drain
             // Hyperion.Inference/ControlPlane/ControlPlaneOptions (section Inference:ControlPlane).
             PoolVariable = "Inference__ControlPlane__Pool",
-            AdvertisedUrlVariable = "Inference__ControlPlane__AdvertisedUrl",
+            PodUrlVariables = new Dictionary<string, string>
+            {
+                ["Inference__ControlPlane__AdvertisedUrl"] = "http", // REST, reported in each heartbeat
+                ["Inference__GrpcUrl"] = "grpc", // where gRPC listens, reported too
+            },
         },
     };
 
