@@ -230,6 +230,13 @@ public sealed partial class KubernetesManifestTests(PublishedTreeFixture tree) :
             Assert.Equal(["orchestrator"], reachingPostgres);
         }
 
+        // Outside the cluster, in the base, only the orchestrator may go: to webhook receivers, on HTTPS and HTTP.
+        var outside = (await tree.RenderAsync(KubernetesPublisher.BaseDirectory))
+            .Where(o => o.Kind() == "NetworkPolicy" && o["spec"]!["egress"].Objects().Any(r => r["to"].Objects().Any(peer => peer["ipBlock"] is not null)))
+            .ToList();
+        Assert.Equal(["orchestrator"], outside.Select(PodsSelected));
+        Assert.Equal(["443", "80"], outside.Single()["spec"]!["egress"]![0]!["ports"].Objects().Select(p => (string)p["port"]!));
+
         var dev = (await tree.RenderAsync(KubernetesPublisher.DevOverlay)).Where(o => o.Kind() == "NetworkPolicy").ToList();
         var pg = dev.Single(p => p.Name() == "pg-traffic");
         Assert.Equal(["orchestrator"], pg["spec"]!["ingress"].Objects().SelectMany(r => r["from"].Objects()).Select(peer => (string)peer["podSelector"]!["matchLabels"]![KubernetesLabels.Name]!));

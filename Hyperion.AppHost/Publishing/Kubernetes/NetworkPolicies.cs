@@ -18,6 +18,12 @@ internal sealed class NetworkPolicies(PublishedGraph graph, PublishOptions optio
         foreach (var project in graph.Projects)
         {
             yield return ProjectTraffic(project);
+            if (HyperionWorkloads.For(project.Name).ExternalEgressPorts is { Count: > 0 } ports)
+            {
+                var policy = Policy($"{project.Name}-to-outside", KubernetesLabels.SelectorOf(project.Name), ["Egress"]);
+                policy.Spec.Egress = [new V1NetworkPolicyEgressRule { To = [Anywhere()], Ports = [.. ports.Select(Port)] }];
+                yield return policy;
+            }
         }
     }
 
@@ -53,7 +59,7 @@ internal sealed class NetworkPolicies(PublishedGraph graph, PublishOptions optio
             [
                 new V1NetworkPolicyEgressRule
                 {
-                    To = [new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = "0.0.0.0/0" } }],
+                    To = [Anywhere()],
                     Ports = [.. group.Select(c => c.Service.Primary.TargetPort).Distinct().Select(Port)],
                 },
             ];
@@ -135,6 +141,8 @@ internal sealed class NetworkPolicies(PublishedGraph graph, PublishOptions optio
         },
         Spec = new V1NetworkPolicySpec { PodSelector = podSelector, PolicyTypes = types },
     };
+
+    private static V1NetworkPolicyPeer Anywhere() => new() { IpBlock = new V1IPBlock { Cidr = "0.0.0.0/0" } };
 
     private static V1NetworkPolicyPeer PodsOf(string resource) => new() { PodSelector = KubernetesLabels.SelectorOf(resource) };
 

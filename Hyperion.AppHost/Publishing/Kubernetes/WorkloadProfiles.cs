@@ -76,6 +76,12 @@ internal sealed record WorkloadProfile
     /// <summary>Time to finish in-flight work after SIGTERM.</summary>
     public int TerminationGracePeriodSeconds { get; init; } = 30;
 
+    /// <summary>
+    /// Ports the service reaches outside the graph, anywhere (webhook receivers): NetworkPolicies deny every
+    /// other egress but to what the graph references.
+    /// </summary>
+    public IReadOnlyList<int> ExternalEgressPorts { get; init; } = [];
+
     /// <summary>A variable that tells each pod which pool it belongs to (null: none).</summary>
     public string? PoolVariable { get; init; }
 
@@ -118,6 +124,7 @@ internal static class HyperionWorkloads
             Pools = [new WorkloadPool(null, new ResourceSizing("250m", "512Mi", "2", "2Gi"), MinReplicas: null, MaxReplicas: 1)],
             PersistentStateSize = "20Gi",
             StartupBudget = TimeSpan.FromMinutes(3), // migrations run before it answers
+            ExternalEgressPorts = [443, 80], // webhooks (Orchestrator:Webhooks) POST to receivers outside the cluster
         },
         // Ready means the model repository is loaded (OIP's server readiness); loading may take minutes.
         ["inference"] = new()
