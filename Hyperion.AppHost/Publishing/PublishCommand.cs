@@ -60,11 +60,14 @@ public static class PublishCommand
         {
             var outputDirectory = Path.GetFullPath(options.OutputPath);
             var graph = Declare(args);
+            // Everything is generated before anything is written: a graph that cannot be published leaves no half.
+            var manifest = AspireManifestWriter.Write(graph, outputDirectory);
+            var tree = KubernetesPublisher.Build(graph, options);
             Directory.CreateDirectory(outputDirectory);
             var manifestPath = Path.Combine(outputDirectory, AspireManifestWriter.FileName);
-            File.WriteAllText(manifestPath, AspireManifestWriter.Write(graph, outputDirectory));
+            File.WriteAllText(manifestPath, manifest);
             var kubernetesDirectory = Path.Combine(outputDirectory, KubernetesPublisher.DirectoryName);
-            var files = KubernetesPublisher.Write(KubernetesPublisher.Build(graph, options), kubernetesDirectory);
+            var files = KubernetesPublisher.Write(tree, kubernetesDirectory);
             output.WriteLine($"Wrote {manifestPath}");
             output.WriteLine($"Wrote {files.Count} files under {kubernetesDirectory} (base, overlays/dev, overlays/prod); images {options.ImageOf("<resource>")}");
             return 0;

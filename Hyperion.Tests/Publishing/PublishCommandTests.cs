@@ -28,6 +28,17 @@ public sealed class PublishCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_graph_setting_that_is_wrong_stops_publishing_before_anything_is_written()
+    {
+        var error = new StringWriter();
+        var exitCode = PublishCommand.Run(["--output-path", _output.Path, "--Hyperion:InferenceReplicas=99"], TextWriter.Null, error);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Invalid settings in section 'Hyperion'", error.ToString());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_output.Path));
+    }
+
+    [Fact]
     public async Task The_AppHost_publishes_from_its_command_line()
     {
         var result = await ExternalTool.RunAsync(Environment.ProcessPath!,
