@@ -60,5 +60,9 @@ public static class HyperionGraph
             .WaitFor(inference);
 
         builder.AddStartupNote("Admin key", $"{adminKeyPath} (written by the orchestrator)");
+        if (options.DeploySample)
+        {
+            Samples.SampleModelDeployment.Declare(builder, adminKeyPath);
+        }
     }
 }

@@ -17,4 +17,7 @@ public sealed class HyperionGraphOptions
     /// <summary>The gateway's public port (replica 0's; further replicas get free ports); 0 picks a free one (tests).</summary>
     [Range(0, 65535)]
     public int GatewayPort { get; set; } = 5080;
+
+    /// <summary>Once the graph is healthy, register and deploy the digits sample (idempotent) so there is a model to call.</summary>
+    public bool DeploySample { get; set; } = true;
 }

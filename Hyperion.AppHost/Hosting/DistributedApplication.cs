@@ -12,6 +12,7 @@ public sealed partial class DistributedApplication : IAsyncDisposable
 {
     private readonly IReadOnlyList<IResource> _resources;
     private readonly IReadOnlyList<(string Label, string Value)> _notes;
+    private readonly IReadOnlyList<HealthyHook> _healthyHooks;
     private readonly ILoggerFactory _loggerFactory;
     private readonly bool _ownsLoggerFactory;
     private readonly ILogger _logger;
@@ -26,10 +27,11 @@ public sealed partial class DistributedApplication : IAsyncDisposable
     private bool _started;
     private bool _stopped;
 
-    internal DistributedApplication(IReadOnlyList<IResource> resources, HostingContext context, IReadOnlyList<(string, string)> notes, ILoggerFactory loggerFactory, bool ownsLoggerFactory)
+    internal DistributedApplication(IReadOnlyList<IResource> resources, HostingContext context, IReadOnlyList<(string, string)> notes, IReadOnlyList<HealthyHook> healthyHooks, ILoggerFactory loggerFactory, bool ownsLoggerFactory)
     {
         _resources = resources;
         _notes = notes;
+        _healthyHooks = healthyHooks;
         Context = context;
         _loggerFactory = loggerFactory;
         _ownsLoggerFactory = ownsLoggerFactory;
@@ -253,14 +255,38 @@ public sealed partial class DistributedApplication : IAsyncDisposable
             return 1;
         }
         var healthy = WaitForAllHealthyAsync(_lifetime.Token);
+        var hooks = Task.CompletedTask;
         if (await Task.WhenAny(healthy, shutdown.Task) == healthy && healthy.IsCompletedSuccessfully)
         {
             ResourceTable.Print(Console.Out, ResourceNotifications.GetSnapshots(), DashboardUrl, _notes, Path.Combine(Context.StateDirectory, "logs"));
+            // Not awaited here: Ctrl+C must stop the graph even while a hook waits on it.
+            hooks = RunHealthyHooksAsync(_lifetime.Token);
         }
         await shutdown.Task;
         await StopAsync();
+        await hooks;
         LogStopped();
         return 0;
+    }
+
+    /// <summary>Runs the <see cref="IDistributedApplicationBuilder.OnHealthy"/> hooks in order; a failing hook is logged and skipped.</summary>
+    public async Task RunHealthyHooksAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var hook in _healthyHooks)
+        {
+            try
+            {
+                await hook.Callback(this, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogHookFailed(ex, hook.Description, ex.Message);
+            }
+        }
     }
 
     private void CheckPrerequisites()
@@ -384,6 +410,9 @@ public sealed partial class DistributedApplication : IAsyncDisposable
         PostgresServerResource => "Postgres",
         _ => "Executable",
     };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Hook} failed: {Reason}")]
+    private partial void LogHookFailed(Exception exception, string hook, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Signal} received: stopping every resource in reverse order (press Ctrl+C again to kill them now)")]
     private partial void LogShuttingDown(string signal);

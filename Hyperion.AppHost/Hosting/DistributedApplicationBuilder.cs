@@ -8,6 +8,7 @@ internal sealed class DistributedApplicationBuilder : IDistributedApplicationBui
 {
     private readonly List<IResource> _resources = [];
     private readonly List<(string Label, string Value)> _notes = [];
+    private readonly List<HealthyHook> _healthyHooks = [];
     private readonly ILoggerFactory _loggerFactory;
     private readonly bool _ownsLoggerFactory;
 
@@ -59,6 +60,9 @@ internal sealed class DistributedApplicationBuilder : IDistributedApplicationBui
 
     public void AddStartupNote(string label, string value) => _notes.Add((label, value));
 
+    public void OnHealthy(string description, Func<DistributedApplication, CancellationToken, Task> callback) =>
+        _healthyHooks.Add(new HealthyHook(description, callback));
+
     public DistributedApplication Build()
     {
         var ordered = GraphOrder.Sort(_resources);
@@ -67,7 +71,7 @@ internal sealed class DistributedApplicationBuilder : IDistributedApplicationBui
             parameter.Value = Context.Secrets.GetOrCreate(parameter.Name);
         }
         AllocatePorts();
-        return new DistributedApplication(ordered, Context, _notes, _loggerFactory, _ownsLoggerFactory);
+        return new DistributedApplication(ordered, Context, _notes, _healthyHooks, _loggerFactory, _ownsLoggerFactory);
     }
 
     private void AllocatePorts()

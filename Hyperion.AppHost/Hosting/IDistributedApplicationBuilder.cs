@@ -18,6 +18,12 @@ public interface IDistributedApplicationBuilder
     /// <summary>A line printed under the resource table once everything is healthy ("Admin key: ...").</summary>
     void AddStartupNote(string label, string value);
 
+    /// <summary>
+    /// Work to do once every resource is healthy (Aspire's AfterResourcesCreated, later): e.g. seeding a sample.
+    /// A hook that fails is reported and does not stop the graph.
+    /// </summary>
+    void OnHealthy(string description, Func<DistributedApplication, CancellationToken, Task> callback);
+
     DistributedApplication Build();
 }
 
