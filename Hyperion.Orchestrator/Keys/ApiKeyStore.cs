@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Hyperion.Contracts.ControlPlane;
 using Npgsql;
 using NpgsqlTypes;
@@ -7,6 +8,13 @@ namespace Hyperion.Orchestrator.Keys;
 /// <summary>The <c>api_keys</c> table. Keys are found by the SHA-256 of the whole key; the key itself is never stored.</summary>
 internal sealed class ApiKeyStore(NpgsqlDataSource dataSource)
 {
+    // One expression for a key's state, so lists, lookups and revocation agree on what "active" means.
+    private const string StateSql =
+        "CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN expires_at <= now() THEN 'expired' ELSE 'active' END";
+
+    private const string SummaryColumns =
+        $"id, name, prefix, scopes, created_by, created_at, expires_at, revoked_at, rate_limit, bootstrap, {StateSql}";
+
     /// <summary>The key's identity when it exists, is not revoked and has not expired; otherwise null.</summary>
     public async Task<KeyIdentity?> FindActiveAsync(byte[] keyHash, CancellationToken cancellationToken)
     {
@@ -27,11 +35,32 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource)
             reader.GetString(2),
             reader.GetFieldValue<string[]>(3),
             reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
-            reader.IsDBNull(5) ? null : System.Text.Json.JsonSerializer.Deserialize<RateLimitPlan>(reader.GetString(5), ControlPlaneJson.Options));
+            ReadRateLimit(reader, 5));
     }
 
-    /// <summary>Inserts a new key inside the caller's transaction; returns its id and the key (to be shown once).</summary>
-    public static async Task<(Guid Id, string Key)> InsertAsync(
+    /// <summary>Every key, newest first, without secrets.</summary>
+    public async Task<IReadOnlyList<ApiKeySummary>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {SummaryColumns} FROM api_keys ORDER BY created_at DESC, id DESC");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var keys = new List<ApiKeySummary>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            keys.Add(ReadSummary(reader));
+        }
+        return keys;
+    }
+
+    public async Task<ApiKeySummary?> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {SummaryColumns} FROM api_keys WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadSummary(reader) : null;
+    }
+
+    /// <summary>Inserts a new key inside the caller's transaction; returns it with the key (to be shown once).</summary>
+    public static async Task<InsertedApiKey> InsertAsync(
         NpgsqlConnection connection,
         NpgsqlTransaction transaction,
         NewApiKey key,
@@ -39,26 +68,44 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource)
     {
         var id = Guid.CreateVersion7();
         var secret = ApiKeyFormat.Generate();
+        var prefix = ApiKeyFormat.PrefixOf(secret);
         await using var command = new NpgsqlCommand("""
             INSERT INTO api_keys (id, name, prefix, key_hash, scopes, rate_limit, created_by, expires_at, bootstrap)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            RETURNING created_at
             """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         command.Parameters.Add(new NpgsqlParameter { Value = key.Name });
-        command.Parameters.Add(new NpgsqlParameter { Value = ApiKeyFormat.PrefixOf(secret) });
+        command.Parameters.Add(new NpgsqlParameter { Value = prefix });
         command.Parameters.Add(new NpgsqlParameter { Value = ApiKeyFormat.Hash(secret), NpgsqlDbType = NpgsqlDbType.Bytea });
         command.Parameters.Add(new NpgsqlParameter { Value = key.Scopes.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter
         {
-            Value = key.RateLimit is null ? DBNull.Value : System.Text.Json.JsonSerializer.Serialize(key.RateLimit, ControlPlaneJson.Options),
+            Value = key.RateLimit is null ? DBNull.Value : JsonSerializer.Serialize(key.RateLimit, ControlPlaneJson.Options),
             NpgsqlDbType = NpgsqlDbType.Jsonb,
         });
         command.Parameters.Add(new NpgsqlParameter { Value = key.CreatedBy });
         command.Parameters.Add(new NpgsqlParameter { Value = key.ExpiresAt is { } expires ? expires : DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter { Value = key.Bootstrap });
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        return (id, secret);
+        var createdAt = (DateTime)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return new InsertedApiKey(id, secret, prefix, new DateTimeOffset(createdAt, TimeSpan.Zero));
     }
+
+    private static ApiKeySummary ReadSummary(NpgsqlDataReader reader) => new(
+        reader.GetGuid(0),
+        reader.GetString(1),
+        reader.GetString(2),
+        reader.GetFieldValue<string[]>(3),
+        reader.GetString(4),
+        reader.GetFieldValue<DateTimeOffset>(5),
+        reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
+        reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
+        ReadRateLimit(reader, 8),
+        reader.GetBoolean(9),
+        Enum.Parse<ApiKeyState>(reader.GetString(10), ignoreCase: true));
+
+    private static RateLimitPlan? ReadRateLimit(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : JsonSerializer.Deserialize<RateLimitPlan>(reader.GetString(ordinal), ControlPlaneJson.Options);
 }
 
 internal sealed record NewApiKey(
@@ -68,3 +115,6 @@ internal sealed record NewApiKey(
     RateLimitPlan? RateLimit,
     string CreatedBy,
     bool Bootstrap = false);
+
+/// <param name="Key">The whole key: returned to the caller once, never stored or logged.</param>
+internal sealed record InsertedApiKey(Guid Id, string Key, string Prefix, DateTimeOffset CreatedAt);

@@ -14,6 +14,7 @@ namespace Hyperion.Orchestrator.Keys;
 internal sealed partial class BootstrapAdminKey(
     NpgsqlDataSource dataSource,
     ApiKeyStore keys,
+    KeyRevokedNotices notices,
     IOptions<OrchestratorOptions> options,
     ILogger<BootstrapAdminKey> logger) : IHostedService
 {
@@ -48,21 +49,50 @@ internal sealed partial class BootstrapAdminKey(
             }
         }
 
-        await using (var revoke = new NpgsqlCommand(
-            "UPDATE api_keys SET revoked_at = now() WHERE bootstrap AND revoked_at IS NULL", connection, transaction))
-        {
-            await revoke.ExecuteNonQueryAsync(cancellationToken);
-        }
         var actor = ActorClaims.System("bootstrap");
-        var (id, secret) = await ApiKeyStore.InsertAsync(
+        var revoked = await RevokeBootstrapKeysAsync(connection, transaction, actor, cancellationToken);
+        var inserted = await ApiKeyStore.InsertAsync(
             connection, transaction, new NewApiKey("bootstrap-admin", [Scopes.Admin], null, null, actor, Bootstrap: true), cancellationToken);
         await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
-            actor, "key.created", null, $"key {id}", After: new { id, name = "bootstrap-admin", scopes = new[] { Scopes.Admin } }), cancellationToken);
+            actor, "key.created", null, $"key {inserted.Id}", After: new { inserted.Id, name = "bootstrap-admin", scopes = new[] { Scopes.Admin } }), cancellationToken);
 
         // Written before the commit: if writing fails, no key exists that nobody can read.
-        WriteOwnerOnly(path, secret);
+        WriteOwnerOnly(path, inserted.Key);
         await transaction.CommitAsync(cancellationToken);
         LogIssued(logger, path);
+        foreach (var (id, keyHash) in revoked)
+        {
+            await notices.PublishAsync(id, keyHash);
+        }
+    }
+
+    /// <summary>Revokes the bootstrap keys whose file was lost (audited); returns their ids and hashes for the gateways' notice.</summary>
+    private static async Task<List<(Guid Id, byte[] KeyHash)>> RevokeBootstrapKeysAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string actor, CancellationToken cancellationToken)
+    {
+        var revoked = new List<(Guid Id, byte[] KeyHash, DateTime RevokedAt)>();
+        await using (var revoke = new NpgsqlCommand(
+            "UPDATE api_keys SET revoked_at = now() WHERE bootstrap AND revoked_at IS NULL RETURNING id, key_hash, revoked_at", connection, transaction))
+        await using (var reader = await revoke.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                revoked.Add((reader.GetGuid(0), reader.GetFieldValue<byte[]>(1), reader.GetDateTime(2)));
+            }
+        }
+        foreach (var (id, _, revokedAt) in revoked)
+        {
+            await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
+                actor,
+                "key.revoked",
+                null,
+                $"key {id}",
+                Before: new { State = "active" },
+                After: new { State = "revoked", RevokedAt = new DateTimeOffset(revokedAt, TimeSpan.Zero) },
+                Details: new { Id = id, Name = "bootstrap-admin", Reason = "the admin key file was missing or held no valid key; a new bootstrap key replaces it" }),
+                cancellationToken);
+        }
+        return [.. revoked.Select(key => (key.Id, key.KeyHash))];
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

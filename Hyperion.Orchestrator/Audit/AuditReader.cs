@@ -1,0 +1,101 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Hyperion.Orchestrator.Audit;
+
+/// <summary>
+/// Reads the audit log newest first, by entry id: ids grow in the order entries are appended, so an id is a stable
+/// paging cursor even when several entries share a timestamp (they do within one transaction).
+/// </summary>
+internal sealed class AuditReader(NpgsqlDataSource dataSource)
+{
+    public async Task<AuditPage> ReadAsync(AuditQuery query, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand();
+        var sql = new StringBuilder("SELECT id, occurred_at, actor, action, model, target, before, after, details FROM audit_log WHERE true");
+        void Filter(string condition, object value, NpgsqlDbType type)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value, NpgsqlDbType = type });
+            sql.Append(" AND ").Append(condition).Append(" $").Append(command.Parameters.Count);
+        }
+        if (query.Model is { } model)
+        {
+            Filter("model =", model, NpgsqlDbType.Text);
+        }
+        if (query.Action is { } action)
+        {
+            Filter("action =", action, NpgsqlDbType.Text);
+        }
+        if (query.Actor is { } actor)
+        {
+            Filter("actor =", actor, NpgsqlDbType.Text);
+        }
+        if (query.Since is { } since)
+        {
+            Filter("occurred_at >=", since, NpgsqlDbType.TimestampTz);
+        }
+        if (query.Until is { } until)
+        {
+            Filter("occurred_at <", until, NpgsqlDbType.TimestampTz);
+        }
+        if (query.Before is { } before)
+        {
+            Filter("id <", before, NpgsqlDbType.Bigint);
+        }
+        // One more than asked for tells whether another page follows.
+        sql.Append(" ORDER BY id DESC LIMIT ").Append(query.Limit + 1);
+        command.CommandText = sql.ToString();
+
+        var entries = new List<AuditLogEntry>(Math.Min(query.Limit + 1, 128));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            entries.Add(new AuditLogEntry(
+                reader.GetInt64(0),
+                reader.GetFieldValue<DateTimeOffset>(1),
+                reader.GetString(2),
+                reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                Json(reader, 6),
+                Json(reader, 7),
+                Json(reader, 8)));
+        }
+        if (entries.Count <= query.Limit)
+        {
+            return new AuditPage(entries, null);
+        }
+        entries.RemoveAt(entries.Count - 1);
+        return new AuditPage(entries, entries[^1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static JsonElement? Json(NpgsqlDataReader reader, int ordinal)
+    {
+        if (reader.IsDBNull(ordinal))
+        {
+            return null;
+        }
+        using var document = JsonDocument.Parse(reader.GetString(ordinal));
+        return document.RootElement.Clone();
+    }
+}
+
+/// <param name="Next">Pass as <c>before</c> for the next (older) page; null on the last page.</param>
+internal sealed record AuditPage(
+    IReadOnlyList<AuditLogEntry> Entries,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Next);
+
+/// <summary>One audit entry as <c>GET /api/v1/audit</c> answers it; absent values are null, not left out.</summary>
+internal sealed record AuditLogEntry(
+    long Id,
+    DateTimeOffset OccurredAt,
+    string Actor,
+    string Action,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Model,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Target,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] JsonElement? Before,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] JsonElement? After,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] JsonElement? Details);
