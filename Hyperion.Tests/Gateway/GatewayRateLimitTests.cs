@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
-using Hyperion.Contracts.ControlPlane;
 using static Hyperion.Tests.Gateway.GatewayTestApi;
 
 namespace Hyperion.Tests.Gateway;
@@ -14,7 +12,7 @@ public sealed class GatewayRateLimitTests(GatewayFixture hyperion)
     {
         Assert.Equal(2, hyperion.Gateways);
         var model = await hyperion.DeployIdentityAsync(1, Deployment("""{"stable": 1}"""));
-        var key = await CreateKeyWithPlanAsync(requestsPerSecond: 0.01, burst: 6);
+        var key = await hyperion.CreateKeyWithPlanAsync(requestsPerSecond: 0.01, burst: 6);
         using var first = hyperion.CreateGatewayClient(key, replica: 0);
         using var second = hyperion.CreateGatewayClient(key, replica: 1);
 
@@ -49,7 +47,7 @@ public sealed class GatewayRateLimitTests(GatewayFixture hyperion)
     public async Task Buckets_refill_at_the_plans_rate()
     {
         var model = await hyperion.DeployIdentityAsync(1, Deployment("""{"stable": 1}"""));
-        var key = await CreateKeyWithPlanAsync(requestsPerSecond: 2, burst: 2);
+        var key = await hyperion.CreateKeyWithPlanAsync(requestsPerSecond: 2, burst: 2);
         using var gateway = hyperion.CreateGatewayClient(key);
         var first = new List<HttpStatusCode>();
         for (var i = 0; i < 4; i++)
@@ -61,17 +59,5 @@ public sealed class GatewayRateLimitTests(GatewayFixture hyperion)
         await Task.Delay(TimeSpan.FromSeconds(1.2));
         using var later = await InferAsync(gateway, model);
         Assert.Equal(HttpStatusCode.OK, later.StatusCode);
-    }
-
-    private async Task<string> CreateKeyWithPlanAsync(double requestsPerSecond, int burst)
-    {
-        using var admin = hyperion.CreateApiClient();
-        using var response = await admin.PostAsJsonAsync("/api/v1/keys", new
-        {
-            name = $"limited-{Guid.NewGuid():N}",
-            scopes = new[] { Scopes.Infer },
-            rate_limit = new { requests_per_second = requestsPerSecond, burst },
-        });
-        return (await JsonAsync(response)).GetProperty("key").GetString()!;
     }
 }

@@ -45,6 +45,19 @@ internal static class GatewayTestApi
         return model;
     }
 
+    /// <summary>An <c>infer</c> key with its own rate-limit plan.</summary>
+    public static async Task<string> CreateKeyWithPlanAsync(this GatewayFixture hyperion, double requestsPerSecond, int burst)
+    {
+        using var admin = hyperion.CreateApiClient();
+        using var response = await admin.PostAsJsonAsync("/api/v1/keys", new
+        {
+            name = $"limited-{Guid.NewGuid():N}",
+            scopes = new[] { "infer" },
+            rate_limit = new { requests_per_second = requestsPerSecond, burst },
+        });
+        return (await JsonAsync(response)).GetProperty("key").GetString()!;
+    }
+
     public static Task<HttpResponseMessage> InferAsync(HttpClient client, string model, string? path = null, string body = IdentityRequest, Action<HttpRequestMessage>? configure = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path ?? $"/v2/models/{model}/infer") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
