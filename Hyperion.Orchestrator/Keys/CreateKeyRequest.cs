@@ -44,7 +44,7 @@ internal sealed record CreateKeyRequest(
 
         if (ExpiresAt is { } expires && expires <= now)
         {
-            errors["expires_at"] = [$"expires_at {expires:O} is not in the future (now is {now:O}); give a later time, or null for a key that does not expire"];
+            errors["expires_at"] = [$"expires_at {Utc(expires)} is not in the future (now is {Utc(now)}); give a later time, or null for a key that does not expire"];
         }
 
         if (RateLimit is { } plan)
@@ -65,6 +65,9 @@ internal sealed record CreateKeyRequest(
         }
         return errors;
     }
+
+    private static string Utc(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     private static List<string> ValidateScopes(IReadOnlyList<string?>? scopes)
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
@@ -25,6 +26,7 @@ internal sealed partial class VersionUpload(
     RegistryStore store,
     IArtifactStore artifacts,
     OnnxArtifactInspector inspector,
+    RegistryMetrics metrics,
     IOptions<OrchestratorOptions> orchestratorOptions,
     IOptions<RegistryOptions> registryOptions,
     ILogger<VersionUpload> logger)
@@ -41,9 +43,33 @@ internal sealed partial class VersionUpload(
     private static readonly string[] MetadataParts = [ConfigPart, LineagePart, BaselineProfilePart];
 
     /// <summary>Room for the metadata parts and the multipart framing on top of the artifact.</summary>
-    public long MaxRequestBytes => orchestratorOptions.Value.MaxArtifactBytes + (3L * registryOptions.Value.MaxMetadataPartBytes) + (64 * 1024);
+    public long MaxRequestBytes
+    {
+        get
+        {
+            var overhead = (3L * registryOptions.Value.MaxMetadataPartBytes) + (64 * 1024);
+            var artifact = orchestratorOptions.Value.MaxArtifactBytes;
+            return artifact > long.MaxValue - overhead ? long.MaxValue : artifact + overhead;
+        }
+    }
 
     public async Task<IResult> HandleAsync(string model, HttpContext context, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        IResult? result = null;
+        try
+        {
+            result = await ReadAndRegisterAsync(model, context, user, cancellationToken);
+            return result;
+        }
+        finally
+        {
+            var registered = result as Microsoft.AspNetCore.Http.HttpResults.Created<VersionResource>;
+            metrics.RecordUpload((result as IStatusCodeHttpResult)?.StatusCode, Stopwatch.GetElapsedTime(started), registered?.Value?.SizeBytes ?? 0);
+        }
+    }
+
+    private async Task<IResult> ReadAndRegisterAsync(string model, HttpContext context, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var request = context.Request;
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
