@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Hyperion.Orchestrator.Deployments;
 
 /// <summary>
@@ -49,6 +51,7 @@ internal sealed record CanarySpec(
     double? MaxP95LatencyRatio)
 {
     /// <summary>The share of requests the canary takes when it is ready: the fixed percent, or the plan's first step.</summary>
+    [JsonIgnore]
     public double InitialPercent => Percent ?? Steps![0];
 }
 
