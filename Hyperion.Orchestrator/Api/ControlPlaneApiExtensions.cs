@@ -4,7 +4,6 @@ using Hyperion.Orchestrator.Keys;
 using Hyperion.Orchestrator.Notifications;
 using Hyperion.Orchestrator.Registry;
 using Hyperion.Orchestrator.Security;
-using Microsoft.AspNetCore.Authentication;
 
 namespace Hyperion.Orchestrator.Api;
 
@@ -26,8 +25,7 @@ internal static class ControlPlaneApiExtensions
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
 
-        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddApiKeyOrJwt(builder.Configuration);
         builder.Services.AddAuthorization(ScopePolicies.Add);
 
         builder.Services.AddSingleton<ApiKeyStore>();
