@@ -57,6 +57,7 @@ public static class HyperionGraph
             .WithReplicas(options.GatewayReplicas)
             .WithEndpoint("http", endpoint => endpoint.Port = options.GatewayPort)
             .WithHttpEndpoint(name: "grpc") // h2c: OIP's gRPC service through the gateway, on its own port
+            .WithEndpoint("grpc", endpoint => endpoint.Transport = "http2")
             .WithExternalHttpEndpoints()
             .WithEnvironment(context => context.EnvironmentVariables["Gateway__GrpcUrl"] = context.GetEndpointUrl("grpc"))
             .WithReference(inference)

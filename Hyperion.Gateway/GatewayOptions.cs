@@ -15,6 +15,13 @@ public sealed class GatewayOptions
     [Range(1024, long.MaxValue)]
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Largest body of a control-plane call (<c>/api/v1</c>), i.e. a model upload; streamed to the orchestrator,
+    /// never buffered. Keep it at least the orchestrator's <c>Orchestrator:MaxArtifactBytes</c> plus the form's other parts.
+    /// </summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxControlPlaneBodyBytes { get; set; } = (1L << 30) + (64L * 1024 * 1024);
+
     public AuthOptions Auth { get; set; } = new();
 
     public RateLimitOptions RateLimiting { get; set; } = new();

@@ -10,17 +10,27 @@ namespace Hyperion.Gateway.Routing;
 internal sealed class ClassificationStage(RequestDelegate next, IOptions<GatewayOptions> options)
 {
     private readonly long _maxBodyBytes = options.Value.MaxRequestBodyBytes;
+    private readonly long _maxControlPlaneBodyBytes = options.Value.MaxControlPlaneBodyBytes;
 
     public async Task InvokeAsync(HttpContext context)
     {
         var request = RequestClassifier.Classify(context.Request);
         context.Features.Set(request);
 
-        if (context.Request.ContentLength > _maxBodyBytes)
+        var (limit, setting) = request.Kind == RequestKind.ControlPlane
+            ? (_maxControlPlaneBodyBytes, "Gateway:MaxControlPlaneBodyBytes")
+            : (_maxBodyBytes, "Gateway:MaxRequestBodyBytes");
+        if (context.Request.ContentLength > limit)
         {
             await GatewayErrors.WriteAsync(context, request.ErrorStyle, StatusCodes.Status413PayloadTooLarge,
-                $"the request body of {context.Request.ContentLength} bytes is over the gateway's limit of {_maxBodyBytes} bytes (Gateway:MaxRequestBodyBytes)");
+                $"the request body of {context.Request.ContentLength} bytes is over the gateway's limit of {limit} bytes ({setting})");
             return;
+        }
+        if (request.Kind == RequestKind.ControlPlane
+            && context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            // Kestrel's server-wide limit is the inference one; model uploads may be larger.
+            bodySize.MaxRequestBodySize = limit;
         }
         if (request.Shape == PathShape.Grpc && !await ReadGrpcModelAsync(context, request))
         {

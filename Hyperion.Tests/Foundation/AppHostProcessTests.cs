@@ -24,6 +24,17 @@ public sealed partial class AppHostProcessTests : IDisposable
         {
             using var gateway = new HttpClient { BaseAddress = first.UrlOf("gateway") };
             Assert.Equal(HttpStatusCode.OK, (await gateway.GetAsync("/health")).StatusCode);
+
+            // `run` deploys the digits sample: once it says so, the model answers through the gateway.
+            await first.WaitForOutputAsync("Sample model 'digits' is deployed");
+            gateway.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+                "Bearer", File.ReadAllText(Path.Combine(_state.Path, "admin-key")).Trim());
+            using var request = new StringContent(File.ReadAllText(TestPaths.Sample("digits", "request.json")), Encoding.UTF8, "application/json");
+            using var answer = await gateway.PostAsync("/v2/models/digits/infer", request);
+            var body = await answer.Content.ReadAsStringAsync();
+            Assert.True(answer.StatusCode == HttpStatusCode.OK, body);
+            var labels = JsonNode.Parse(body)!["outputs"]!.AsArray().Single(output => output!["name"]!.GetValue<string>() == "label")!["data"]!;
+            Assert.Equal(JsonNode.Parse(File.ReadAllText(TestPaths.Sample("digits", "expected.json")))!["label"]!.ToJsonString(), labels.ToJsonString());
             await using var connection = new NpgsqlConnection(ConnectionString(first));
             await connection.OpenAsync();
             await using var insert = new NpgsqlCommand("INSERT INTO audit_log (actor, action) VALUES ('test', 'survives-restart')", connection);
@@ -33,6 +44,9 @@ public sealed partial class AppHostProcessTests : IDisposable
         }
 
         await using var second = await RunningAppHost.StartAsync(_state.Path);
+        // Deploying the sample again finds it there and changes nothing.
+        await second.WaitForOutputAsync("Sample model 'digits' is deployed");
+        Assert.DoesNotContain("Deploying the sample model failed", second.Output, StringComparison.Ordinal);
         await using (var connection = new NpgsqlConnection(ConnectionString(second)))
         {
             await connection.OpenAsync();
@@ -137,6 +151,19 @@ public sealed partial class AppHostProcessTests : IDisposable
                 {
                     return _output.ToString();
                 }
+            }
+        }
+
+        public async Task WaitForOutputAsync(string text)
+        {
+            var started = Stopwatch.GetTimestamp();
+            while (!Output.Contains(text, StringComparison.Ordinal))
+            {
+                if (Stopwatch.GetElapsedTime(started) > s_startTimeout || _process.HasExited)
+                {
+                    Assert.Fail($"The AppHost did not print '{text}'. Output:{Environment.NewLine}{Output}");
+                }
+                await Task.Delay(200);
             }
         }
 
