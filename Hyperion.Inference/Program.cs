@@ -1,4 +1,5 @@
 using Hyperion.Inference;
+using Hyperion.Inference.ControlPlane;
 using Hyperion.Inference.Protocol;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -13,6 +14,8 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 builder.AddServiceDefaults();
 builder.Services.AddInferenceEngine(builder.Configuration);
 builder.AddInferenceProtocols();
+// Only when the orchestrator is named (the AppHost does); standalone mode serves its folder as before.
+builder.AddControlPlaneAgent();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();

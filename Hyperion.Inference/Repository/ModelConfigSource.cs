@@ -33,22 +33,48 @@ internal sealed record ModelConfigSource(ModelConfig Config, bool FromFile, bool
         {
             return new ModelConfigSource(new ModelConfig { Name = modelName }, FromFile: false, MaxBatchSizeGiven: false, Fingerprint: "");
         }
-        var bytes = File.ReadAllBytes(path);
+        return Parse(File.ReadAllBytes(path), FileName);
+    }
+
+    /// <summary>
+    /// The config one version loads with: <c>&lt;version&gt;/config.json</c> when that file exists (it replaces the
+    /// model's config whole, so versions of one model can differ in inputs, batching or instances, as the control
+    /// plane stores them), otherwise <paramref name="modelSource"/>. Which versions load stays the model config's
+    /// <c>version_policy</c>, so a version's file must not carry one.
+    /// </summary>
+    public static ModelConfigSource ReadForVersion(string modelDirectory, long version, ModelConfigSource modelSource)
+    {
+        var relative = $"{version.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{FileName}";
+        var path = Path.Combine(modelDirectory, relative);
+        if (!File.Exists(path))
+        {
+            return modelSource;
+        }
+        var source = Parse(File.ReadAllBytes(path), relative);
+        if (source.Config.VersionPolicy is not null)
+        {
+            throw new ModelLoadException($"{relative} sets version_policy; which versions load is decided by the model's {FileName} only");
+        }
+        return source;
+    }
+
+    private static ModelConfigSource Parse(byte[] bytes, string fileName)
+    {
         try
         {
             using var document = JsonDocument.Parse(bytes, DocumentOptions);
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                throw new ModelLoadException($"{FileName} must hold a JSON object, got {document.RootElement.ValueKind}");
+                throw new ModelLoadException($"{fileName} must hold a JSON object, got {document.RootElement.ValueKind}");
             }
             var config = document.RootElement.Deserialize<ModelConfig>(JsonOptions)
-                ?? throw new ModelLoadException($"{FileName} is empty");
+                ?? throw new ModelLoadException($"{fileName} is empty");
             var maxBatchSizeGiven = document.RootElement.TryGetProperty("max_batch_size", out _);
             return new ModelConfigSource(Normalize(config), FromFile: true, maxBatchSizeGiven, Convert.ToHexString(SHA256.HashData(bytes)));
         }
         catch (JsonException ex)
         {
-            throw new ModelLoadException($"{FileName} is not a valid model config: {ex.Message}", ex);
+            throw new ModelLoadException($"{fileName} is not a valid model config: {ex.Message}", ex);
         }
     }
 

@@ -55,15 +55,21 @@ internal sealed partial class ModelRepository
         foreach (var version in selected)
         {
             var prior = previous.Find(version);
-            var stamp = StampOf(directory, version, source);
-            if (prior?.Loaded is { } current && current.Stamp == stamp)
-            {
-                versions.Add(prior with { Reason = null });
-                continue;
-            }
             try
             {
-                var loaded = LoadVersion(name, version, directory, source, stamp);
+                // A version with its own config.json fails alone when that file is wrong; the others load.
+                var versionSource = ModelConfigSource.ReadForVersion(directory, version, source);
+                if (!ReferenceEquals(versionSource, source))
+                {
+                    ModelConfigValidator.Validate(versionSource.Config, name);
+                }
+                var stamp = StampOf(directory, version, versionSource);
+                if (prior?.Loaded is { } current && current.Stamp == stamp)
+                {
+                    versions.Add(prior with { Reason = null });
+                    continue;
+                }
+                var loaded = LoadVersion(name, version, directory, versionSource, stamp);
                 versions.Add(new VersionState(version, ModelVersionState.Ready, null, loaded));
                 if (prior?.Loaded is { } replaced)
                 {

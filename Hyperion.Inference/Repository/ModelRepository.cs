@@ -13,7 +13,8 @@ using Microsoft.Extensions.Options;
 namespace Hyperion.Inference.Repository;
 
 /// <summary>
-/// The Triton-layout model repository (DIR/&lt;model&gt;/[config.json], DIR/&lt;model&gt;/&lt;version&gt;/model.onnx):
+/// The Triton-layout model repository (DIR/&lt;model&gt;/[config.json], DIR/&lt;model&gt;/&lt;version&gt;/model.onnx, and
+/// optionally DIR/&lt;model&gt;/&lt;version&gt;/config.json, a version's own config replacing the model's):
 /// loads the versions each model's version_policy selects, reloads versions whose files changed, unloads,
 /// and hands out leases on ready versions to the dispatcher. A version that fails to load is recorded as
 /// Failed with the reason and never affects other versions or models.

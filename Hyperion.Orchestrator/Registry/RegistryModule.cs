@@ -1,13 +1,53 @@
+using Hyperion.Orchestrator.Api;
+using Hyperion.Orchestrator.Registry.Artifacts;
+using Hyperion.Orchestrator.Registry.Validation;
+using Hyperion.Orchestrator.Security;
+using Microsoft.Extensions.Options;
+
 namespace Hyperion.Orchestrator.Registry;
 
 /// <summary>Models, versions and the artifact store.</summary>
 internal static class RegistryModule
 {
-    public static IHostApplicationBuilder AddRegistry(this IHostApplicationBuilder builder) => builder;
+    public static IHostApplicationBuilder AddRegistry(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<RegistryOptions>()
+            .Bind(builder.Configuration.GetSection(RegistryOptions.SectionName))
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<RegistryOptions>, RegistryOptionsValidator>();
+
+        builder.Services.AddSingleton(services => new FileSystemArtifactStore(services.GetRequiredService<IOptions<OrchestratorOptions>>().Value.ArtifactsPath));
+        builder.Services.AddSingleton<IArtifactStore>(services => services.GetRequiredService<FileSystemArtifactStore>());
+        builder.Services.AddHostedService<ArtifactStagingCleanup>();
+        builder.Services.AddSingleton<OnnxArtifactInspector>();
+        builder.Services.AddSingleton<RegistryStore>();
+        builder.Services.AddSingleton<VersionUpload>();
+        return builder;
+    }
 
     /// <summary>/api/v1/models...</summary>
-    public static RouteGroupBuilder MapRegistryApi(this RouteGroupBuilder api) => api;
+    public static RouteGroupBuilder MapRegistryApi(this RouteGroupBuilder api)
+    {
+        var registry = api.MapGroup("").RequireAuthorization(ScopePolicies.Deploy).WithTags("Registry");
+        registry.MapModelEndpoints();
+        registry.MapVersionEndpoints();
+        return api;
+    }
 
-    /// <summary><see cref="Contracts.ControlPlane.ControlPlaneRoutes.Artifact"/>.</summary>
-    public static RouteGroupBuilder MapRegistryInternal(this RouteGroupBuilder cluster) => cluster;
+    /// <summary><see cref="Contracts.ControlPlane.ControlPlaneRoutes.Artifact"/>: artifacts by digest, for inference replicas.</summary>
+    public static RouteGroupBuilder MapRegistryInternal(this RouteGroupBuilder cluster)
+    {
+        cluster.MapGet("/artifacts/{digest}", async (string digest, IArtifactStore artifacts, CancellationToken cancellationToken) =>
+        {
+            if (!ArtifactDigest.TryParse(digest, out _))
+            {
+                return ApiProblems.BadRequest($"'{digest}' is not an artifact digest; expected {ArtifactDigest.Expected}");
+            }
+            var content = await artifacts.OpenReadAsync(digest, cancellationToken);
+            return content is null
+                ? ApiProblems.NotFound($"no artifact {digest} in the store")
+                : new ArtifactResult(content, fileName: null);
+        }).WithName("GetArtifactByDigest");
+        return cluster;
+    }
 }

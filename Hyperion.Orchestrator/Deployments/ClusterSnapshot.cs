@@ -1,0 +1,29 @@
+using System.Text.Json.Nodes;
+using Hyperion.Contracts.ControlPlane;
+
+namespace Hyperion.Orchestrator.Deployments;
+
+/// <summary>
+/// Deployments, live replicas and what each replica reported, read together: desired sets, status, the routing
+/// table and the blue-green switch are all computed from one snapshot by <see cref="ConvergencePlan"/>.
+/// </summary>
+internal sealed record ClusterSnapshot(
+    IReadOnlyList<DeploymentRecord> Deployments,
+    IReadOnlyList<LiveReplica> Replicas,
+    IReadOnlyList<ReplicaVersionState> States,
+    IReadOnlyDictionary<(string Model, long Version), VersionArtifact> Artifacts);
+
+/// <param name="ServingStable">The version taking stable traffic; null until the first stable is ready everywhere.</param>
+internal sealed record DeploymentRecord(
+    string Model,
+    long Revision,
+    DeploymentSpec Spec,
+    long? ServingStable,
+    DateTimeOffset UpdatedAt);
+
+internal sealed record LiveReplica(string Id, string Pool, string HttpUrl, string? GrpcUrl, DateTimeOffset StartedAt, DateTimeOffset LastSeen);
+
+internal sealed record ReplicaVersionState(string Replica, string Model, long Version, ReplicaModelPhase State, string? Reason);
+
+/// <param name="Config">The version's stored repository config (<c>model_versions.config</c>).</param>
+internal sealed record VersionArtifact(string Digest, long SizeBytes, JsonObject Config);

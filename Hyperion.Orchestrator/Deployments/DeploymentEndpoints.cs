@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text.Json;
+using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Api;
+using Hyperion.Orchestrator.Security;
+
+namespace Hyperion.Orchestrator.Deployments;
+
+/// <summary><c>/api/v1/deployments</c>: create or change (PUT), read, list, history, undeploy.</summary>
+internal static partial class DeploymentEndpoints
+{
+    public static RouteGroupBuilder MapDeploymentEndpoints(this RouteGroupBuilder api)
+    {
+        var deployments = api.MapGroup("/deployments").RequireAuthorization(ScopePolicies.Deploy).WithTags("Deployments");
+        deployments.MapGet("/", ListAsync).WithName("ListDeployments").WithSummary("Every deployment with its status");
+        deployments.MapGet("/{model}", GetAsync).WithName("GetDeployment").WithSummary("A deployment: its spec, what serves, readiness per version and replica");
+        deployments.MapPut("/{model}", PutAsync).WithName("PutDeployment")
+            .WithSummary("Create or change a deployment (a new revision; an identical spec changes nothing)");
+        deployments.MapDelete("/{model}", DeleteAsync).WithName("DeleteDeployment").WithSummary("Undeploy: replicas unload the model; revisions stay");
+        deployments.MapGet("/{model}/revisions", RevisionsAsync).WithName("ListDeploymentRevisions").WithSummary("Every revision of a deployment, newest first");
+        return api;
+    }
+
+    private static async Task<IResult> ListAsync(SnapshotReader snapshots, CancellationToken cancellationToken)
+    {
+        var plan = new ConvergencePlan(await snapshots.ReadAsync(model: null, cancellationToken));
+        return Results.Ok(new DeploymentList([.. plan.Snapshot.Deployments.Select(deployment => DeploymentView.From(deployment, plan))]));
+    }
+
+    private static async Task<IResult> GetAsync(string model, SnapshotReader snapshots, CancellationToken cancellationToken)
+    {
+        var plan = new ConvergencePlan(await snapshots.ReadAsync(model, cancellationToken));
+        return plan.Snapshot.Deployments.SingleOrDefault() is { } deployment
+            ? Results.Ok(DeploymentView.From(deployment, plan))
+            : NoDeployment(model);
+    }
+
+    private static async Task<IResult> PutAsync(
+        string model,
+        HttpRequest request,
+        ClaimsPrincipal user,
+        DeploymentStore store,
+        SnapshotReader snapshots,
+        ConvergenceEvaluator evaluator,
+        ControlPlaneNotifier notifier,
+        ILogger<DeploymentStore> logger,
+        CancellationToken cancellationToken)
+    {
+        if (!request.HasJsonContentType())
+        {
+            return ApiProblems.UnsupportedMediaType(
+                $"A deployment spec is JSON: send Content-Type: application/json (got '{request.ContentType ?? "none"}').");
+        }
+        DeploymentRequest? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<DeploymentRequest>(request.Body, DeploymentRequest.JsonOptions, cancellationToken);
+        }
+        catch (JsonException ex)
+        {
+            return ApiProblems.BadRequest(SpecJsonErrors.Describe(ex));
+        }
+        if (body is null)
+        {
+            return ApiProblems.BadRequest("The body is null; expected a JSON object such as {\"stable\": 1}.");
+        }
+        if (DeploymentSpecValidator.Validate(body, out var errors) is not { } spec)
+        {
+            return ApiProblems.Invalid(errors, DeploymentSpecValidator.Describe(errors));
+        }
+
+        var result = await store.PutAsync(model, spec, ActorClaims.ActorOf(user), cancellationToken);
+        switch (result.Status)
+        {
+            case PutStatus.ModelNotFound:
+                return ApiProblems.NotFound($"Model '{model}' is not registered; register it with POST /api/v1/models and upload a version first.");
+            case PutStatus.MissingVersions:
+                return ApiProblems.Unprocessable(MissingVersions(model, result));
+            case PutStatus.Created or PutStatus.Updated:
+                LogDeploymentChanged(logger, model, result.Revision, result.Status == PutStatus.Created ? "created" : "updated");
+                await notifier.PublishAsync(ControlPlaneChannels.DesiredChanged, model);
+                // Routing may change at once (a switch back to a version that already serves everywhere, a new cache policy).
+                await evaluator.EvaluateAsync([model], cancellationToken);
+                break;
+        }
+
+        var plan = new ConvergencePlan(await snapshots.ReadAsync(model, cancellationToken));
+        var deployment = plan.Snapshot.Deployments.Single();
+        return Results.Ok(DeploymentView.From(deployment, plan) with { Changed = result.Status != PutStatus.Unchanged });
+    }
+
+    private static async Task<IResult> DeleteAsync(
+        string model,
+        ClaimsPrincipal user,
+        DeploymentStore store,
+        ConvergenceEvaluator evaluator,
+        ControlPlaneNotifier notifier,
+        ILogger<DeploymentStore> logger,
+        CancellationToken cancellationToken)
+    {
+        if (!await store.DeleteAsync(model, ActorClaims.ActorOf(user), cancellationToken))
+        {
+            return NoDeployment(model);
+        }
+        LogDeploymentChanged(logger, model, 0, "deleted");
+        await notifier.PublishAsync(ControlPlaneChannels.DesiredChanged, model);
+        await evaluator.EvaluateAsync([model], cancellationToken);
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> RevisionsAsync(string model, DeploymentStore store, CancellationToken cancellationToken) =>
+        await store.RevisionsAsync(model, cancellationToken) is { } revisions
+            ? Results.Ok(new RevisionsView(model, revisions))
+            : NoDeployment(model);
+
+    private static IResult NoDeployment(string model) =>
+        ApiProblems.NotFound($"Model '{model}' has no deployment; create one with PUT /api/v1/deployments/{model} and a body such as {{\"stable\": 1}}.");
+
+    private static string MissingVersions(string model, PutResult result)
+    {
+        var missing = string.Join(", ", result.Missing.Select(version => version.ToString(CultureInfo.InvariantCulture)));
+        var existing = result.Existing.Count == 0
+            ? $"it has no versions yet; upload one with POST /api/v1/models/{model}/versions"
+            : "its versions are " + string.Join(", ", result.Existing.Select(version => version.ToString(CultureInfo.InvariantCulture)));
+        return result.Missing.Count == 1
+            ? $"Model '{model}' has no version {missing}; {existing}."
+            : $"Model '{model}' has no versions {missing}; {existing}.";
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {Model} {Change} (revision {Revision})")]
+    private static partial void LogDeploymentChanged(ILogger logger, string model, long revision, string change);
+}

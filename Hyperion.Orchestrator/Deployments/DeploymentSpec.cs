@@ -1,0 +1,71 @@
+using System.Text.Json.Serialization;
+
+namespace Hyperion.Orchestrator.Deployments;
+
+/// <summary>
+/// A deployment as stored in <c>deployment_revisions.spec</c> (snake_case JSON): what the user asked for, with
+/// defaults filled in (pool, shadow percent, cache TTL), so two requests that mean the same store the same spec.
+/// </summary>
+/// <param name="Stable">The version that takes the traffic no canary takes.</param>
+/// <param name="MaxBatchSize">Overrides the versions' <c>max_batch_size</c>.</param>
+/// <param name="Replicas">How many of the pool's live replicas hold the deployment; null: all of them.</param>
+internal sealed record DeploymentSpec(
+    long Stable,
+    CanarySpec? Canary,
+    ShadowSpec? Shadow,
+    CacheSpec? Cache,
+    BatchingSpec? Batching,
+    int? MaxBatchSize,
+    InstancesSpec? Instances,
+    string Pool,
+    int? Replicas)
+{
+    public const string DefaultPool = "cpu";
+
+    /// <summary>The versions this deployment names, stable first.</summary>
+    public IEnumerable<long> NamedVersions()
+    {
+        yield return Stable;
+        if (Canary is not null)
+        {
+            yield return Canary.Version;
+        }
+        if (Shadow is not null)
+        {
+            yield return Shadow.Version;
+        }
+    }
+}
+
+/// <summary>
+/// A fixed canary (<paramref name="Percent"/>) or a canary plan (<paramref name="Steps"/> and the analysis gates),
+/// stored as given: the rollout controller reads the plan. With a plan the canary starts at <c>steps[0]</c>.
+/// </summary>
+internal sealed record CanarySpec(
+    long Version,
+    double? Percent,
+    IReadOnlyList<double>? Steps,
+    int? StepSeconds,
+    long? MinRequests,
+    double? MaxErrorRateDelta,
+    double? MaxP95LatencyRatio)
+{
+    /// <summary>The share of requests the canary takes when it is ready: the fixed percent, or the plan's first step.</summary>
+    [JsonIgnore]
+    public double InitialPercent => Percent ?? Steps![0];
+}
+
+/// <param name="Percent">The share of requests copied to the shadow version (its answers are compared, never returned).</param>
+internal sealed record ShadowSpec(long Version, double Percent);
+
+internal sealed record CacheSpec(bool Enabled, int TtlSeconds);
+
+/// <summary>Overrides of the versions' <c>dynamic_batching</c>; fields left null keep each version's own value.</summary>
+internal sealed record BatchingSpec(
+    long? MaxQueueDelayMicroseconds,
+    IReadOnlyList<int>? PreferredBatchSize,
+    int? MaxQueueSize,
+    long? DefaultTimeoutMicroseconds);
+
+/// <summary>Overrides the versions' <c>instance_group</c> with one group.</summary>
+internal sealed record InstancesSpec(int Count, string Kind);

@@ -1,0 +1,246 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Hyperion.Orchestrator.Deployments;
+
+/// <summary>
+/// Checks a deployment request on its own (shape and ranges; whether the versions exist is the store's question)
+/// and normalizes it: every mistake is reported at once, under the field's JSON path, saying what was expected.
+/// </summary>
+internal static partial class DeploymentSpecValidator
+{
+    public const int DefaultCacheTtlSeconds = 60;
+    public const double DefaultShadowPercent = 100;
+
+    public static DeploymentSpec? Validate(DeploymentRequest request, out Dictionary<string, string[]> errors)
+    {
+        var found = new Errors();
+        if (request.Stable is not { } stable)
+        {
+            found.Add("stable", "is required: the version that takes the traffic, e.g. {\"stable\": 1}");
+        }
+        else if (stable < 1)
+        {
+            found.Add("stable", $"must be a version number (1 or more), got {stable}");
+        }
+
+        var canary = ValidateCanary(request.Canary, request.Stable, found);
+        var shadow = ValidateShadow(request.Shadow, request.Stable, found);
+        var cache = ValidateCache(request.Cache, found);
+        var batching = ValidateBatching(request.Batching, request.MaxBatchSize, found);
+        if (request.MaxBatchSize is < 0)
+        {
+            found.Add("max_batch_size", $"must be 0 (no batch dimension) or more, got {request.MaxBatchSize}");
+        }
+        var instances = ValidateInstances(request.Instances, found);
+        var pool = request.Pool ?? DeploymentSpec.DefaultPool;
+        if (!IsPoolName(pool))
+        {
+            found.Add("pool", $"must be a pool name of lowercase letters, digits and '-' (e.g. \"cpu\", \"gpu-a100\"), got \"{pool}\"");
+        }
+        if (request.Replicas is < 1)
+        {
+            found.Add("replicas", $"must be 1 or more (or null for every live replica of the pool), got {request.Replicas}");
+        }
+
+        errors = found.ToDictionary();
+        if (errors.Count > 0)
+        {
+            return null;
+        }
+        return new DeploymentSpec(request.Stable!.Value, canary, shadow, cache, batching, request.MaxBatchSize, instances, pool, request.Replicas);
+    }
+
+    /// <summary>One line naming every mistake, for the problem's <c>detail</c>.</summary>
+    public static string Describe(IReadOnlyDictionary<string, string[]> errors) =>
+        "The deployment spec is invalid: " + string.Join("; ", errors.SelectMany(field => field.Value.Select(message => $"{field.Key} {message}"))) + ".";
+
+    private static CanarySpec? ValidateCanary(CanaryRequest? canary, long? stable, Errors found)
+    {
+        if (canary is null)
+        {
+            return null;
+        }
+        CheckVersion("canary", canary.Version, stable, found);
+        var plan = canary.Steps is not null;
+        if (canary.Percent is { } percent)
+        {
+            if (plan)
+            {
+                found.Add("canary.percent", "must be left out with a plan: the canary starts at steps[0] and the rollout controller moves it");
+            }
+            CheckPercent("canary.percent", percent, found);
+        }
+        else if (!plan)
+        {
+            found.Add("canary", "needs \"percent\" (0..100) for a fixed split, or \"steps\" (e.g. [10, 50, 100]) for a canary plan");
+        }
+        if (canary.Steps is { } steps)
+        {
+            if (steps.Count == 0)
+            {
+                found.Add("canary.steps", "must list at least one percent, e.g. [10, 50, 100]");
+            }
+            for (var i = 0; i < steps.Count; i++)
+            {
+                if (steps[i] is <= 0 or > 100 || double.IsNaN(steps[i]))
+                {
+                    found.Add("canary.steps", $"must be percents in 1..100, got {Format(steps[i])} at index {i}");
+                }
+                else if (i > 0 && steps[i] <= steps[i - 1])
+                {
+                    found.Add("canary.steps", $"must increase, got {Format(steps[i])} after {Format(steps[i - 1])} at index {i}");
+                }
+            }
+        }
+        else if (canary.StepSeconds is not null || canary.MinRequests is not null
+                 || canary.MaxErrorRateDelta is not null || canary.MaxP95LatencyRatio is not null)
+        {
+            found.Add("canary", "step_seconds, min_requests, max_error_rate_delta and max_p95_latency_ratio belong to a canary plan and need \"steps\"");
+        }
+        if (canary.StepSeconds is < 1)
+        {
+            found.Add("canary.step_seconds", $"must be 1 or more, got {canary.StepSeconds}");
+        }
+        if (canary.MinRequests is < 0)
+        {
+            found.Add("canary.min_requests", $"must be 0 or more, got {canary.MinRequests}");
+        }
+        if (canary.MaxErrorRateDelta is { } delta && (delta is < 0 or > 1 || double.IsNaN(delta)))
+        {
+            found.Add("canary.max_error_rate_delta", $"must be a fraction between 0 and 1 (0.02 = two points more errors than stable), got {Format(delta)}");
+        }
+        if (canary.MaxP95LatencyRatio is { } ratio && (ratio <= 0 || double.IsNaN(ratio) || double.IsInfinity(ratio)))
+        {
+            found.Add("canary.max_p95_latency_ratio", $"must be more than 0 (2.0 = the canary's p95 may be twice stable's), got {Format(ratio)}");
+        }
+        return canary.Version is { } version
+            ? new CanarySpec(version, canary.Percent, canary.Steps, canary.StepSeconds, canary.MinRequests, canary.MaxErrorRateDelta, canary.MaxP95LatencyRatio)
+            : null;
+    }
+
+    private static ShadowSpec? ValidateShadow(ShadowRequest? shadow, long? stable, Errors found)
+    {
+        if (shadow is null)
+        {
+            return null;
+        }
+        CheckVersion("shadow", shadow.Version, stable, found);
+        var percent = shadow.Percent ?? DefaultShadowPercent;
+        CheckPercent("shadow.percent", percent, found);
+        return shadow.Version is { } version ? new ShadowSpec(version, percent) : null;
+    }
+
+    private static CacheSpec? ValidateCache(CacheRequest? cache, Errors found)
+    {
+        if (cache is null)
+        {
+            return null;
+        }
+        var ttl = cache.TtlSeconds ?? DefaultCacheTtlSeconds;
+        if (ttl < 1)
+        {
+            found.Add("cache.ttl_seconds", $"must be 1 or more, got {ttl}");
+        }
+        return new CacheSpec(cache.Enabled ?? true, ttl);
+    }
+
+    private static BatchingSpec? ValidateBatching(BatchingRequest? batching, int? maxBatchSize, Errors found)
+    {
+        if (batching is null)
+        {
+            return null;
+        }
+        if (batching.MaxQueueDelayMicroseconds is < 0)
+        {
+            found.Add("batching.max_queue_delay_microseconds", $"must be 0 or more, got {batching.MaxQueueDelayMicroseconds}");
+        }
+        if (batching.MaxQueueSize is < 0)
+        {
+            found.Add("batching.max_queue_size", $"must be 0 (the server's default) or more, got {batching.MaxQueueSize}");
+        }
+        if (batching.DefaultTimeoutMicroseconds is < 0)
+        {
+            found.Add("batching.default_timeout_microseconds", $"must be 0 (no timeout) or more, got {batching.DefaultTimeoutMicroseconds}");
+        }
+        foreach (var preferred in batching.PreferredBatchSize ?? [])
+        {
+            if (preferred < 1)
+            {
+                found.Add("batching.preferred_batch_size", $"must be batch sizes of 1 or more, got {preferred}");
+            }
+            else if (maxBatchSize is { } max && preferred > max)
+            {
+                found.Add("batching.preferred_batch_size", $"must not exceed max_batch_size {max}, got {preferred}");
+            }
+        }
+        return new BatchingSpec(batching.MaxQueueDelayMicroseconds, batching.PreferredBatchSize, batching.MaxQueueSize, batching.DefaultTimeoutMicroseconds);
+    }
+
+    private static InstancesSpec? ValidateInstances(InstancesRequest? instances, Errors found)
+    {
+        if (instances is null)
+        {
+            return null;
+        }
+        var count = instances.Count ?? 1;
+        if (count < 1)
+        {
+            found.Add("instances.count", $"must be 1 or more, got {count}");
+        }
+        var kind = instances.Kind ?? "cpu";
+        if (kind is not ("cpu" or "gpu"))
+        {
+            found.Add("instances.kind", $"must be \"cpu\" or \"gpu\", got \"{kind}\"");
+        }
+        return new InstancesSpec(count, kind);
+    }
+
+    private static void CheckVersion(string arm, long? version, long? stable, Errors found)
+    {
+        if (version is not { } number)
+        {
+            found.Add($"{arm}.version", "is required: the version this arm sends traffic to");
+        }
+        else if (number < 1)
+        {
+            found.Add($"{arm}.version", $"must be a version number (1 or more), got {number}");
+        }
+        else if (number == stable)
+        {
+            found.Add($"{arm}.version", $"must differ from stable ({stable}): a {arm} compares another version with the stable one");
+        }
+    }
+
+    private static void CheckPercent(string field, double percent, Errors found)
+    {
+        if (percent is < 0 or > 100 || double.IsNaN(percent))
+        {
+            found.Add(field, $"must be between 0 and 100, got {Format(percent)}");
+        }
+    }
+
+    public static bool IsPoolName(string pool) => PoolName().IsMatch(pool);
+
+    private static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    private static partial Regex PoolName();
+
+    /// <summary>Messages per field, in the order found.</summary>
+    private sealed class Errors
+    {
+        private readonly Dictionary<string, List<string>> _byField = new(StringComparer.Ordinal);
+
+        public void Add(string field, string message)
+        {
+            if (!_byField.TryGetValue(field, out var messages))
+            {
+                _byField[field] = messages = [];
+            }
+            messages.Add(message);
+        }
+
+        public Dictionary<string, string[]> ToDictionary() => _byField.ToDictionary(pair => pair.Key, pair => pair.Value.ToArray(), StringComparer.Ordinal);
+    }
+}

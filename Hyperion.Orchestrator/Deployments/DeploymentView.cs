@@ -1,0 +1,108 @@
+namespace Hyperion.Orchestrator.Deployments;
+
+/// <summary>
+/// <c>GET /api/v1/deployments/{m}</c>: the spec of the current revision, what actually takes traffic
+/// (<see cref="Serving"/>), whether the stable version serves on every replica (<see cref="Ready"/>), and per
+/// version the state on each replica holding the deployment.
+/// </summary>
+/// <param name="Changed">Only on a PUT: false when the spec equals the current one (no new revision was made).</param>
+internal sealed record DeploymentView(
+    string Model,
+    long Revision,
+    long Stable,
+    CanaryView? Canary,
+    ShadowSpec? Shadow,
+    CacheSpec? Cache,
+    BatchingSpec? Batching,
+    int? MaxBatchSize,
+    InstancesSpec? Instances,
+    string Pool,
+    int? Replicas,
+    ServingView Serving,
+    bool Ready,
+    IReadOnlyList<VersionStatusView> Versions,
+    DateTimeOffset UpdatedAt,
+    bool? Changed = null)
+{
+    public static DeploymentView From(DeploymentRecord deployment, ConvergencePlan plan)
+    {
+        var spec = deployment.Spec;
+        var route = plan.Route(deployment);
+        var assigned = plan.AssignedReplicas(deployment);
+        var versions = ConvergencePlan.HeldVersions(deployment).ToList();
+        // Versions the replicas still report (e.g. a previous stable while it unloads) are shown too.
+        foreach (var state in plan.Snapshot.States)
+        {
+            if (state.Model == deployment.Model && !versions.Contains(state.Version))
+            {
+                versions.Add(state.Version);
+            }
+        }
+        versions.Sort((a, b) => b.CompareTo(a));
+
+        var statuses = versions.Select(version =>
+        {
+            var states = new List<ReplicaStateView>();
+            foreach (var replica in assigned)
+            {
+                var state = plan.StateOf(replica.Id, deployment.Model, version);
+                states.Add(state is null
+                    ? new ReplicaStateView(replica.Id, "pending", "not reported by the replica yet")
+                    : new ReplicaStateView(replica.Id, ReplicaStore.PhaseName(state.State), state.Reason));
+            }
+            // A replica that no longer holds the deployment but still reports the version (it is unloading it).
+            foreach (var state in plan.Snapshot.States)
+            {
+                if (state.Model == deployment.Model && state.Version == version && !assigned.Any(replica => replica.Id == state.Replica))
+                {
+                    states.Add(new ReplicaStateView(state.Replica, ReplicaStore.PhaseName(state.State), state.Reason));
+                }
+            }
+            return new VersionStatusView(version, plan.ReadyOn(deployment, version).Count, assigned.Count, states);
+        }).ToList();
+
+        return new DeploymentView(
+            deployment.Model,
+            deployment.Revision,
+            spec.Stable,
+            spec.Canary is { } canary
+                ? new CanaryView(canary.Version, canary.InitialPercent, canary.Steps, canary.StepSeconds, canary.MinRequests, canary.MaxErrorRateDelta, canary.MaxP95LatencyRatio)
+                : null,
+            spec.Shadow,
+            spec.Cache,
+            spec.Batching,
+            spec.MaxBatchSize,
+            spec.Instances,
+            spec.Pool,
+            spec.Replicas,
+            new ServingView(route.Stable, route.Canary?.Version, route.Shadow?.Version),
+            plan.IsReady(deployment),
+            statuses,
+            deployment.UpdatedAt);
+    }
+}
+
+/// <param name="Percent">The share the canary takes once ready: the fixed percent, or the plan's first step.</param>
+internal sealed record CanaryView(
+    long Version,
+    double Percent,
+    IReadOnlyList<double>? Steps,
+    int? StepSeconds,
+    long? MinRequests,
+    double? MaxErrorRateDelta,
+    double? MaxP95LatencyRatio);
+
+/// <summary>The versions actually taking traffic: stable once ready everywhere, canary and shadow once ready on a replica.</summary>
+internal sealed record ServingView(long? Stable, long? Canary, long? Shadow);
+
+/// <param name="Replicas">How many live replicas hold the deployment.</param>
+internal sealed record VersionStatusView(long Version, int ReadyReplicas, int Replicas, IReadOnlyList<ReplicaStateView> States);
+
+/// <param name="State">loading, ready, failed, unloading, or pending (the replica has not reported it yet).</param>
+internal sealed record ReplicaStateView(string Replica, string State, string? Reason);
+
+/// <summary><c>GET /api/v1/deployments/{m}/revisions</c>: newest first; <c>current</c> marks the one in effect.</summary>
+internal sealed record RevisionsView(string Model, IReadOnlyList<RevisionView> Revisions);
+
+internal sealed record DeploymentList(IReadOnlyList<DeploymentView> Deployments);
+

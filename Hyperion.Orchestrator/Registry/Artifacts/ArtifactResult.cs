@@ -1,0 +1,62 @@
+using Microsoft.Net.Http.Headers;
+
+namespace Hyperion.Orchestrator.Registry.Artifacts;
+
+/// <summary>
+/// Streams a blob as <c>application/octet-stream</c> with its digest in <c>ETag</c> and <c>Digest</c>. The read is
+/// verified (<see cref="ArtifactReadStream"/>): when the stored bytes are damaged, a response not yet started
+/// becomes a 500 problem, and one already under way is aborted short of its Content-Length so the client cannot
+/// take it for the artifact.
+/// </summary>
+internal sealed partial class ArtifactResult(ArtifactReadStream content, string? fileName) : IResult
+{
+    private const int CopyBufferSize = 128 * 1024;
+
+    public async Task ExecuteAsync(HttpContext context)
+    {
+        await using (content)
+        {
+            var response = context.Response;
+            var etag = $"\"{content.Digest}\"";
+            response.Headers.ETag = etag;
+            response.Headers["Digest"] = ArtifactDigest.ToDigestHeader(content.Digest[ArtifactDigest.Prefix.Length..]);
+            if (context.Request.Headers.IfNoneMatch.Any(value => value is not null && value.Contains(etag, StringComparison.Ordinal)))
+            {
+                response.StatusCode = StatusCodes.Status304NotModified;
+                return;
+            }
+            response.ContentType = "application/octet-stream";
+            response.ContentLength = content.Length;
+            if (fileName is not null)
+            {
+                response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment") { FileNameStar = fileName }.ToString();
+            }
+            if (HttpMethods.IsHead(context.Request.Method))
+            {
+                return;
+            }
+            try
+            {
+                await content.CopyToAsync(response.Body, CopyBufferSize, context.RequestAborted);
+            }
+            catch (ArtifactCorruptedException ex)
+            {
+                var logger = context.RequestServices.GetRequiredService<ILogger<ArtifactResult>>();
+                LogCorrupted(logger, ex.Digest, ex.Message);
+                if (response.HasStarted)
+                {
+                    context.Abort();
+                    return;
+                }
+                response.Clear();
+                await Results.Problem(
+                    statusCode: StatusCodes.Status500InternalServerError,
+                    title: "Artifact corrupted",
+                    detail: $"{ex.Message}. It is not served; upload the model file again to repair the store.").ExecuteAsync(context);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Refused to serve artifact {Digest}: {Reason}")]
+    private static partial void LogCorrupted(ILogger logger, string digest, string reason);
+}

@@ -1,0 +1,182 @@
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Hyperion.Orchestrator.Api;
+using Hyperion.Orchestrator.Security;
+
+namespace Hyperion.Orchestrator.Registry;
+
+/// <summary><c>/api/v1/models</c>: create, list (filter by tag and task), get, update description and tags.</summary>
+internal static partial class ModelEndpoints
+{
+    public const int MaxDescriptionLength = 4096;
+    private const string CreateExample = """{"name": "digits", "task": "classification", "description": "...", "tags": {"team": "vision"}}""";
+    private const string NameRule = "a letter or digit, then letters, digits, '_', '.' or '-', at most 128 characters";
+    private static readonly string[] CreateFields = ["name", "task", "description", "tags"];
+    private static readonly string[] UpdateFields = ["description", "tags"];
+
+    public static RouteGroupBuilder MapModelEndpoints(this RouteGroupBuilder api)
+    {
+        api.MapPost("/models", CreateAsync)
+            .WithName("CreateModel")
+            .WithSummary("Register a model (name, task, description, tags); its versions are uploaded separately")
+            .WithJsonBody<CreateModelRequest>()
+            .Produces<ModelResource>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        api.MapGet("/models", ListAsync)
+            .WithName("ListModels")
+            .WithSummary("List models by name; ?tag=key:value (or ?tag=key) and ?task= filter, tags repeatable and all required")
+            .Produces<ModelResource[]>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        api.MapGet("/models/{model}", GetAsync)
+            .WithName("GetModel")
+            .WithSummary("A model with its versions, newest first")
+            .Produces<ModelDetail>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapPatch("/models/{model}", UpdateAsync)
+            .WithName("UpdateModel")
+            .WithSummary("Change a model's description and/or tags (tags are replaced as a whole)")
+            .WithJsonBody<UpdateModelRequest>()
+            .Produces<ModelResource>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        return api;
+    }
+
+    public static bool IsValidName(string name) => NamePattern().IsMatch(name);
+
+    public static IResult ModelNotFound(string model) =>
+        ApiProblems.NotFound($"no model named '{model}'; GET /api/v1/models lists them, POST /api/v1/models creates one");
+
+    private static async Task<IResult> CreateAsync(HttpRequest request, ClaimsPrincipal user, RegistryStore store, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await JsonBody.ReadObjectAsync(request, CreateExample, cancellationToken);
+        if (body is null)
+        {
+            return problem!;
+        }
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        JsonBody.RejectUnknownFields(body, CreateFields, errors);
+        if (!JsonBody.TryGetString(body["name"], out var name) || !IsValidName(name))
+        {
+            errors["name"] = [$"must be a string of {NameRule} (the pattern ^[A-Za-z0-9][A-Za-z0-9_.-]{{0,127}}$)"];
+        }
+        if (!JsonBody.TryGetString(body["task"], out var task) || !ModelTasks.IsKnown(task))
+        {
+            errors["task"] = [$"must be one of {ModelTasks.Expected}"];
+        }
+        var description = ReadDescription(body, errors) ?? "";
+        var tags = body["tags"] is null ? [] : ReadTags(body, errors);
+        if (errors.Count > 0)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var model = await store.CreateModelAsync(name, task, description, tags!, ActorClaims.ActorOf(user), cancellationToken);
+        return model is null
+            ? ApiProblems.Conflict($"a model named '{name}' already exists; upload a new version to it with POST /api/v1/models/{name}/versions")
+            : Results.Created($"/api/v1/models/{Uri.EscapeDataString(model.Name)}", model);
+    }
+
+    private static async Task<IResult> ListAsync(HttpRequest request, RegistryStore store, CancellationToken cancellationToken)
+    {
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        var keys = new List<string>();
+        foreach (var filter in request.Query["tag"])
+        {
+            var separator = filter?.IndexOf(':', StringComparison.Ordinal) ?? -1;
+            var key = separator < 0 ? filter ?? "" : filter![..separator];
+            if (!ModelTags.IsValidKey(key))
+            {
+                return ApiProblems.BadRequest($"tag filter '{filter}' is not valid: expected key:value or key, the key being {ModelTags.KeyRule}");
+            }
+            if (separator < 0)
+            {
+                keys.Add(key);
+            }
+            else if (tags.TryGetValue(key, out var other) && other != filter![(separator + 1)..])
+            {
+                // Both cannot hold: answer the empty list the filter means rather than guessing.
+                return Results.Ok(Array.Empty<ModelResource>());
+            }
+            else
+            {
+                tags[key] = filter![(separator + 1)..];
+            }
+        }
+        var task = request.Query["task"] is { Count: > 0 } taskValues ? taskValues.ToString() : null;
+        if (task is not null && !ModelTasks.IsKnown(task))
+        {
+            return ApiProblems.BadRequest($"task filter '{task}' is not a task; expected one of {ModelTasks.Expected}");
+        }
+        return Results.Ok(await store.ListModelsAsync(tags, keys, task, cancellationToken));
+    }
+
+    private static async Task<IResult> GetAsync(string model, RegistryStore store, CancellationToken cancellationToken)
+    {
+        var found = await store.GetModelAsync(model, cancellationToken);
+        if (found is null)
+        {
+            return ModelNotFound(model);
+        }
+        var versions = await store.ListVersionsAsync(model, cancellationToken) ?? [];
+        return Results.Ok(ModelDetail.Of(found, versions));
+    }
+
+    private static async Task<IResult> UpdateAsync(string model, HttpRequest request, ClaimsPrincipal user, RegistryStore store, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await JsonBody.ReadObjectAsync(request, """{"description": "...", "tags": {"team": "vision"}}""", cancellationToken);
+        if (body is null)
+        {
+            return problem!;
+        }
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        JsonBody.RejectUnknownFields(body, UpdateFields, errors);
+        var description = ReadDescription(body, errors);
+        var tags = body["tags"] is null ? null : ReadTags(body, errors);
+        if (errors.Count == 0 && description is null && tags is null)
+        {
+            errors["description"] = ["give description and/or tags to change"];
+        }
+        if (errors.Count > 0)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var updated = await store.UpdateModelAsync(model, description, tags, ActorClaims.ActorOf(user), cancellationToken);
+        return updated is null ? ModelNotFound(model) : Results.Ok(updated);
+    }
+
+    private static string? ReadDescription(JsonObject body, Dictionary<string, string[]> errors)
+    {
+        if (body["description"] is null)
+        {
+            return null;
+        }
+        if (!JsonBody.TryGetString(body["description"], out var description) || description.Length > MaxDescriptionLength)
+        {
+            errors["description"] = [$"must be a string of at most {MaxDescriptionLength} characters"];
+            return null;
+        }
+        return description;
+    }
+
+    private static Dictionary<string, string>? ReadTags(JsonObject body, Dictionary<string, string[]> errors)
+    {
+        var tags = ModelTags.Read(body["tags"], out var error);
+        if (error is not null)
+        {
+            errors["tags"] = [error];
+        }
+        return tags;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
+    private static partial Regex NamePattern();
+
+    /// <summary>The body of <c>POST /api/v1/models</c>, for the OpenAPI document.</summary>
+    internal sealed record CreateModelRequest(string Name, string Task, string? Description, IReadOnlyDictionary<string, string>? Tags);
+
+    /// <summary>The body of <c>PATCH /api/v1/models/{m}</c>, for the OpenAPI document.</summary>
+    internal sealed record UpdateModelRequest(string? Description, IReadOnlyDictionary<string, string>? Tags);
+}

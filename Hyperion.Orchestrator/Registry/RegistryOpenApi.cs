@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Hyperion.Orchestrator.Registry;
+
+/// <summary>
+/// Request bodies for the OpenAPI document. The handlers read their bodies themselves (to stream uploads and to
+/// explain bad input), and <c>Accepts(...)</c> would make routing refuse other media types with a bare 415 before
+/// them, so the bodies are described here instead.
+/// </summary>
+internal static class RegistryOpenApi
+{
+    public static RouteHandlerBuilder WithJsonBody<T>(this RouteHandlerBuilder builder) =>
+        builder.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(T), null, cancellationToken) },
+                },
+            };
+        });
+
+    public static RouteHandlerBuilder WithUploadBody(this RouteHandlerBuilder builder) =>
+        builder.AddOpenApiOperationTransformer((operation, context, cancellationToken) =>
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    ["multipart/form-data"] = new()
+                    {
+                        Schema = new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.Object,
+                            Required = new HashSet<string> { VersionUpload.ArtifactPart },
+                            Properties = new Dictionary<string, IOpenApiSchema>
+                            {
+                                [VersionUpload.ArtifactPart] = Text("The model file (ONNX).", "binary"),
+                                [VersionUpload.ConfigPart] = Text("The repository config (config.json) as JSON; completed from the model when absent."),
+                                [VersionUpload.LineagePart] = Text("Lineage as a JSON object: git_commit, dataset_uri, dataset_version, parameters, metrics, created_by, ..."),
+                                [VersionUpload.BaselineProfilePart] = Text("Per-feature histograms of the training inputs as a JSON object: input, rows, bins, features."),
+                            },
+                        },
+                    },
+                },
+            };
+            return Task.CompletedTask;
+        });
+
+    private static OpenApiSchema Text(string description, string? format = null) =>
+        new() { Type = JsonSchemaType.String, Format = format, Description = description };
+}

@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Options;
+
+namespace Hyperion.Orchestrator.Registry;
+
+/// <summary>Settings of the section <c>Orchestrator:Registry</c>. The artifact limit and store path are <see cref="OrchestratorOptions"/>'s.</summary>
+public sealed class RegistryOptions
+{
+    public const string SectionName = OrchestratorOptions.SectionName + ":Registry";
+
+    /// <summary>
+    /// <c>max_batch_size</c> given to an uploaded model without one in its config whose inputs and outputs all
+    /// start with a variable dimension (as Triton's default-max-batch-size and the inference server's default).
+    /// </summary>
+    public int DefaultMaxBatchSize { get; set; } = 4;
+
+    /// <summary>Largest <c>config</c>, <c>lineage</c> or <c>baseline_profile</c> part of an upload.</summary>
+    public int MaxMetadataPartBytes { get; set; } = 16 << 20;
+}
+
+internal sealed class RegistryOptionsValidator : IValidateOptions<RegistryOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RegistryOptions options)
+    {
+        var failures = new List<string>();
+        if (options.DefaultMaxBatchSize < 1)
+        {
+            failures.Add($"{RegistryOptions.SectionName}:DefaultMaxBatchSize must be at least 1, got {options.DefaultMaxBatchSize}.");
+        }
+        if (options.MaxMetadataPartBytes < 1024)
+        {
+            failures.Add($"{RegistryOptions.SectionName}:MaxMetadataPartBytes must be at least 1024, got {options.MaxMetadataPartBytes}.");
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

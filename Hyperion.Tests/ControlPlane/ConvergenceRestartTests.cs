@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Net;
+using Hyperion.AppHost.Hosting;
+using Hyperion.Tests.Hosting;
+using static Hyperion.Tests.ControlPlane.DeploymentTestSupport;
+
+namespace Hyperion.Tests.ControlPlane;
+
+/// <summary>A graph of its own: these tests kill and restart replicas and the orchestrator.</summary>
+public sealed class ConvergenceRestartFixture : HyperionAppFixture;
+
+[CollectionDefinition(Name)]
+public sealed class ConvergenceRestartCollection : ICollectionFixture<ConvergenceRestartFixture>
+{
+    public const string Name = "Hyperion graph (convergence restarts)";
+}
+
+/// <summary>Replicas and the orchestrator restart; deployments come back as they were without anyone acting.</summary>
+[Collection(ConvergenceRestartCollection.Name)]
+public sealed class ConvergenceRestartTests(ConvergenceRestartFixture hyperion)
+{
+    [Fact]
+    public async Task A_killed_replica_converges_again_from_its_own_files()
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = await RegisterDigitsAsync(api, "crash", versions: 1);
+        await PutOkAsync(api, model, """{"stable": 1}""");
+        await WaitForAsync(api, model, status => IsReadyOn(status, 1, hyperion.InferenceReplicas), "version 1 ready everywhere");
+        var downloadsBefore = CountLines("inference-1", $"Downloading model {model} version 1");
+        Assert.Equal(1, downloadsBefore);
+
+        var before = hyperion.App.ResourceNotifications.GetSnapshots("inference-1").Single();
+        Process.GetProcessById(hyperion.App.GetProcessId("inference-1")!.Value).Kill();
+
+        await hyperion.App.WaitForAsync("inference-1", s => s[0].Restarts == before.Restarts + 1 && s[0].State == ResourceState.Healthy,
+            HyperionAppFixture.StartTimeout, "restarted and healthy");
+        await WaitForAsync(api, model, status => IsReadyOn(status, 1, hyperion.InferenceReplicas), "version 1 ready on every replica again");
+        var (code, labels, body) = await InferDigitsAsync(hyperion, 1, model, 1);
+        Assert.True(code == HttpStatusCode.OK, $"inference-1: {(int)code} {body}");
+        Assert.Equal(ExpectedDigitLabels, labels);
+        // Its repository folder survived the restart and the file's digest matched: nothing was downloaded again.
+        Assert.Equal(downloadsBefore, CountLines("inference-1", $"Downloading model {model} version 1"));
+    }
+
+    [Fact]
+    public async Task Restarted_replicas_register_again_and_load_what_changed_while_they_were_down()
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = await RegisterDigitsAsync(api, "restart", versions: 2);
+        await PutOkAsync(api, model, """{"stable": 1}""");
+        await WaitForAsync(api, model, status => IsReadyOn(status, 1, hyperion.InferenceReplicas), "version 1 ready everywhere");
+
+        await hyperion.App.StopResourceAsync("inference");
+        try
+        {
+            var empty = await WaitForAsync(api, model, status => Version(status, 1)!["replicas"]!.GetValue<int>() == 0, "no live replica");
+            Assert.False(empty["ready"]!.GetValue<bool>());
+            // Changed while no replica listens: a revision like any other; stable stays where it served.
+            var changed = await PutOkAsync(api, model, """{"stable": 2}""");
+            Assert.Equal(1, changed["serving"]!["stable"]!.GetValue<long>());
+        }
+        finally
+        {
+            await hyperion.App.StartResourceAsync("inference");
+        }
+        await hyperion.WaitForHealthyAsync("inference");
+
+        await WaitForAsync(api, model, status => IsReadyOn(status, 2, hyperion.InferenceReplicas), "version 2 ready and serving on every replica");
+        for (var replica = 0; replica < hyperion.InferenceReplicas; replica++)
+        {
+            var (code, labels, body) = await InferDigitsAsync(hyperion, replica, model, 2);
+            Assert.True(code == HttpStatusCode.OK, $"inference-{replica}: {(int)code} {body}");
+            Assert.Equal(ExpectedDigitLabels, labels);
+        }
+    }
+
+    [Fact]
+    public async Task Replicas_keep_serving_while_the_orchestrator_is_down_and_deployments_come_back_with_it()
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = await RegisterDigitsAsync(api, "orchestrator", versions: 2);
+        var put = await PutOkAsync(api, model, """{"stable": 1, "canary": {"version": 2, "percent": 25}, "cache": {"enabled": true}}""");
+        var ready = await WaitForAsync(api, model, status => IsReadyOn(status, 1, hyperion.InferenceReplicas)
+            && Version(status, 2)!["ready_replicas"]!.GetValue<int>() == hyperion.InferenceReplicas, "both versions ready everywhere");
+
+        await hyperion.App.StopResourceAsync("orchestrator");
+        try
+        {
+            // Heartbeats fail; the replicas keep what they loaded.
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            for (var replica = 0; replica < hyperion.InferenceReplicas; replica++)
+            {
+                foreach (var version in new[] { 1L, 2L })
+                {
+                    var (code, labels, body) = await InferDigitsAsync(hyperion, replica, model, version);
+                    Assert.True(code == HttpStatusCode.OK, $"inference-{replica} version {version} with the orchestrator down: {(int)code} {body}");
+                    Assert.Equal(ExpectedDigitLabels, labels);
+                }
+            }
+        }
+        finally
+        {
+            await hyperion.App.StartResourceAsync("orchestrator");
+        }
+        await hyperion.WaitForHealthyAsync("orchestrator");
+
+        var back = await WaitForAsync(api, model, status => IsReadyOn(status, 1, hyperion.InferenceReplicas)
+            && Version(status, 2)!["ready_replicas"]!.GetValue<int>() == hyperion.InferenceReplicas, "the deployment ready again");
+        Assert.Equal(put["revision"]!.GetValue<long>(), back["revision"]!.GetValue<long>());
+        Assert.Equal(ready["serving"]!.ToJsonString(), back["serving"]!.ToJsonString());
+        Assert.Equal(ready["cache"]!.ToJsonString(), back["cache"]!.ToJsonString());
+        Assert.Equal(25, back["canary"]!["percent"]!.GetValue<double>());
+    }
+
+    private int CountLines(string instance, string text) =>
+        hyperion.App.GetLog(instance).Tail(int.MaxValue).Count(line => line.Text.Contains(text, StringComparison.Ordinal));
+}

@@ -1,0 +1,133 @@
+using System.Net;
+using System.Text;
+using Hyperion.Tests.Hosting;
+using static Hyperion.Tests.ControlPlane.DeploymentTestSupport;
+
+namespace Hyperion.Tests.ControlPlane;
+
+/// <summary>Bad deployment requests get the right status and a problem+json that says what was wrong; nothing is written.</summary>
+[Collection(HyperionAppCollection.Name)]
+public sealed class DeploymentBadInputTests(HyperionAppFixture hyperion)
+{
+    [Fact]
+    public async Task Unknown_model_is_404()
+    {
+        using var api = hyperion.CreateApiClient();
+        using var response = await PutAsync(api, "no-such-model-anywhere", """{"stable": 1}""");
+        var problem = await RegistryTestData.ProblemAsync(response, HttpStatusCode.NotFound);
+        Assert.Contains("'no-such-model-anywhere' is not registered", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Missing_versions_are_422_naming_them_and_the_existing_ones()
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = await RegisterDigitsAsync(api, "missing", versions: 2);
+        using var response = await PutAsync(api, model, """{"stable": 1, "canary": {"version": 7, "percent": 10}, "shadow": {"version": 9}}""");
+        var detail = (await RegistryTestData.ProblemAsync(response, HttpStatusCode.UnprocessableEntity)).GetProperty("detail").GetString();
+        Assert.Equal($"Model '{model}' has no versions 7, 9; its versions are 1, 2.", detail);
+        await AssertNoDeploymentAsync(api, model);
+    }
+
+    [Fact]
+    public async Task A_model_without_versions_says_how_to_upload_one()
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = RegistryTestData.UniqueName("empty");
+        await RegistryTestData.CreateModelAsync(api, model);
+        using var response = await PutAsync(api, model, """{"stable": 1}""");
+        var detail = (await RegistryTestData.ProblemAsync(response, HttpStatusCode.UnprocessableEntity)).GetProperty("detail").GetString();
+        Assert.Contains($"has no version 1; it has no versions yet; upload one with POST /api/v1/models/{model}/versions", detail);
+    }
+
+    [Theory]
+    [InlineData("""{"stable": 1, "canary": {"version": 2, "percent": 150}}""", "canary.percent", "must be between 0 and 100, got 150")]
+    [InlineData("""{"stable": 1, "canary": {"version": 1, "percent": 10}}""", "canary.version", "must differ from stable (1)")]
+    [InlineData("""{"stable": 1, "shadow": {"version": 1}}""", "shadow.version", "must differ from stable (1)")]
+    [InlineData("""{"stable": 1, "canary": {"version": 2, "steps": [10, 5, 100]}}""", "canary.steps", "must increase, got 5 after 10")]
+    [InlineData("""{"stable": 1, "canary": {"version": 2, "steps": [0, 50]}}""", "canary.steps", "must be percents in 1..100, got 0")]
+    [InlineData("""{"stable": 1, "canary": {"version": 2}}""", "canary", "needs \"percent\" (0..100) for a fixed split, or \"steps\"")]
+    [InlineData("""{"stable": 1, "cache": {"enabled": true, "ttl_seconds": 0}}""", "cache.ttl_seconds", "must be 1 or more, got 0")]
+    [InlineData("""{"stable": 1, "replicas": 0}""", "replicas", "must be 1 or more")]
+    [InlineData("""{"stable": 1, "instances": {"count": 2, "kind": "tpu"}}""", "instances.kind", "must be \"cpu\" or \"gpu\", got \"tpu\"")]
+    [InlineData("""{"canary": {"version": 2, "percent": 10}}""", "stable", "is required")]
+    [InlineData("""{"stable": 0}""", "stable", "must be a version number (1 or more), got 0")]
+    public async Task Invalid_specs_are_400_with_the_field_and_what_was_expected(string spec, string field, string message)
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = await RegisterDigitsAsync(api, "invalid", versions: 2);
+        using var response = await PutAsync(api, model, spec);
+        var problem = await RegistryTestData.ProblemAsync(response, HttpStatusCode.BadRequest);
+        var messages = problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(m => m.GetString()!).ToList();
+        Assert.Contains(messages, m => m.Contains(message, StringComparison.Ordinal));
+        Assert.Contains(field + " " + message, problem.GetProperty("detail").GetString());
+        await AssertNoDeploymentAsync(api, model);
+    }
+
+    [Theory]
+    [InlineData("""{"stable": 1,""", "The body is not valid JSON")]
+    [InlineData("", "The body is not valid JSON")]
+    [InlineData("""{"stable": "one"}""", "$.stable has the wrong type: expected a whole number.")]
+    [InlineData("""{"stable": 1, "canary": {"version": 2, "percent": "ten"}}""", "$.canary.percent has the wrong type: expected a number.")]
+    [InlineData("""{"stable": 1, "canery": {"version": 2, "percent": 10}}""", "Unknown field 'canery' at $.canery")]
+    [InlineData("""[1]""", "$ has the wrong type: expected a JSON object")]
+    [InlineData("null", "The body is null")]
+    public async Task Malformed_bodies_are_400_saying_where(string body, string detail)
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = await RegisterDigitsAsync(api, "malformed", versions: 2);
+        using var response = await PutAsync(api, model, body);
+        var problem = await RegistryTestData.ProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains(detail, problem.GetProperty("detail").GetString());
+        await AssertNoDeploymentAsync(api, model);
+    }
+
+    [Fact]
+    public async Task A_body_that_is_not_json_is_415()
+    {
+        using var api = hyperion.CreateApiClient();
+        using var response = await api.PutAsync("/api/v1/deployments/anything", new StringContent("stable=1", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        var problem = await RegistryTestData.ProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains("Content-Type: application/json", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Unknown_deployments_are_404()
+    {
+        using var api = hyperion.CreateApiClient();
+        foreach (var path in new[] { "/api/v1/deployments/nothing-here", "/api/v1/deployments/nothing-here/revisions" })
+        {
+            using var response = await api.GetAsync(path);
+            var problem = await RegistryTestData.ProblemAsync(response, HttpStatusCode.NotFound);
+            Assert.Contains("has no deployment", problem.GetProperty("detail").GetString());
+        }
+        using var delete = await api.DeleteAsync("/api/v1/deployments/nothing-here");
+        await RegistryTestData.ProblemAsync(delete, HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Deployments_need_a_key()
+    {
+        using var anonymous = hyperion.CreateHttpClient("orchestrator");
+        using var response = await PutAsync(anonymous, "digits", """{"stable": 1}""");
+        await RegistryTestData.ProblemAsync(response, HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task A_malformed_replica_report_is_400_and_registers_nothing()
+    {
+        using var client = hyperion.CreateHttpClient("orchestrator");
+        using var response = await client.PutAsync("/internal/v1/replicas/bogus-replica", new StringContent(
+            """{"pool": "cpu", "http_url": "not a url", "started_at": "2026-01-01T00:00:00Z", "models": []}""", Encoding.UTF8, "application/json"));
+        var problem = await RegistryTestData.ProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("http_url must be an absolute http(s) URL", problem.GetProperty("detail").GetString());
+        var routing = await RoutingAsync(hyperion);
+        Assert.DoesNotContain(routing["replicas"]!.AsArray(), replica => replica!["id"]!.GetValue<string>() == "bogus-replica");
+    }
+
+    private static async Task AssertNoDeploymentAsync(HttpClient api, string model)
+    {
+        using var response = await api.GetAsync($"/api/v1/deployments/{model}");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}
