@@ -47,8 +47,11 @@ public static class HyperionGraph
         orchestrator.WithReference(inference);
 
         builder.AddProject<Projects.Hyperion_Gateway>("gateway")
+            .WithReplicas(options.GatewayReplicas)
             .WithEndpoint("http", endpoint => endpoint.Port = options.GatewayPort)
+            .WithHttpEndpoint(name: "grpc") // h2c: OIP's gRPC service through the gateway, on its own port
             .WithExternalHttpEndpoints()
+            .WithEnvironment(context => context.EnvironmentVariables["Gateway__GrpcUrl"] = context.GetEndpointUrl("grpc"))
             .WithReference(inference)
             .WithReference(orchestrator)
             .WithReference(cache)

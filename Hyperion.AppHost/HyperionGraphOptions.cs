@@ -10,7 +10,11 @@ public sealed class HyperionGraphOptions
     [Range(1, 16)]
     public int InferenceReplicas { get; set; } = 2;
 
-    /// <summary>The gateway's public port; 0 picks a free one (tests).</summary>
+    /// <summary>Gateway replicas; they share rate limits, the response cache and statistics through Redis.</summary>
+    [Range(1, 16)]
+    public int GatewayReplicas { get; set; } = 1;
+
+    /// <summary>The gateway's public port (replica 0's; further replicas get free ports); 0 picks a free one (tests).</summary>
     [Range(0, 65535)]
     public int GatewayPort { get; set; } = 5080;
 

@@ -1,7 +1,11 @@
+using Hyperion.Gateway.Hosting;
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddRedisClient("cache");
+builder.AddGateway();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapGateway();
 app.Run();

@@ -82,15 +82,12 @@ internal sealed class DistributedApplicationBuilder : IDistributedApplicationBui
             {
                 if (endpoint.Port is > 0 and var port)
                 {
-                    if (resource.Replicas > 1)
-                    {
-                        throw new InvalidOperationException($"Endpoint '{endpoint.Name}' of '{resource.Name}' has the fixed port {port} but {resource.Replicas} replicas; replicas need port 0 (any free port).");
-                    }
                     if (!PortAllocator.IsFree(port))
                     {
                         throw new InvalidOperationException($"Port {port} for '{resource.Name}' ({endpoint.Name}) is in use. Stop what uses it (ss -ltnp 'sport = :{port}') or choose another port.");
                     }
-                    endpoint.AllocatedPorts = [port];
+                    // With replicas, the first keeps the well-known port (what users type) and the others get free ones.
+                    endpoint.AllocatedPorts = [port, .. Enumerable.Range(1, resource.Replicas - 1).Select(_ => PortAllocator.Allocate())];
                 }
                 else
                 {

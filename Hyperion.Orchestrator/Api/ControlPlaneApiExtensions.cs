@@ -3,7 +3,6 @@ using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Keys;
 using Hyperion.Orchestrator.Registry;
 using Hyperion.Orchestrator.Security;
-using Microsoft.AspNetCore.Authentication;
 
 namespace Hyperion.Orchestrator.Api;
 
@@ -25,8 +24,7 @@ internal static class ControlPlaneApiExtensions
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
 
-        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddApiKeyOrJwt(builder.Configuration);
         builder.Services.AddAuthorization(ScopePolicies.Add);
 
         builder.Services.AddSingleton<ApiKeyStore>();

@@ -29,6 +29,8 @@ internal static class OipRestEndpoints
         endpoints.MapPost("/v2/repository/models/{model}/unload", (RequestDelegate)repository.UnloadAsync);
 
         endpoints.MapPost("/v1/models/{model}:predict", (RequestDelegate)v1.PredictAsync);
+        // Not in KServe V1 (which has no versions): the gateway pins a deployment's version with it.
+        endpoints.MapPost("/v1/models/{model}/versions/{version}:predict", (RequestDelegate)v1.PredictAsync);
         endpoints.MapGet("/v1/models/{model}", (RequestDelegate)v1.StatusAsync);
         return endpoints;
     }

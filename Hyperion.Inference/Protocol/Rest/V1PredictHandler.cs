@@ -22,14 +22,15 @@ internal sealed class V1PredictHandler(
     {
         var started = Stopwatch.GetTimestamp();
         var model = (string)context.Request.RouteValues["model"]!;
+        var version = context.Request.RouteValues["version"] as string;
         InferenceRequest? request = null;
         InferenceResponse? response = null;
         try
         {
-            var (inputName, dataType) = SingleInput(model);
+            var (inputName, dataType) = SingleInput(model, version);
             using (var body = await RequestBody.ReadAsync(context.Request, _maxBodyBytes, context.RequestAborted))
             {
-                request = KServeV1Codec.ReadPredictRequest(body.Span, model, null, inputName, dataType);
+                request = KServeV1Codec.ReadPredictRequest(body.Span, model, version, inputName, dataType);
             }
             response = await dispatcher.InferAsync(request, context.RequestAborted);
             using var json = new PooledBufferWriter(1024);
@@ -72,9 +73,9 @@ internal sealed class V1PredictHandler(
         }
     }
 
-    private (string Name, TensorDataType DataType) SingleInput(string model)
+    private (string Name, TensorDataType DataType) SingleInput(string model, string? version)
     {
-        var config = catalog.Describe(model, null).Config;
+        var config = catalog.Describe(model, version).Config;
         if (config.Input.Count != 1)
         {
             throw InferenceException.Invalid(

@@ -1,0 +1,103 @@
+using Hyperion.Contracts.ControlPlane;
+using Hyperion.Gateway.Routing;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace Hyperion.Gateway.Auth;
+
+/// <summary>
+/// Proxy stage: who is calling (an API key through <see cref="ApiKeyCache"/>, or a JWT) and whether its scopes
+/// admit the call: <c>infer</c>/<c>infer:&lt;model&gt;</c>/<c>admin</c> for a model, <c>admin</c> for the repository
+/// extension, any valid credential for server-wide calls. 401 without or with a bad credential, 403 without the
+/// scope. <c>/api/v1</c> passes untouched: the orchestrator authenticates it.
+/// </summary>
+internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys, IOptions<GatewayOptions> options, GatewayMetrics metrics)
+{
+    private const string BearerPrefix = "Bearer ";
+    private readonly AuthOptions _options = options.Value.Auth;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var request = GatewayRequest.Of(context);
+        if (request.Kind == RequestKind.ControlPlane
+            || (_options.AllowAnonymousMetadata && request.Kind is RequestKind.Health or RequestKind.ServerMetadata or RequestKind.ModelMetadata))
+        {
+            metrics.Auth(request.Kind == RequestKind.ControlPlane ? "forwarded" : "anonymous");
+            await next(context);
+            return;
+        }
+
+        var (caller, status, problem) = await AuthenticateAsync(context);
+        if (caller is null)
+        {
+            metrics.Auth(status == StatusCodes.Status503ServiceUnavailable ? "unavailable" : "unauthenticated");
+            if (status == StatusCodes.Status401Unauthorized)
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+            }
+            await GatewayErrors.WriteAsync(context, request.ErrorStyle, status, problem!);
+            return;
+        }
+        request.Caller = caller;
+        context.User = caller.Principal;
+
+        if (Forbidden(request, caller) is { } needed)
+        {
+            metrics.Auth("forbidden");
+            await GatewayErrors.WriteAsync(context, request.ErrorStyle, StatusCodes.Status403Forbidden,
+                $"this call needs the scope {needed}; the credential has [{string.Join(", ", caller.Scopes)}]");
+            return;
+        }
+        metrics.Auth("allowed");
+        await next(context);
+    }
+
+    private async ValueTask<(CallerIdentity? Caller, int Status, string? Problem)> AuthenticateAsync(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (header.Length == 0)
+        {
+            return (null, StatusCodes.Status401Unauthorized, "this call needs 'Authorization: Bearer <key>' (an API key from POST /api/v1/keys, or a JWT from the configured issuer)");
+        }
+        if (!header.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, StatusCodes.Status401Unauthorized, "the Authorization header must be 'Bearer <key or token>'");
+        }
+        var token = header.AsSpan(BearerPrefix.Length).Trim();
+        if (token.StartsWith(ApiKeyFormat.Marker, StringComparison.Ordinal))
+        {
+            if (!ApiKeyFormat.LooksLikeKey(token))
+            {
+                return (null, StatusCodes.Status401Unauthorized, "the API key is malformed (expected 'hyp_' and 43 letters or digits)");
+            }
+            var key = token.Length == header.Length - BearerPrefix.Length ? header[BearerPrefix.Length..] : token.ToString();
+            var (status, caller) = await keys.ResolveAsync(key, context.RequestAborted);
+            return status switch
+            {
+                KeyStatus.Valid => (caller, 0, null),
+                KeyStatus.Invalid => (null, StatusCodes.Status401Unauthorized, "the API key is unknown, revoked or expired"),
+                _ => (null, StatusCodes.Status503ServiceUnavailable, "the API key cannot be checked now (the control plane is unreachable and the key was not seen recently); retry shortly"),
+            };
+        }
+        if (!_options.Jwt.Enabled)
+        {
+            return (null, StatusCodes.Status401Unauthorized, "the bearer token is not an API key ('hyp_...') and this gateway accepts no JWTs (Gateway:Auth:Jwt is not configured)");
+        }
+        var result = await context.AuthenticateAsync(JwtAuthentication.Scheme);
+        if (!result.Succeeded)
+        {
+            var reason = result.Failure?.Message ?? "the token was not accepted";
+            return (null, StatusCodes.Status401Unauthorized, $"the JWT is not valid: {reason}");
+        }
+        return (JwtAuthentication.ToCaller(result.Principal, _options.Jwt.ScopeClaim), 0, null);
+    }
+
+    /// <summary>The scope the call needs when the caller lacks it; null when allowed.</summary>
+    private static string? Forbidden(GatewayRequest request, CallerIdentity caller) => request.Kind switch
+    {
+        RequestKind.Infer or RequestKind.ModelMetadata when request.Model is { } model =>
+            Scopes.AllowsInfer(caller.Scopes, model) ? null : $"'infer:{model}', 'infer' or 'admin'",
+        RequestKind.Repository => Scopes.AllowsAdmin(caller.Scopes) ? null : "'admin'",
+        _ => null,
+    };
+}

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Hyperion.Gateway;
+
+/// <summary>
+/// The gateway's instruments (meter <c>Hyperion.Gateway</c>, exported on /metrics). Labels are bounded: models and
+/// versions only from the routing table, outcomes from fixed sets.
+/// </summary>
+internal sealed class GatewayMetrics
+{
+    public const string MeterName = "Hyperion.Gateway";
+
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _armDuration;
+    private readonly Counter<long> _auth;
+    private readonly Counter<long> _keyLookups;
+    private readonly Counter<long> _rateLimit;
+    private readonly Counter<long> _cache;
+    private readonly Counter<long> _shadowDropped;
+    private readonly Counter<long> _shadowComparisons;
+    private readonly Histogram<double> _shadowDiff;
+    private readonly Counter<long> _routingRefreshes;
+    private readonly Counter<long> _retries;
+    private readonly Counter<long> _breaker;
+
+    public GatewayMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _requests = meter.CreateCounter<long>("hyperion_gateway_arm_requests_total", description: "Requests routed by a deployment's policy, per model, version, arm (stable, canary, shadow, pinned) and outcome (success, client_error, error)");
+        _armDuration = meter.CreateHistogram<double>("hyperion_gateway_arm_request_duration_seconds", "s", "Latency per model, version and arm, as seen by the gateway",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10] });
+        _auth = meter.CreateCounter<long>("hyperion_gateway_auth_total", description: "Authentication and authorization decisions by outcome (allowed, anonymous, unauthenticated, forbidden, unavailable)");
+        _keyLookups = meter.CreateCounter<long>("hyperion_gateway_key_lookups_total", description: "API key resolutions by result (cached, found, not_found, stale, failed)");
+        _rateLimit = meter.CreateCounter<long>("hyperion_gateway_ratelimit_decisions_total", description: "Rate-limit checks by outcome (allowed, limited, fail_open, fail_closed); fail_open means Redis could not be asked and the request went through");
+        _cache = meter.CreateCounter<long>("hyperion_gateway_cache_lookups_total", description: "Response cache lookups by result (hit, miss, bypass, unavailable)");
+        _shadowDropped = meter.CreateCounter<long>("hyperion_gateway_shadow_dropped_total", description: "Shadow copies not sent, by reason (queue_full, too_large, no_replica)");
+        _shadowComparisons = meter.CreateCounter<long>("hyperion_gateway_shadow_comparisons_total", description: "Shadow answers compared with stable's, by model and agreed (true, false)");
+        _shadowDiff = meter.CreateHistogram<double>("hyperion_gateway_shadow_max_abs_diff", description: "Max absolute difference between the first output of shadow and stable",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0, 1e-6, 1e-4, 1e-3, 0.01, 0.1, 1, 10] });
+        _routingRefreshes = meter.CreateCounter<long>("hyperion_gateway_routing_refreshes_total", description: "Routing table fetches by outcome (success, failure)");
+        _retries = meter.CreateCounter<long>("hyperion_gateway_connect_retries_total", description: "Requests sent to another replica after connecting to one failed");
+        _breaker = meter.CreateCounter<long>("hyperion_gateway_circuit_transitions_total", description: "Replica circuits opened (state=open) and closed again (state=closed)");
+    }
+
+    public void ArmRequest(string model, string version, string arm, int status, bool transportFailed, double seconds)
+    {
+        var outcome = transportFailed || status >= 500 ? "error" : status >= 400 ? "client_error" : "success";
+        var tags = new TagList { { "model", model }, { "version", version }, { "arm", arm }, { "outcome", outcome } };
+        _requests.Add(1, tags);
+        _armDuration.Record(seconds, new TagList { { "model", model }, { "version", version }, { "arm", arm } });
+    }
+
+    public void Auth(string outcome) => _auth.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void KeyLookup(string result) => _keyLookups.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void RateLimit(string outcome) => _rateLimit.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void Cache(string result) => _cache.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void ShadowDropped(string reason) => _shadowDropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void ShadowCompared(string model, bool agreed, double maxAbsDiff)
+    {
+        _shadowComparisons.Add(1, new TagList { { "model", model }, { "agreed", agreed ? "true" : "false" } });
+        _shadowDiff.Record(maxAbsDiff, new KeyValuePair<string, object?>("model", model));
+    }
+
+    public void RoutingRefreshed(bool success) => _routingRefreshes.Add(1, new KeyValuePair<string, object?>("outcome", success ? "success" : "failure"));
+
+    public void ConnectRetry() => _retries.Add(1);
+
+    public void CircuitTransition(bool opened) => _breaker.Add(1, new KeyValuePair<string, object?>("state", opened ? "open" : "closed"));
+}

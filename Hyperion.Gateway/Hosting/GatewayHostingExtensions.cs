@@ -1,0 +1,65 @@
+using Hyperion.Gateway.Auth;
+using Hyperion.Gateway.RateLimiting;
+using Hyperion.Gateway.Resilience;
+using Hyperion.Gateway.Routing;
+using Hyperion.Gateway.Statistics;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Health;
+
+namespace Hyperion.Gateway.Hosting;
+
+/// <summary>Composes the gateway: options, the control-plane client, caches, YARP and the proxy pipeline's stages.</summary>
+internal static class GatewayHostingExtensions
+{
+    public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<GatewayOptions>()
+            .Bind(builder.Configuration.GetSection(GatewayOptions.SectionName))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        GatewayListeners.Configure(builder);
+
+        services.AddSingleton<GatewayMetrics>();
+        // Callers bound each call and fall back to what they knew (cached keys, the last routing table): the default
+        // handler's retries and 30 s budget would only hold requests up while the orchestrator is down.
+#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt one client out.
+        services.AddHttpClient<ControlPlaneClient>(ControlPlaneClient.HttpClientName, http => http.BaseAddress = new Uri("http://orchestrator"))
+            .RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+
+        var gateway = builder.Configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();
+        JwtAuthentication.Add(services, gateway.Auth.Jwt);
+        services.AddSingleton<ApiKeyCache>();
+        services.AddHostedService<KeyRevocationListener>();
+
+        services.AddSingleton<RoutingTableCache>();
+        services.AddHostedService(provider => provider.GetRequiredService<RoutingTableCache>());
+        services.AddSingleton<RedisTokenBuckets>();
+        services.AddSingleton<ArmStatistics>();
+        services.AddSingleton<ArmStatisticsFlusher>();
+        services.AddHostedService(provider => provider.GetRequiredService<ArmStatisticsFlusher>());
+
+        services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
+        services.AddSingleton<IPassiveHealthCheckPolicy, CircuitBreakerPolicy>();
+        services.AddReverseProxy();
+        return builder;
+    }
+
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        app.UseMiddleware<RequestIdMiddleware>();
+        app.MapReverseProxy(pipeline =>
+        {
+            pipeline.UseMiddleware<ClassificationStage>();
+            pipeline.UseMiddleware<AuthorizationStage>();
+            pipeline.UseMiddleware<RateLimitStage>();
+            pipeline.UseMiddleware<TrafficPolicyStage>();
+            pipeline.UseMiddleware<ConnectRetryStage>();
+            pipeline.UseLoadBalancing();
+            pipeline.UsePassiveHealthChecks();
+        });
+        return app;
+    }
+}

@@ -1,0 +1,92 @@
+using Hyperion.Contracts.ControlPlane;
+using Hyperion.Gateway.Routing;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hyperion.Gateway.RateLimiting;
+
+/// <summary>
+/// Proxy stage: one token per request from the caller's bucket (and its bucket for the model), with the key's plan
+/// or <see cref="RateLimitOptions.Default"/>. Answers carry <c>RateLimit-Limit</c>, <c>RateLimit-Remaining</c>,
+/// <c>RateLimit-Reset</c>; a refused one is 429 with <c>Retry-After</c>. When Redis cannot be asked the request goes
+/// through (counted as fail_open, logged) unless <see cref="RateLimitOptions.FailClosed"/>.
+/// </summary>
+internal sealed partial class RateLimitStage(
+    RequestDelegate next,
+    RedisTokenBuckets buckets,
+    IOptions<GatewayOptions> options,
+    GatewayMetrics metrics,
+    ILogger<RateLimitStage> logger)
+{
+    private readonly RateLimitOptions _options = options.Value.RateLimiting;
+    private readonly RateLimitPlan _default = options.Value.RateLimiting.Default.ToPlan();
+    private readonly RateLimitPlan? _perModel = options.Value.RateLimiting.PerModel?.ToPlan();
+    private long _lastWarning;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var request = GatewayRequest.Of(context);
+        if (!_options.Enabled || request.Caller is not { } caller)
+        {
+            await next(context);
+            return;
+        }
+
+        var plan = caller.Plan ?? _default;
+        if (!buckets.IsConnected)
+        {
+            await DegradedAsync(context, request, "Redis is not connected");
+            return;
+        }
+        RateLimitDecision decision;
+        try
+        {
+            decision = await buckets.TakeAsync(caller.RateLimitKey, plan, request.Model, request.Model is null ? null : _perModel ?? plan)
+                .WaitAsync(TimeSpan.FromMilliseconds(_options.RedisTimeoutMilliseconds), context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            await DegradedAsync(context, request, ex.Message);
+            return;
+        }
+
+        var headers = context.Response.Headers;
+        headers["RateLimit-Limit"] = RedisTokenBuckets.Format(decision.Limit);
+        headers["RateLimit-Remaining"] = RedisTokenBuckets.Format(decision.Remaining);
+        headers["RateLimit-Reset"] = RedisTokenBuckets.Format(decision.ResetSeconds);
+        if (!decision.Allowed)
+        {
+            metrics.RateLimit("limited");
+            headers.RetryAfter = RedisTokenBuckets.Format(decision.RetryAfterSeconds);
+            await GatewayErrors.WriteAsync(context, request.ErrorStyle, StatusCodes.Status429TooManyRequests,
+                $"rate limit exceeded: {plan.Burst} requests at once, refilled at {plan.RequestsPerSecond} per second; retry after {decision.RetryAfterSeconds} s");
+            return;
+        }
+        metrics.RateLimit("allowed");
+        await next(context);
+    }
+
+    private async Task DegradedAsync(HttpContext context, GatewayRequest request, string reason)
+    {
+        // One warning per 10 s at most: an outage must not flood the log.
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastWarning);
+        if (now - last > 10_000 && Interlocked.CompareExchange(ref _lastWarning, now, last) == last)
+        {
+            LogRedisUnavailable(logger, _options.FailClosed ? "refused (Gateway:RateLimiting:FailClosed)" : "let through unlimited", reason);
+        }
+        if (_options.FailClosed)
+        {
+            metrics.RateLimit("fail_closed");
+            context.Response.Headers.RetryAfter = "1";
+            await GatewayErrors.WriteAsync(context, request.ErrorStyle, StatusCodes.Status503ServiceUnavailable,
+                "rate limits cannot be checked now (the limit store is unreachable); retry shortly");
+            return;
+        }
+        metrics.RateLimit("fail_open");
+        await next(context);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rate limits cannot be checked (Redis): requests are {Consequence}: {Reason}")]
+    private static partial void LogRedisUnavailable(ILogger logger, string consequence, string reason);
+}

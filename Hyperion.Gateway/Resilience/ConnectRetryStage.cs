@@ -1,0 +1,77 @@
+using System.Net.Http;
+using Hyperion.Gateway.Routing;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace Hyperion.Gateway.Resilience;
+
+/// <summary>
+/// Proxy stage in front of load balancing: when connecting to the chosen replica failed, nothing of the request
+/// was sent, so it is safe to send it to another one; up to <see cref="ResilienceOptions.ConnectRetries"/> others.
+/// Any other failure (the replica got the request) is not repeated: inference is not known to be idempotent.
+/// </summary>
+internal sealed class ConnectRetryStage(RequestDelegate next, IOptions<GatewayOptions> options, GatewayMetrics metrics)
+{
+    private readonly int _retries = options.Value.Resilience.ConnectRetries;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var feature = context.GetReverseProxyFeature();
+        var candidates = feature.AvailableDestinations;
+        await next(context);
+        for (var attempt = 0; attempt < _retries && IsConnectFailure(context) && !context.Response.HasStarted; attempt++)
+        {
+            var failed = feature.ProxiedDestination;
+            var remaining = new List<DestinationState>(candidates.Count);
+            foreach (var destination in candidates)
+            {
+                if (!ReferenceEquals(destination, failed))
+                {
+                    remaining.Add(destination);
+                }
+            }
+            if (remaining.Count == 0)
+            {
+                return;
+            }
+            candidates = remaining;
+            metrics.ConnectRetry();
+            // Back to the state before forwarding: YARP forwards only a response that is not set yet.
+            context.Features.Set<IForwarderErrorFeature>(null);
+            context.Response.Clear();
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            RestoreHeaders(context);
+            feature.AvailableDestinations = remaining;
+            await next(context);
+        }
+    }
+
+    private static bool IsConnectFailure(HttpContext context) =>
+        context.Features.Get<IForwarderErrorFeature>() is { Error: ForwarderError.Request, Exception: var exception }
+        && FindConnectError(exception);
+
+    private static bool FindConnectError(Exception? exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError })
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void RestoreHeaders(HttpContext context)
+    {
+        if (context.Request.Headers[RequestIdMiddleware.HeaderName] is { Count: 1 } id)
+        {
+            context.Response.Headers[RequestIdMiddleware.HeaderName] = id;
+        }
+        if (context.Features.Get<GatewayRequest>()?.Arm is { } arm)
+        {
+            context.Response.Headers[TrafficPolicyStage.VersionHeader] = arm.Target.VersionText;
+        }
+    }
+}
