@@ -1,6 +1,7 @@
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Keys;
+using Hyperion.Orchestrator.Notifications;
 using Hyperion.Orchestrator.Registry;
 using Hyperion.Orchestrator.Security;
 
@@ -34,6 +35,7 @@ internal static class ControlPlaneApiExtensions
         builder.AddRegistry();
         builder.AddApiKeys();
         builder.AddDeployments();
+        builder.AddWebhooks();
         return builder;
     }
 
@@ -50,6 +52,7 @@ internal static class ControlPlaneApiExtensions
         api.MapKeysApi();
         api.MapAuditApi();
         api.MapDeploymentsApi();
+        api.MapWebhooksApi();
 
         var cluster = app.MapGroup("/internal/v1").AllowAnonymous().ExcludeFromDescription();
         cluster.MapRegistryInternal();

@@ -1,0 +1,103 @@
+using System.Text.Json;
+using Hyperion.Contracts.ControlPlane;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Hyperion.Orchestrator.Notifications;
+
+/// <summary>
+/// Queues notifications for delivery to webhooks. Call it inside the transaction that makes the change, next to
+/// the audit entry, so that the change, its audit entry and its notifications commit together or not at all:
+/// <code>
+/// await using var tx = await connection.BeginTransactionAsync(ct);
+/// // ... the change ...
+/// await AuditLog.AppendAsync(connection, tx, new AuditEntry(actor, "rollout.rolled_back", model, ...), ct);
+/// await outbox.EnqueueAsync(connection, tx, new NotificationEvent(NotificationEventTypes.RolloutRolledBack, model, actor, evidence), ct);
+/// await tx.CommitAsync(ct);
+/// </code>
+/// One row per subscribed webhook is written to <c>webhook_outbox</c>; <see cref="WebhookDeliveryService"/> sends them
+/// after the commit (woken by a NOTIFY that PostgreSQL only delivers on commit) and retries until they are received.
+/// </summary>
+internal sealed class WebhookOutbox(IOptions<WebhookOptions> options)
+{
+    /// <summary>The PostgreSQL channel that wakes delivery workers when rows are committed.</summary>
+    public const string Channel = "hyperion_webhook_outbox";
+
+    /// <summary>Queues <paramref name="notification"/> for every webhook subscribed to its type; returns how many were queued (0 when none).</summary>
+    /// <exception cref="ArgumentException">An unknown event type, <c>ping</c>, or data that is not a JSON object.</exception>
+    public async Task<int> EnqueueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, NotificationEvent notification, CancellationToken cancellationToken)
+    {
+        if (!NotificationEventTypes.IsKnown(notification.Type))
+        {
+            throw new ArgumentException($"Unknown notification type '{notification.Type}': add it to {nameof(NotificationEventTypes)} so webhooks can subscribe to it.", nameof(notification));
+        }
+        if (notification.Type == NotificationEventTypes.Ping)
+        {
+            throw new ArgumentException("'ping' goes to one webhook on request (EnqueuePingAsync), not to subscribers.", nameof(notification));
+        }
+        var payload = Serialize(notification.Data);
+        var webhooks = options.Value.Webhooks.Where(webhook => webhook.Subscribes(notification.Type)).Select(webhook => webhook.Name!).ToArray();
+        if (webhooks.Length == 0)
+        {
+            return 0;
+        }
+        await InsertAsync(connection, transaction, notification, payload, webhooks, cancellationToken);
+        return webhooks.Length;
+    }
+
+    /// <summary>Queues a <c>ping</c> to one configured webhook, like GitHub's: returns the event's and the delivery's ids.</summary>
+    public async Task<(Guid EventId, Guid DeliveryId)> EnqueuePingAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, WebhookEndpointOptions webhook, string actor, CancellationToken cancellationToken)
+    {
+        var ping = new NotificationEvent(NotificationEventTypes.Ping, null, actor, new PingData(webhook.Name!, webhook.Events.Count == 0 ? ["*"] : [.. webhook.Events]));
+        var ids = await InsertAsync(connection, transaction, ping, Serialize(ping.Data), [webhook.Name!], cancellationToken);
+        return (ping.Id, ids[0]);
+    }
+
+    private static string Serialize(object? data)
+    {
+        if (data is null)
+        {
+            return "{}";
+        }
+        var json = JsonSerializer.Serialize(data, ControlPlaneJson.Options);
+        if (!json.StartsWith('{'))
+        {
+            throw new ArgumentException($"A notification's data must serialise to a JSON object (the envelope's \"data\"), not {json[..Math.Min(json.Length, 20)]}.", nameof(data));
+        }
+        return json;
+    }
+
+    private static async Task<Guid[]> InsertAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, NotificationEvent notification, string payload, string[] webhooks, CancellationToken cancellationToken)
+    {
+        var ids = new Guid[webhooks.Length];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = Guid.CreateVersion7();
+        }
+        // One statement: the rows, and a notice that PostgreSQL holds back until the transaction commits.
+        await using var command = new NpgsqlCommand($"""
+            WITH queued AS (
+                INSERT INTO webhook_outbox (id, event_id, event_type, webhook, model, actor, occurred_at, payload)
+                SELECT d.id, $1, $2, d.webhook, $3, $4, $5, $6
+                FROM unnest($7::uuid[], $8::text[]) AS d(id, webhook)
+                RETURNING 1
+            )
+            SELECT pg_notify('{Channel}', count(*)::text) FROM queued
+            """, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = notification.Id });
+        command.Parameters.Add(new NpgsqlParameter { Value = notification.Type });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)notification.Model ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = notification.Actor });
+        command.Parameters.Add(new NpgsqlParameter { Value = notification.OccurredAt.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = payload, NpgsqlDbType = NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new NpgsqlParameter { Value = ids });
+        command.Parameters.Add(new NpgsqlParameter { Value = webhooks });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        return ids;
+    }
+
+    private sealed record PingData(string Webhook, string[] Events);
+}
