@@ -338,9 +338,9 @@ public sealed class WebhookDeliveryTests(WebhookAppFixture hyperion)
         await using var connection = new NpgsqlConnection(hyperion.GetConnectionString("hyperion"));
         await connection.OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        var (_, key) = await Hyperion.Orchestrator.Keys.ApiKeyStore.InsertAsync(
+        var inserted = await Hyperion.Orchestrator.Keys.ApiKeyStore.InsertAsync(
             connection, transaction, new Hyperion.Orchestrator.Keys.NewApiKey($"webhook-test-{scope}", [scope], null, null, "system:test"), CancellationToken.None);
         await transaction.CommitAsync();
-        return key;
+        return inserted.Key;
     }
 }
