@@ -22,6 +22,7 @@ internal static class RegistryModule
         builder.Services.AddSingleton<OnnxArtifactInspector>();
         builder.Services.AddSingleton<RegistryStore>();
         builder.Services.AddSingleton<VersionUpload>();
+        builder.Services.AddSingleton<RegistryMetrics>();
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
@@ -25,6 +26,7 @@ internal sealed partial class VersionUpload(
     RegistryStore store,
     IArtifactStore artifacts,
     OnnxArtifactInspector inspector,
+    RegistryMetrics metrics,
     IOptions<OrchestratorOptions> orchestratorOptions,
     IOptions<RegistryOptions> registryOptions,
     ILogger<VersionUpload> logger)
@@ -44,6 +46,22 @@ internal sealed partial class VersionUpload(
     public long MaxRequestBytes => orchestratorOptions.Value.MaxArtifactBytes + (3L * registryOptions.Value.MaxMetadataPartBytes) + (64 * 1024);
 
     public async Task<IResult> HandleAsync(string model, HttpContext context, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        IResult? result = null;
+        try
+        {
+            result = await ReadAndRegisterAsync(model, context, user, cancellationToken);
+            return result;
+        }
+        finally
+        {
+            var registered = result as Microsoft.AspNetCore.Http.HttpResults.Created<VersionResource>;
+            metrics.RecordUpload((result as IStatusCodeHttpResult)?.StatusCode, Stopwatch.GetElapsedTime(started), registered?.Value?.SizeBytes ?? 0);
+        }
+    }
+
+    private async Task<IResult> ReadAndRegisterAsync(string model, HttpContext context, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var request = context.Request;
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)

@@ -112,6 +112,26 @@ public sealed class ConvergenceRestartTests(ConvergenceRestartFixture hyperion)
         Assert.Equal(25, back["canary"]!["percent"]!.GetValue<double>());
     }
 
+    [Fact]
+    public async Task Deployments_change_while_redis_is_down()
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = await RegisterDigitsAsync(api, "noredis", versions: 1);
+        await hyperion.App.StopResourceAsync("cache");
+        try
+        {
+            // Notices are lost; the change is not, and replicas pick it up on their next heartbeat.
+            var put = await PutOkAsync(api, model, """{"stable": 1}""");
+            Assert.True(put["changed"]!.GetValue<bool>());
+            await WaitForAsync(api, model, status => IsReadyOn(status, 1, hyperion.InferenceReplicas), "version 1 ready without Redis");
+        }
+        finally
+        {
+            await hyperion.App.StartResourceAsync("cache");
+        }
+        await hyperion.WaitForHealthyAsync("cache");
+    }
+
     private int CountLines(string instance, string text) =>
         hyperion.App.GetLog(instance).Tail(int.MaxValue).Count(line => line.Text.Contains(text, StringComparison.Ordinal));
 }

@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json.Nodes;
+using Hyperion.Contracts.ControlPlane;
 using Hyperion.Tests.Hosting;
+using StackExchange.Redis;
 using static Hyperion.Tests.ControlPlane.DeploymentTestSupport;
 
 namespace Hyperion.Tests.ControlPlane;
@@ -33,6 +36,14 @@ public sealed class DeploymentLifecycleTests(HyperionAppFixture hyperion)
             var (status, labels, body) = await InferDigitsAsync(hyperion, replica, model, 1);
             Assert.True(status == HttpStatusCode.OK, $"inference-{replica}: {(int)status} {body}");
             Assert.Equal(ExpectedDigitLabels, labels);
+        }
+
+        using (var metrics = hyperion.CreateHttpClient("inference", replica: 0))
+        {
+            var text = await metrics.GetStringAsync("/metrics");
+            Assert.Contains("hyperion_inference_convergence_heartbeats_total{", text);
+            Assert.Matches("hyperion_inference_convergence_operations_total\\{[^}]*operation=\"load\"[^}]*outcome=\"success\"", text);
+            Assert.Matches("hyperion_inference_convergence_versions\\{[^}]*state=\"ready\"", text);
         }
 
         // The same spec again changes nothing: no revision, no audit entry.
@@ -244,5 +255,26 @@ public sealed class DeploymentLifecycleTests(HyperionAppFixture hyperion)
         Assert.Equal([holder], route["versions"]![0]!["ready_on"]!.AsArray().Select(id => id!.GetValue<string>()));
         var other = Enumerable.Range(0, hyperion.InferenceReplicas).Single(i => $"inference-{i}" != holder);
         Assert.Equal(HttpStatusCode.NotFound, (await InferDigitsAsync(hyperion, other, model, 1)).Status);
+    }
+
+    [Fact]
+    public async Task Changes_are_announced_on_redis_for_replicas_and_gateways()
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = await RegisterDigitsAsync(api, "notice", versions: 1);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(hyperion.GetConnectionString("cache"));
+        var received = new ConcurrentQueue<(string Channel, string Message)>();
+        var subscriber = redis.GetSubscriber();
+        foreach (var channel in new[] { ControlPlaneChannels.DesiredChanged, ControlPlaneChannels.RoutingChanged })
+        {
+            await subscriber.SubscribeAsync(RedisChannel.Literal(channel), (from, message) => received.Enqueue((from.ToString(), message.ToString())));
+        }
+
+        await PutOkAsync(api, model, """{"stable": 1}""");
+        await WaitForAsync(api, model, status => IsReadyOn(status, 1, hyperion.InferenceReplicas), "version 1 ready");
+        await WaitUntilAsync(
+            () => Task.FromResult(received.ToArray()),
+            messages => messages.Contains((ControlPlaneChannels.DesiredChanged, model)) && messages.Contains((ControlPlaneChannels.RoutingChanged, model)),
+            "a desired-set notice for the change and a routing notice once version 1 serves");
     }
 }

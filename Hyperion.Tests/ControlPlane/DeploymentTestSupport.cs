@@ -6,7 +6,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hyperion.Tests.Hosting;
 using Hyperion.Tests.Protocol.Server;
-using Npgsql;
 
 namespace Hyperion.Tests.ControlPlane;
 
@@ -124,25 +123,19 @@ internal static class DeploymentTestSupport
     public static JsonObject? RouteOf(JsonObject routing, string model) =>
         routing["models"]!.AsArray().Select(route => route!.AsObject()).FirstOrDefault(route => route["model"]!.GetValue<string>() == model);
 
-    /// <summary>The model's audit entries, oldest first, straight from PostgreSQL.</summary>
+    /// <summary>The model's audit entries as <c>GET /api/v1/audit?model=</c> answers them, turned oldest first.</summary>
     public static async Task<List<(string Actor, string Action, string? Target, JsonNode? Before, JsonNode? After)>> AuditAsync(HyperionAppFixture hyperion, string model)
     {
-        await using var connection = new NpgsqlConnection(hyperion.GetConnectionString("hyperion"));
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT actor, action, target, before::text, after::text FROM audit_log WHERE model = $1 ORDER BY id", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = model });
-        var entries = new List<(string, string, string?, JsonNode?, JsonNode?)>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            entries.Add((
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.IsDBNull(3) ? null : JsonNode.Parse(reader.GetString(3)),
-                reader.IsDBNull(4) ? null : JsonNode.Parse(reader.GetString(4))));
-        }
-        return entries;
+        using var api = hyperion.CreateApiClient();
+        using var response = await api.GetAsync($"/api/v1/audit?model={Uri.EscapeDataString(model)}&limit=1000");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET audit: {(int)response.StatusCode} {body}");
+        return [.. JsonNode.Parse(body)!["entries"]!.AsArray().Reverse().Select(entry => (
+            entry!["actor"]!.GetValue<string>(),
+            entry["action"]!.GetValue<string>(),
+            entry["target"]?.GetValue<string>(),
+            entry["before"]?.DeepClone(),
+            entry["after"]?.DeepClone()))];
     }
 
     public static string Json(object value) => JsonSerializer.Serialize(value);

@@ -138,6 +138,36 @@ public sealed class RegistryModelTests(HyperionAppFixture hyperion)
     }
 
     [Fact]
+    public async Task A_key_with_only_the_infer_scope_is_refused_and_a_deploy_key_may_register()
+    {
+        var infer = await hyperion.CreateKeyAsync(["infer"]);
+        using var inferClient = hyperion.CreateApiClient(key: infer.Key);
+        var name = UniqueName("scoped");
+        using (var list = await inferClient.GetAsync("/api/v1/models"))
+        {
+            Assert.Contains("'deploy' or 'admin'", (await ProblemAsync(list, HttpStatusCode.Forbidden)).GetProperty("detail").GetString());
+        }
+        using (var create = await inferClient.PostAsJsonAsync("/api/v1/models", new { name, task = "classification" }))
+        {
+            await ProblemAsync(create, HttpStatusCode.Forbidden);
+        }
+
+        var deploy = await hyperion.CreateKeyAsync(["deploy"]);
+        using var deployClient = hyperion.CreateApiClient(key: deploy.Key);
+        await CreateModelAsync(deployClient, name);
+        using (var upload = await inferClient.PostAsync($"/api/v1/models/{name}/versions", Upload(Digits)))
+        {
+            await ProblemAsync(upload, HttpStatusCode.Forbidden);
+        }
+        using (var download = await inferClient.GetAsync($"/api/v1/models/{name}/versions/1/artifact"))
+        {
+            await ProblemAsync(download, HttpStatusCode.Forbidden);
+        }
+        var version = await UploadOkAsync(deployClient, name, Digits);
+        Assert.StartsWith($"key:{deploy.Body.GetProperty("name").GetString()}", version.GetProperty("created_by").GetString());
+    }
+
+    [Fact]
     public async Task The_openapi_document_describes_the_registry()
     {
         using var client = hyperion.CreateHttpClient("orchestrator");

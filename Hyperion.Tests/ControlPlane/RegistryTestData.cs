@@ -4,22 +4,20 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Hyperion.Tests.Protocol.Server;
+using Hyperion.Tests.Hosting;
 
 namespace Hyperion.Tests.ControlPlane;
 
 /// <summary>Files and calls the registry tests share: models from testdata/, the digits sample's lineage and profile.</summary>
 internal static class RegistryTestData
 {
-    public static string DigitsModelPath => Path.Combine(ServerProcess.RepositoryRoot, "testdata", "models", "digits", "1", "model.onnx");
+    public static byte[] Model(string name) => File.ReadAllBytes(TestPaths.Model(name));
 
-    public static byte[] Model(string name) => File.ReadAllBytes(Path.Combine(ServerProcess.RepositoryRoot, "testdata", "models", name, "1", "model.onnx"));
+    public static byte[] Digits => Model("digits");
 
-    public static byte[] Digits => File.ReadAllBytes(DigitsModelPath);
+    public static string Lineage => File.ReadAllText(TestPaths.Sample("digits", "lineage.json"));
 
-    public static string Lineage => File.ReadAllText(Path.Combine(ServerProcess.RepositoryRoot, "samples", "digits", "lineage.json"));
-
-    public static string BaselineProfile => File.ReadAllText(Path.Combine(ServerProcess.RepositoryRoot, "samples", "digits", "baseline_profile.json"));
+    public static string BaselineProfile => File.ReadAllText(TestPaths.Sample("digits", "baseline_profile.json"));
 
     public static string Sha256(byte[] bytes) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
 

@@ -119,6 +119,38 @@ public sealed class RegistryVersionTests(HyperionAppFixture hyperion)
     }
 
     [Fact]
+    public async Task Uploads_are_counted_by_outcome_in_the_metrics()
+    {
+        using var client = hyperion.CreateApiClient();
+        using var scraper = hyperion.CreateHttpClient("orchestrator");
+        var model = UniqueName("metered");
+        await CreateModelAsync(client, model);
+        var registered = await CountAsync(scraper, "registered");
+        var unprocessable = await CountAsync(scraper, "unprocessable");
+
+        await UploadOkAsync(client, model, Digits);
+        using (await client.PostAsync($"/api/v1/models/{model}/versions", Upload(new byte[100])))
+        {
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await CountAsync(scraper, "registered") <= registered || await CountAsync(scraper, "unprocessable") <= unprocessable)
+        {
+            Assert.True(DateTime.UtcNow < deadline, await scraper.GetStringAsync("/metrics"));
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task<double> CountAsync(HttpClient scraper, string outcome)
+    {
+        var text = await scraper.GetStringAsync("/metrics");
+        return text.Split('\n')
+            .Where(line => line.StartsWith("hyperion_orchestrator_version_uploads_total{", StringComparison.Ordinal)
+                && line.Contains($"outcome=\"{outcome}\"", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task Concurrent_uploads_to_one_model_get_distinct_consecutive_numbers()
     {
         using var client = hyperion.CreateApiClient();

@@ -29,7 +29,9 @@ internal sealed partial class ArtifactResult(ArtifactReadStream content, string?
             response.ContentLength = content.Length;
             if (fileName is not null)
             {
-                response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment") { FileNameStar = fileName }.ToString();
+                var disposition = new ContentDispositionHeaderValue("attachment");
+                disposition.SetHttpFileName(fileName);
+                response.Headers.ContentDisposition = disposition.ToString();
             }
             if (HttpMethods.IsHead(context.Request.Method))
             {
@@ -43,6 +45,7 @@ internal sealed partial class ArtifactResult(ArtifactReadStream content, string?
             {
                 var logger = context.RequestServices.GetRequiredService<ILogger<ArtifactResult>>();
                 LogCorrupted(logger, ex.Digest, ex.Message);
+                context.RequestServices.GetRequiredService<RegistryMetrics>().RecordCorruptedRead();
                 if (response.HasStarted)
                 {
                     context.Abort();

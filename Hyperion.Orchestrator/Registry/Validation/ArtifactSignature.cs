@@ -11,7 +11,7 @@ internal sealed record ArtifactSignature(
     string? ProducerName,
     string? GraphName,
     string? Domain,
-    long ModelVersion);
+    long? ModelVersion);
 
 /// <param name="Datatype">OIP datatype name, e.g. "FP32".</param>
 internal sealed record TensorSignature(string Name, string Datatype, IReadOnlyList<long> Dims);

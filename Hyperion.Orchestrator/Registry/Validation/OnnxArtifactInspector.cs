@@ -59,7 +59,8 @@ internal sealed class OnnxArtifactInspector : IDisposable
                 NullIfEmpty(metadata.ProducerName),
                 NullIfEmpty(metadata.GraphName),
                 NullIfEmpty(metadata.Domain),
-                metadata.Version);
+                // ONNX Runtime reports an unset model_version as long.MaxValue.
+                metadata.Version is > 0 and < long.MaxValue ? metadata.Version : null);
         }
     }
 

@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using Hyperion.AppHost.Hosting;
+using Hyperion.Contracts.ControlPlane;
+using Hyperion.Tests.Hosting;
+using static Hyperion.Tests.ControlPlane.RegistryTestData;
+
+namespace Hyperion.Tests.ControlPlane;
+
+/// <summary>A graph of its own with a small artifact limit, for tests that kill the orchestrator or damage its store.</summary>
+public sealed class RegistryCrashFixture : HyperionAppFixture
+{
+    public const long MaxArtifactBytes = 256 * 1024;
+
+    public string ArtifactsPath => Path.Combine(StateDirectory, "artifacts");
+
+    /// <summary>Unfinished uploads anywhere in the store's staging area.</summary>
+    public string[] StagingFiles() => Directory.GetFiles(Path.Combine(ArtifactsPath, "staging"), "*.partial", SearchOption.AllDirectories);
+
+    protected override void ConfigureGraph(IDistributedApplicationBuilder builder)
+    {
+        var orchestrator = (ProcessResource)builder.Resources.Single(resource => resource.Name == "orchestrator");
+        builder.CreateResourceBuilder(orchestrator)
+            .WithEnvironment("Orchestrator__MaxArtifactBytes", MaxArtifactBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class RegistryCrashCollection : ICollectionFixture<RegistryCrashFixture>
+{
+    public const string Name = "Registry crash graph";
+}
+
+[Collection(RegistryCrashCollection.Name)]
+public sealed class RegistryCrashTests(RegistryCrashFixture hyperion)
+{
+    [Fact]
+    public async Task An_upload_over_the_limit_is_413_naming_the_setting_and_leaves_nothing_behind()
+    {
+        using var client = hyperion.CreateApiClient();
+        var model = UniqueName("oversize");
+        await CreateModelAsync(client, model);
+        var artifact = new byte[RegistryCrashFixture.MaxArtifactBytes + 1];
+        Random.Shared.NextBytes(artifact);
+
+        using var response = await client.PostAsync($"/api/v1/models/{model}/versions", Upload(artifact));
+
+        var detail = (await ProblemAsync(response, HttpStatusCode.RequestEntityTooLarge)).GetProperty("detail").GetString();
+        Assert.Contains($"Orchestrator:MaxArtifactBytes ({RegistryCrashFixture.MaxArtifactBytes} bytes)", detail);
+        Assert.Empty(await VersionNumbersAsync(client, model));
+        Assert.Empty(hyperion.StagingFiles());
+        Assert.False(File.Exists(Path.Combine(hyperion.ArtifactsPath, "sha256", Sha256(artifact)[7..9], Sha256(artifact)[7..])));
+        // An upload within the limit still goes through.
+        Assert.Equal(1, (await UploadOkAsync(client, model, Digits)).GetProperty("version").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_blob_damaged_on_disk_is_not_served_and_a_new_upload_of_the_same_file_repairs_it()
+    {
+        using var client = hyperion.CreateApiClient();
+        var model = UniqueName("damaged");
+        await CreateModelAsync(client, model);
+        var artifact = Model("mlp_small");
+        var digest = (await UploadOkAsync(client, model, artifact)).GetProperty("digest").GetString()!;
+        var path = BlobPath(digest);
+        var damaged = File.ReadAllBytes(path);
+        damaged[^10] ^= 0x01;
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllBytes(path, damaged);
+
+        using (var response = await client.GetAsync($"/api/v1/models/{model}/versions/1/artifact"))
+        {
+            Assert.Contains($"artifact {digest} is corrupted", (await ProblemAsync(response, HttpStatusCode.InternalServerError)).GetProperty("detail").GetString());
+        }
+        using var cluster = hyperion.CreateHttpClient("orchestrator");
+        using (var response = await cluster.GetAsync(ControlPlaneRoutes.ArtifactFor(digest)))
+        {
+            await ProblemAsync(response, HttpStatusCode.InternalServerError);
+        }
+
+        Assert.Equal(2, (await UploadOkAsync(client, model, artifact)).GetProperty("version").GetInt64());
+        Assert.Equal(artifact, await client.GetByteArrayAsync($"/api/v1/models/{model}/versions/1/artifact"));
+    }
+
+    [Fact]
+    public async Task A_large_damaged_blob_is_cut_off_short_of_its_length()
+    {
+        // Larger than one copy buffer, so the response has started when the damage is found at the end.
+        var bytes = new byte[1 << 20];
+        Random.Shared.NextBytes(bytes);
+        var digest = Sha256(bytes);
+        bytes[^1] ^= 0x01;
+        var path = BlobPath(digest);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+
+        using var cluster = hyperion.CreateHttpClient("orchestrator");
+        using var response = await cluster.GetAsync(ControlPlaneRoutes.ArtifactFor(digest), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(bytes.Length, response.Content.Headers.ContentLength);
+        await Assert.ThrowsAnyAsync<Exception>(() => response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task Killing_the_orchestrator_mid_upload_registers_no_version_and_the_next_upload_gets_the_next_number()
+    {
+        using var client = hyperion.CreateApiClient();
+        var model = UniqueName("killed");
+        await CreateModelAsync(client, model);
+        await UploadOkAsync(client, model, Digits);
+
+        using var stall = new CancellationTokenSource();
+        using var slow = new StalledUpload(Digits, stall.Token);
+        var upload = client.PostAsync($"/api/v1/models/{model}/versions", slow);
+        await slow.HalfSent.WaitAsync(TimeSpan.FromSeconds(30));
+        await WaitUntilAsync(() => hyperion.StagingFiles().Any(file => new FileInfo(file).Length > 0), "the half upload to reach the staging area");
+
+        var before = hyperion.App.ResourceNotifications.GetSnapshots("orchestrator").Single();
+        Process.GetProcessById(hyperion.App.GetProcessId("orchestrator")!.Value).Kill();
+        await Assert.ThrowsAnyAsync<Exception>(() => upload.WaitAsync(TimeSpan.FromSeconds(30)));
+        await stall.CancelAsync();
+        await hyperion.App.WaitForAsync("orchestrator", s => s[0].Restarts == before.Restarts + 1 && s[0].State == ResourceState.Healthy,
+            HyperionAppFixture.StartTimeout, "restarted and healthy");
+
+        Assert.Equal(new long[] { 1 }, await VersionNumbersAsync(client, model));
+        Assert.Empty(hyperion.StagingFiles());
+        Assert.Equal(2, (await UploadOkAsync(client, model, Digits)).GetProperty("version").GetInt64());
+        var audit = await RegistryModelTests.AuditAsync(hyperion, model);
+        Assert.Equal(["version 1", "version 2"], audit.Where(a => a.Action == "version.registered").Select(a => a.Target));
+    }
+
+    private string BlobPath(string digest) => Path.Combine(hyperion.ArtifactsPath, "sha256", digest[7..9], digest[7..]);
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>multipart/form-data that sends half of the artifact, then stalls until cancelled, as a client cut off mid-upload.</summary>
+    private sealed class StalledUpload : HttpContent
+    {
+        private const string Boundary = "stalled-upload-boundary";
+        private readonly byte[] _artifact;
+        private readonly CancellationToken _stall;
+        private readonly TaskCompletionSource _halfSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public StalledUpload(byte[] artifact, CancellationToken stall)
+        {
+            _artifact = artifact;
+            _stall = stall;
+            Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse($"multipart/form-data; boundary={Boundary}");
+        }
+
+        public Task HalfSent => _halfSent.Task;
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            var head = Encoding.ASCII.GetBytes(
+                $"--{Boundary}\r\nContent-Disposition: form-data; name=\"artifact\"; filename=\"model.onnx\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+            await stream.WriteAsync(head);
+            await stream.WriteAsync(_artifact.AsMemory(0, _artifact.Length / 2));
+            await stream.FlushAsync();
+            _halfSent.TrySetResult();
+            await Task.Delay(Timeout.Infinite, _stall);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+}
