@@ -1,7 +1,9 @@
 using Hyperion.Gateway.Auth;
+using Hyperion.Gateway.Caching;
 using Hyperion.Gateway.RateLimiting;
 using Hyperion.Gateway.Resilience;
 using Hyperion.Gateway.Routing;
+using Hyperion.Gateway.Shadowing;
 using Hyperion.Gateway.Statistics;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
@@ -41,6 +43,9 @@ internal static class GatewayHostingExtensions
         services.AddSingleton<ArmStatisticsFlusher>();
         services.AddHostedService(provider => provider.GetRequiredService<ArmStatisticsFlusher>());
 
+        services.AddSingleton<ShadowDispatcher>();
+        services.AddHostedService(provider => provider.GetRequiredService<ShadowDispatcher>());
+
         services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
         services.AddSingleton<IPassiveHealthCheckPolicy, CircuitBreakerPolicy>();
         services.AddReverseProxy();
@@ -56,6 +61,8 @@ internal static class GatewayHostingExtensions
             pipeline.UseMiddleware<AuthorizationStage>();
             pipeline.UseMiddleware<RateLimitStage>();
             pipeline.UseMiddleware<TrafficPolicyStage>();
+            pipeline.UseMiddleware<ResponseCacheStage>();
+            pipeline.UseMiddleware<ShadowStage>();
             pipeline.UseMiddleware<ConnectRetryStage>();
             pipeline.UseLoadBalancing();
             pipeline.UsePassiveHealthChecks();

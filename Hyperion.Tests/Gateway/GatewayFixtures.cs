@@ -78,12 +78,14 @@ public sealed class GatewayCollection : ICollectionFixture<GatewayFixture>
 }
 
 /// <summary>
-/// A graph of its own for the tests that take things down (Redis, the orchestrator, an inference replica): one
-/// gateway, keys trusted for 2 s only (so a test sees the gateway carry on past the time to live).
+/// A graph of its own for the tests that take things down (Redis, the orchestrator, an inference replica): keys
+/// trusted for 2 s only (so a test sees the gateway carry on past the time to live), anonymous metadata off (the
+/// default), and two gateways that differ in one setting: gateway-1 refuses requests when rate limits cannot be
+/// checked (Gateway:RateLimiting:FailClosed), gateway-0 lets them through (the default).
 /// </summary>
 public sealed class GatewayDegradedFixture : GatewayFixture
 {
-    protected override int GatewayReplicas => 1;
+    public const int FailClosedReplica = 1;
 
     protected override IEnumerable<(string Key, string Value)> GatewaySettings()
     {
@@ -96,6 +98,19 @@ public sealed class GatewayDegradedFixture : GatewayFixture
         }
         yield return ("Gateway__Auth__KeyCacheSeconds", "2");
         yield return ("Gateway__Routing__RefreshSeconds", "2");
+    }
+
+    protected override void ConfigureGraph(IDistributedApplicationBuilder builder)
+    {
+        base.ConfigureGraph(builder);
+        builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(r => r.Name == "gateway"))
+            .WithEnvironment(context =>
+            {
+                if (context.ReplicaIndex == FailClosedReplica)
+                {
+                    context.EnvironmentVariables["Gateway__RateLimiting__FailClosed"] = "true";
+                }
+            });
     }
 }
 

@@ -20,7 +20,8 @@ internal static class GatewayTestApi
     /// Registers <paramref name="versions"/> versions of testdata's identity_fp32 under a new name, deploys them with
     /// <paramref name="deployment"/> and waits until the gateway routes the stable version.
     /// </summary>
-    public static async Task<string> DeployIdentityAsync(this GatewayFixture hyperion, int versions, JsonObject deployment, string prefix = "gw")
+    /// <param name="lastArtifact">testdata model uploaded as the last version instead (a version that answers differently).</param>
+    public static async Task<string> DeployIdentityAsync(this GatewayFixture hyperion, int versions, JsonObject deployment, string prefix = "gw", string? lastArtifact = null)
     {
         var model = RegistryTestData.UniqueName(prefix);
         using var admin = hyperion.CreateApiClient();
@@ -28,7 +29,7 @@ internal static class GatewayTestApi
         var artifact = RegistryTestData.Model("identity_fp32");
         for (var version = 1; version <= versions; version++)
         {
-            await RegistryTestData.UploadOkAsync(admin, model, artifact);
+            await RegistryTestData.UploadOkAsync(admin, model, version == versions && lastArtifact is not null ? RegistryTestData.Model(lastArtifact) : artifact);
         }
         using var put = await admin.PutAsync($"/api/v1/deployments/{model}", new StringContent(deployment.ToJsonString(), Encoding.UTF8, "application/json"));
         Assert.True(put.IsSuccessStatusCode, $"PUT deployment: {(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
@@ -42,6 +43,19 @@ internal static class GatewayTestApi
             }, TimeSpan.FromMinutes(2), $"gateway {replica} routing '{model}'");
         }
         return model;
+    }
+
+    /// <summary>An <c>infer</c> key with its own rate-limit plan.</summary>
+    public static async Task<string> CreateKeyWithPlanAsync(this GatewayFixture hyperion, double requestsPerSecond, int burst)
+    {
+        using var admin = hyperion.CreateApiClient();
+        using var response = await admin.PostAsJsonAsync("/api/v1/keys", new
+        {
+            name = $"limited-{Guid.NewGuid():N}",
+            scopes = new[] { "infer" },
+            rate_limit = new { requests_per_second = requestsPerSecond, burst },
+        });
+        return (await JsonAsync(response)).GetProperty("key").GetString()!;
     }
 
     public static Task<HttpResponseMessage> InferAsync(HttpClient client, string model, string? path = null, string body = IdentityRequest, Action<HttpRequestMessage>? configure = null)

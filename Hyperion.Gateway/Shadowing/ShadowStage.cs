@@ -1,0 +1,65 @@
+using Hyperion.Gateway.Buffers;
+using Hyperion.Gateway.Routing;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Hyperion.Gateway.Shadowing;
+
+/// <summary>
+/// Proxy stage: for a request that went to stable on a deployment with a shadow arm (sampled by the shadow's
+/// percent), copies the request body as it streams to stable and stable's answer as it streams back, and once the
+/// client has its answer queues a copy for <see cref="ShadowDispatcher"/>. Nothing here waits for the shadow or
+/// changes what the client gets.
+/// </summary>
+internal sealed class ShadowStage(RequestDelegate next, ShadowDispatcher dispatcher, IOptions<GatewayOptions> options, GatewayMetrics metrics)
+{
+    private readonly int _maxBytes = options.Value.Shadowing.MaxBodyBytes;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var request = GatewayRequest.Of(context);
+        if (request.Arm is not { Arm: Contracts.ControlPlane.ArmStatisticsKeys.Stable, Policy: { Shadow: { } shadow } policy }
+            || request.Kind != RequestKind.Infer || request.Shape is not (PathShape.V2Model or PathShape.V1Predict)
+            || !ArmSelector.SampleShadow(policy))
+        {
+            await next(context);
+            return;
+        }
+
+        var originalBody = context.Request.Body;
+        var originalResponse = context.Response.Body;
+        using var requestCopy = new CapturingReadStream(originalBody, _maxBytes);
+        using var answerCopy = new CapturingWriteStream(originalResponse, _maxBytes);
+        context.Request.Body = requestCopy;
+        context.Response.Body = answerCopy;
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            context.Request.Body = originalBody;
+            context.Response.Body = originalResponse;
+        }
+
+        if (context.Response.StatusCode != StatusCodes.Status200OK || context.Features.Get<IForwarderErrorFeature>() is not null)
+        {
+            return;
+        }
+        if (!requestCopy.Complete || !answerCopy.Complete)
+        {
+            metrics.ShadowDropped("too_large");
+            return;
+        }
+        var path = request.Shape == PathShape.V1Predict ? shadow.V1Prefix + request.PathRest : shadow.V2Prefix + request.PathRest;
+        var headerLength = context.Request.Headers["Inference-Header-Content-Length"].ToString();
+        dispatcher.TryEnqueue(new ShadowCopy(
+            shadow,
+            path,
+            context.Request.ContentType,
+            headerLength.Length == 0 ? null : headerLength,
+            requestCopy.Captured.ToArray(),
+            answerCopy.Captured.ToArray(),
+            StableAnswerIsJson: context.Response.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true));
+    }
+}

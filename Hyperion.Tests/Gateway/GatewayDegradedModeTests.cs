@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using Hyperion.AppHost.Hosting;
+using Hyperion.Contracts.ControlPlane;
+using Hyperion.Tests.ControlPlane;
+using Hyperion.Tests.Hosting;
+using static Hyperion.Tests.Gateway.GatewayTestApi;
+
+namespace Hyperion.Tests.Gateway;
+
+/// <summary>Redis down, the orchestrator down, an inference replica killed under load: inference goes on.</summary>
+[Collection(GatewayDegradedCollection.Name)]
+public sealed class GatewayDegradedModeTests(GatewayDegradedFixture hyperion)
+{
+    [Fact]
+    public async Task Redis_down_inference_is_still_served_limits_fail_open_or_closed_by_config_and_the_cache_is_bypassed()
+    {
+        var model = await hyperion.DeployIdentityAsync(1, Deployment("""{"stable": 1, "cache": {"enabled": true, "ttl_seconds": 60}}"""));
+        var key = await hyperion.CreateKeyAsync([Scopes.Infer]);
+        using var open = hyperion.CreateGatewayClient(key.Key, replica: 0);
+        using var closed = hyperion.CreateGatewayClient(key.Key, replica: GatewayDegradedFixture.FailClosedReplica);
+        using (var warm = await InferAsync(open, model))
+        {
+            Assert.True(warm.Headers.Contains("RateLimit-Remaining"));
+        }
+
+        await hyperion.App.StopResourceAsync("cache");
+        try
+        {
+            await WaitUntilAsync(async () =>
+            {
+                using var response = await InferAsync(open, model);
+                return response.StatusCode == HttpStatusCode.OK && !response.Headers.Contains("RateLimit-Remaining");
+            }, TimeSpan.FromSeconds(20), "the gateway noticing Redis is gone");
+            for (var i = 0; i < 10; i++)
+            {
+                using var response = await InferAsync(open, model);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                Assert.Equal("BYPASS", response.Headers.GetValues("X-Cache").Single());
+                Assert.Equal("1", VersionOf(response));
+            }
+            using var refused = await InferAsync(closed, model);
+            Assert.Contains("rate limits cannot be checked", await AssertOipErrorAsync(refused, HttpStatusCode.ServiceUnavailable));
+            Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
+
+            var metrics = await hyperion.CreateHttpClient("gateway", replica: 0).GetStringAsync("/metrics");
+            Assert.Contains("outcome=\"fail_open\"", metrics);
+        }
+        finally
+        {
+            await hyperion.App.StartResourceAsync("cache");
+        }
+        await hyperion.App.WaitForAllHealthyAsync(HyperionAppFixture.StartTimeout);
+        await WaitUntilAsync(async () =>
+        {
+            using var response = await InferAsync(closed, model);
+            return response.StatusCode == HttpStatusCode.OK && response.Headers.Contains("RateLimit-Remaining");
+        }, TimeSpan.FromSeconds(30), "limits checked again once Redis is back");
+    }
+
+    [Fact]
+    public async Task Orchestrator_down_routing_goes_on_with_the_last_policies_and_keys_seen_before()
+    {
+        var model = await hyperion.DeployIdentityAsync(2, Deployment("""{"stable": 1, "canary": {"version": 2, "percent": 100}}"""));
+        var key = await hyperion.CreateKeyAsync([Scopes.InferModel(model)]);
+        var unseen = await hyperion.CreateKeyAsync([Scopes.Infer]);
+        using var gateway = hyperion.CreateGatewayClient(key.Key);
+        await WaitUntilAsync(async () =>
+        {
+            using var response = await InferAsync(gateway, model);
+            return VersionOf(response) == "2";
+        }, TimeSpan.FromMinutes(1), "the canary taking all traffic");
+
+        await hyperion.App.StopResourceAsync("orchestrator");
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3)); // past the key's 2 s time to live and a routing refresh
+            for (var i = 0; i < 10; i++)
+            {
+                using var response = await InferAsync(gateway, model);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                Assert.Equal("2", VersionOf(response)); // the last known policy: canary at 100 %
+            }
+            // A key never seen cannot be checked: 503, not 401 (it may well be valid).
+            using var unknown = await InferAsync(hyperion.CreateGatewayClient(unseen.Key), model);
+            Assert.Contains("cannot be checked now", await AssertOipErrorAsync(unknown, HttpStatusCode.ServiceUnavailable));
+            using var api = await gateway.GetAsync("/api/v1/whoami");
+            Assert.True(api.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable, $"{(int)api.StatusCode}");
+            Assert.Equal("application/problem+json", api.Content.Headers.ContentType?.MediaType);
+        }
+        finally
+        {
+            await hyperion.App.StartResourceAsync("orchestrator");
+        }
+        await hyperion.App.WaitForAllHealthyAsync(HyperionAppFixture.StartTimeout);
+    }
+
+    [Fact]
+    public async Task Killing_an_inference_replica_under_load_fails_no_more_than_the_requests_in_flight_on_it()
+    {
+        var model = await hyperion.DeployIdentityAsync(1, Deployment("""{"stable": 1}"""));
+        using var admin = hyperion.CreateApiClient();
+        await WaitUntilAsync(async () =>
+        {
+            using var status = await admin.GetAsync($"/api/v1/deployments/{model}");
+            return (await JsonAsync(status)).GetProperty("ready").GetBoolean();
+        }, TimeSpan.FromMinutes(2), "the model ready on every replica");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the routing table of the gateway names both replicas
+
+        var key = await hyperion.CreateKeyWithPlanAsync(requestsPerSecond: 1_000_000, burst: 1_000_000);
+        const int Concurrency = 4;
+        var failures = new ConcurrentBag<string>();
+        var succeeded = 0;
+        var pid = hyperion.App.GetProcessId("inference-0")!.Value;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(12));
+        var loops = Enumerable.Range(0, Concurrency).Select(async _ =>
+        {
+            using var gateway = hyperion.CreateGatewayClient(key);
+            for (var i = 0; i < 5_000 && !stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    using var response = await InferAsync(gateway, model);
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        Interlocked.Increment(ref succeeded);
+                    }
+                    else
+                    {
+                        failures.Add($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                    }
+                }
+                catch (HttpRequestException ex)
+                {
+                    failures.Add(ex.Message);
+                }
+            }
+        }).ToList();
+
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var killedAt = Stopwatch.GetTimestamp();
+        Process.GetProcessById(pid).Kill();
+        await Task.WhenAll(loops);
+
+        Assert.True(succeeded > 100, $"only {succeeded} requests succeeded");
+        Assert.True(failures.Count <= Concurrency, $"{failures.Count} failed (at most {Concurrency} can be in flight): {string.Join(" | ", failures.Take(8))}");
+        Assert.True(Stopwatch.GetElapsedTime(killedAt) > TimeSpan.FromSeconds(5), "the load went on well past the kill");
+        await hyperion.App.WaitForAsync("inference-0", s => s[0].State == ResourceState.Healthy && s[0].Pid != pid, HyperionAppFixture.StartTimeout, "restarted");
+    }
+}
