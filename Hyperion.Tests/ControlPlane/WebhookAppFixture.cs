@@ -22,6 +22,9 @@ public sealed class WebhookAppFixture : HyperionAppFixture, IAsyncLifetime
     /// <summary>Subscribed to rollout.paused; its receiver (<see cref="Restartable"/>) is down until a test starts it.</summary>
     public const string Restart = "restart";
 
+    /// <summary>Subscribed to deployment.rolled_back; its receiver answers after 5 s, past the 1 s time-out, and it has one attempt.</summary>
+    public const string Slow = "slow";
+
     public const int DeadMaxAttempts = 3;
 
     public WebhookReceiver Receiver { get; private set; } = null!;
@@ -47,6 +50,10 @@ public sealed class WebhookAppFixture : HyperionAppFixture, IAsyncLifetime
         AddWebhook(2, Dead, Receiver.UrlOf(PathOf(Dead)), "deployment.updated");
         _settings[$"{Key(2)}:MaxAttempts"] = DeadMaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
         AddWebhook(3, Restart, Restartable.UrlOf(PathOf(Restart)), "rollout.paused");
+        Receiver.DelayAnswers(PathOf(Slow), TimeSpan.FromSeconds(5));
+        AddWebhook(4, Slow, Receiver.UrlOf(PathOf(Slow)), "deployment.rolled_back");
+        _settings[$"{Key(4)}:TimeoutSeconds"] = "1";
+        _settings[$"{Key(4)}:MaxAttempts"] = "1";
         _settings["Orchestrator:WebhookDelivery:MaxAttempts"] = "50";
         _settings["Orchestrator:WebhookDelivery:BaseDelaySeconds"] = "0.2";
         _settings["Orchestrator:WebhookDelivery:MaxDelaySeconds"] = "1";

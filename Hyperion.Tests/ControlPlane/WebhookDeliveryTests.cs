@@ -168,6 +168,53 @@ public sealed class WebhookDeliveryTests(WebhookAppFixture hyperion)
     }
 
     [Fact]
+    public async Task An_attempt_without_an_answer_within_the_timeout_fails()
+    {
+        using var client = hyperion.CreateApiClient();
+        var (_, deliveryId) = await PingAsync(client, Slow);
+
+        var failed = await WaitForDeliveryAsync(client, deliveryId, d => d.GetProperty("state").GetString() == "failed", "failed");
+        Assert.Equal("no answer within 1 s (Orchestrator:Webhooks TimeoutSeconds)", failed.GetProperty("last_error").GetString());
+        Assert.False(failed.TryGetProperty("last_status", out _), "no status: the receiver never answered");
+    }
+
+    [Fact]
+    public async Task A_claimed_delivery_is_skipped_by_other_workers_and_released_when_its_transaction_ends()
+    {
+        // A webhook the orchestrator does not know: only this test's claims touch the row.
+        var options = new WebhookOptions();
+        options.Webhooks.Add(new WebhookEndpointOptions { Name = "elsewhere", Url = "http://127.0.0.1:9/", Secret = SecretOf("elsewhere") });
+        var outbox = new WebhookOutbox(Microsoft.Extensions.Options.Options.Create(options));
+        await using var dataSource = NpgsqlDataSource.Create(hyperion.GetConnectionString("hyperion"));
+        var paused = new NotificationEvent(NotificationEventTypes.RolloutPaused, "digits", "system:test");
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            Assert.Equal(1, await outbox.EnqueueAsync(connection, transaction, paused, CancellationToken.None));
+            await transaction.CommitAsync();
+        }
+        string[] elsewhere = ["elsewhere"];
+        try
+        {
+            await using (var first = await DeliveryClaim.TryClaimAsync(dataSource, elsewhere, CancellationToken.None))
+            {
+                Assert.NotNull(first);
+                Assert.Equal(paused.Id, first.Row.EventId);
+                // Another worker or replica, while the first holds it.
+                Assert.Null(await DeliveryClaim.TryClaimAsync(dataSource, elsewhere, CancellationToken.None));
+                // The first ends without committing, as when its process dies mid-send.
+            }
+            await using var again = await DeliveryClaim.TryClaimAsync(dataSource, elsewhere, CancellationToken.None);
+            Assert.NotNull(again);
+            Assert.Equal(0, again.Row.Attempts);
+        }
+        finally
+        {
+            await ScalarAsync("WITH gone AS (DELETE FROM webhook_outbox WHERE event_id = $1 RETURNING 1) SELECT count(*) FROM gone", paused.Id);
+        }
+    }
+
+    [Fact]
     public async Task An_undelivered_notification_survives_an_orchestrator_restart_and_is_delivered_once()
     {
         Assert.False(hyperion.Restartable.IsRunning);
@@ -214,7 +261,7 @@ public sealed class WebhookDeliveryTests(WebhookAppFixture hyperion)
         await AssertProblemAsync(await client.GetAsync("/api/v1/webhooks/deliveries?state=stuck"), HttpStatusCode.BadRequest, "pending, failed, delivered");
         await AssertProblemAsync(await client.GetAsync("/api/v1/webhooks/deliveries?limit=100000"), HttpStatusCode.BadRequest, "from 1 to 500");
         await AssertProblemAsync(await client.GetAsync("/api/v1/webhooks/deliveries/not-an-id"), HttpStatusCode.BadRequest, "UUID");
-        await AssertProblemAsync(await client.PostAsync("/api/v1/webhooks/nobody/test", null), HttpStatusCode.NotFound, "configured: ops, flaky, dead, restart");
+        await AssertProblemAsync(await client.PostAsync("/api/v1/webhooks/nobody/test", null), HttpStatusCode.NotFound, "configured: ops, flaky, dead, restart, slow");
 
         using var anonymous = hyperion.CreateHttpClient("orchestrator");
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/webhooks/deliveries")).StatusCode);

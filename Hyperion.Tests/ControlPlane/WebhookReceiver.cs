@@ -21,6 +21,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
     private readonly ConcurrentQueue<ReceivedWebhook> _received = new();
     private readonly ConcurrentDictionary<string, ConcurrentQueue<int>> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _defaults = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TimeSpan> _delays = new(StringComparer.Ordinal);
     private WebApplication? _app;
 
     private WebhookReceiver(int port)
@@ -65,6 +66,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public void AnswerByDefault(string path, int status) => _defaults[path] = status;
 
+    /// <summary>Every answer on <paramref name="path"/> comes after <paramref name="delay"/> (the request is recorded at once).</summary>
+    public void DelayAnswers(string path, TimeSpan delay) => _delays[path] = delay;
+
     public IReadOnlyList<ReceivedWebhook> ReceivedOn(string path) => [.. _received.Where(r => r.Path == path)];
 
     /// <summary>Waits until <paramref name="predicate"/> holds for the requests received so far.</summary>
@@ -105,6 +109,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
                 body.ToArray(),
                 DateTime.UtcNow,
                 status));
+            if (_delays.TryGetValue(path, out var delay))
+            {
+                await Task.Delay(delay, context.RequestAborted);
+            }
             context.Response.StatusCode = status;
             if (status >= 400)
             {
