@@ -54,7 +54,7 @@ internal sealed partial class RolloutController(
             convergence = new ConvergencePlan(await snapshots.ReadAsync(model: null, cancellationToken));
             active = await RolloutStore.ActiveModelsAsync(dataSource, cancellationToken);
         }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             LogTickFailed(logger, "(all)", ex.Message);
             return;
@@ -73,8 +73,10 @@ internal sealed partial class RolloutController(
             {
                 await StepAsync(model, convergence, cancellationToken);
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidDataException)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
+                // One rollout's trouble (a database hiccup, a row that does not parse) must neither stop the others
+                // nor the controller: it is retried on the next tick.
                 LogTickFailed(logger, model, ex.Message);
             }
         }
