@@ -27,7 +27,7 @@ internal sealed class RolloutStatusReader(NpgsqlDataSource dataSource, ArmStatis
             // PUT a moment ago: the controller picks the plan up on its next tick.
             var starting = RolloutController.Start(deployment, plan, deployment.UpdatedAt,
                 string.Create(CultureInfo.InvariantCulture, $"revision {deployment.Revision} rolls out version {plan.Version}; the rollout controller is picking it up"));
-            return View(starting, arms: null, analysis: null);
+            return View(starting with { LastAction = null, LastDecisionAt = null }, arms: null, analysis: null);
         }
         if (rollout is null)
         {

@@ -72,6 +72,34 @@ public sealed class RolloutControlTests(RolloutAppFixture hyperion)
     }
 
     [Fact]
+    public async Task A_canary_with_only_a_version_is_a_plan_with_the_documented_defaults()
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = await RegisterAsync(api, "defaults", "digits", "digits");
+        var put = await DeploymentTestSupport.PutOkAsync(api, model, """{"stable": 1, "canary": {"version": 2}}""");
+        var canary = put["canary"]!;
+        Assert.Equal([10.0, 50.0, 100.0], canary["steps"]!.AsArray().Select(step => step!.GetValue<double>()));
+        Assert.Equal(60, canary["step_seconds"]!.GetValue<int>());
+        Assert.Equal(100, canary["min_requests"]!.GetValue<long>());
+        Assert.Equal(0.02, canary["max_error_rate_delta"]!.GetValue<double>());
+        Assert.Equal(2.0, canary["max_p95_latency_ratio"]!.GetValue<double>());
+        Assert.Equal(10, canary["percent"]!.GetValue<double>());
+
+        var status = await DeploymentTestSupport.WaitForAsync(api, model,
+            state => Rollout(state)?["last_decision"]?["action"]?.GetValue<string>() == "rollout.started", "the controller starting the rollout");
+        var rollout = Rollout(status)!;
+        Assert.Equal("progressing", rollout["state"]!.GetValue<string>());
+        Assert.Equal((0, 10.0), (rollout["step"]!.GetValue<int>(), rollout["percent"]!.GetValue<double>()));
+        Assert.Equal(60, rollout["plan"]!["step_seconds"]!.GetValue<int>());
+        Assert.Contains("rolls out version 2 over 10 %, 50 %, 100 % against stable version 1", rollout["reason"]!.GetValue<string>());
+
+        // A PUT without the plan ends the rollout: here by making version 2 stable by hand.
+        await DeploymentTestSupport.PutOkAsync(api, model, """{"stable": 2}""");
+        var ended = await DeploymentTestSupport.WaitForAsync(api, model, state => State(state) == "promoted", "the rollout ended by the PUT");
+        Assert.Contains("replaced the plan: stable is version 2", Rollout(ended)!["reason"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Rollback_during_a_rollout_removes_the_canary_at_once()
     {
         using var api = hyperion.CreateApiClient();
