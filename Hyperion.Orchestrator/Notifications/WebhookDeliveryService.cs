@@ -126,10 +126,15 @@ internal sealed partial class WebhookDeliveryService(
     /// <summary>How long until the next pending delivery is due, at most the poll interval.</summary>
     private async Task<TimeSpan> UntilNextDueAsync(string[] names, CancellationToken cancellationToken)
     {
+        // SKIP LOCKED: a delivery that another worker is sending right now is due but not ours to wait for;
+        // counting it would spin the idle workers for as long as that attempt takes.
         await using var command = dataSource.CreateCommand("""
-            SELECT extract(epoch FROM min(next_attempt_at) - now())::double precision
+            SELECT extract(epoch FROM next_attempt_at - now())::double precision
             FROM webhook_outbox
             WHERE delivered_at IS NULL AND NOT dead AND webhook = ANY($1)
+            ORDER BY next_attempt_at
+            LIMIT 1
+            FOR UPDATE SKIP LOCKED
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = names, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         var seconds = await command.ExecuteScalarAsync(cancellationToken) as double?;

@@ -20,8 +20,6 @@ internal sealed class WebhookSender : IDisposable
     public const string SignatureHeader = "X-Hyperion-Signature";
 
     private const int ErrorBodyChars = 200;
-    private static readonly ProductInfoHeaderValue UserAgent = new("Hyperion-Webhooks", "1.0");
-    private static readonly MediaTypeHeaderValue Json = new("application/json");
 
     private readonly HttpClient _client = new(new SocketsHttpHandler
     {
@@ -38,8 +36,8 @@ internal sealed class WebhookSender : IDisposable
     {
         var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = Json;
-        request.Headers.UserAgent.Add(UserAgent);
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Hyperion-Webhooks", "1.0"));
         request.Headers.Add(EventHeader, row.EventType);
         request.Headers.Add(EventIdHeader, row.EventId.ToString());
         request.Headers.Add(DeliveryHeader, attempt.ToString(CultureInfo.InvariantCulture));

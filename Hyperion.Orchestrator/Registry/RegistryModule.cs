@@ -29,7 +29,8 @@ internal static class RegistryModule
     /// <summary>/api/v1/models...</summary>
     public static RouteGroupBuilder MapRegistryApi(this RouteGroupBuilder api)
     {
-        var registry = api.MapGroup("").RequireAuthorization(ScopePolicies.Deploy).WithTags("Registry");
+        var registry = api.MapGroup("").RequireAuthorization(ScopePolicies.Deploy).WithTags("Registry")
+            .AddEndpointFilter(RegistryDatabaseFilter.InvokeAsync);
         registry.MapModelEndpoints();
         registry.MapVersionEndpoints();
         return api;
@@ -38,7 +39,7 @@ internal static class RegistryModule
     /// <summary><see cref="Contracts.ControlPlane.ControlPlaneRoutes.Artifact"/>: artifacts by digest, for inference replicas.</summary>
     public static RouteGroupBuilder MapRegistryInternal(this RouteGroupBuilder cluster)
     {
-        cluster.MapGet("/artifacts/{digest}", async (string digest, IArtifactStore artifacts, CancellationToken cancellationToken) =>
+        cluster.MapMethods("/artifacts/{digest}", [HttpMethods.Get, HttpMethods.Head], async (string digest, IArtifactStore artifacts, CancellationToken cancellationToken) =>
         {
             if (!ArtifactDigest.TryParse(digest, out _))
             {

@@ -34,9 +34,9 @@ internal static class VersionEndpoints
             .WithSummary("A version's metadata: digest, size, config, signature, lineage, baseline profile, who uploaded it and when")
             .Produces<VersionResource>()
             .ProducesProblem(StatusCodes.Status404NotFound);
-        api.MapGet("/models/{model}/versions/{version}/artifact", DownloadAsync)
+        api.MapMethods("/models/{model}/versions/{version}/artifact", [HttpMethods.Get, HttpMethods.Head], DownloadAsync)
             .WithName("DownloadModelVersionArtifact")
-            .WithSummary("The version's model file (application/octet-stream; ETag and Digest carry its SHA-256)")
+            .WithSummary("The version's model file (application/octet-stream; ETag and Digest carry its SHA-256; HEAD for the headers alone)")
             .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
             .ProducesProblem(StatusCodes.Status404NotFound);
         return api;

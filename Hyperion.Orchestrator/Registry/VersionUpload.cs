@@ -43,7 +43,15 @@ internal sealed partial class VersionUpload(
     private static readonly string[] MetadataParts = [ConfigPart, LineagePart, BaselineProfilePart];
 
     /// <summary>Room for the metadata parts and the multipart framing on top of the artifact.</summary>
-    public long MaxRequestBytes => orchestratorOptions.Value.MaxArtifactBytes + (3L * registryOptions.Value.MaxMetadataPartBytes) + (64 * 1024);
+    public long MaxRequestBytes
+    {
+        get
+        {
+            var overhead = (3L * registryOptions.Value.MaxMetadataPartBytes) + (64 * 1024);
+            var artifact = orchestratorOptions.Value.MaxArtifactBytes;
+            return artifact > long.MaxValue - overhead ? long.MaxValue : artifact + overhead;
+        }
+    }
 
     public async Task<IResult> HandleAsync(string model, HttpContext context, ClaimsPrincipal user, CancellationToken cancellationToken)
     {

@@ -51,6 +51,19 @@ public sealed class RegistryArtifactStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Empty_reads_are_not_taken_for_the_end_of_the_blob()
+    {
+        var bytes = RandomBytes(1000);
+        var stored = await ((IArtifactStore)_store).PutAsync(new MemoryStream(bytes), long.MaxValue, CancellationToken.None);
+        await using var read = await _store.OpenReadAsync(stored.Digest, CancellationToken.None);
+        Assert.Equal(0, await read!.ReadAsync(Memory<byte>.Empty));
+        Assert.Equal(0, read.Read([]));
+        var copy = new MemoryStream();
+        await read.CopyToAsync(copy);
+        Assert.Equal(bytes, copy.ToArray());
+    }
+
+    [Fact]
     public async Task An_unknown_digest_opens_as_null()
     {
         var digest = "sha256:" + new string('a', 64);

@@ -130,25 +130,63 @@ public sealed class RegistryCrashTests(RegistryCrashFixture hyperion)
         Assert.Equal(["version 1", "version 2"], audit.Where(a => a.Action == "version.registered").Select(a => a.Target));
     }
 
+    [Fact]
+    public async Task An_upload_that_finishes_while_PostgreSQL_is_down_is_503_and_registers_nothing()
+    {
+        using var client = hyperion.CreateApiClient();
+        var model = UniqueName("nodb");
+        await CreateModelAsync(client, model);
+
+        using var stall = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var slow = new StalledUpload(Digits, stall.Token);
+        var upload = client.PostAsync($"/api/v1/models/{model}/versions", slow);
+        await slow.HalfSent.WaitAsync(TimeSpan.FromSeconds(30));
+        // Authenticated and streaming: the database is needed again only to register the version.
+        await WaitUntilAsync(() => hyperion.StagingFiles().Any(file => new FileInfo(file).Length > 0), "the half upload to reach the staging area");
+        await hyperion.App.StopResourceAsync("pg");
+        try
+        {
+            slow.Resume();
+            using var response = await upload.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Contains("database is unavailable", (await ProblemAsync(response, HttpStatusCode.ServiceUnavailable)).GetProperty("detail").GetString());
+            Assert.True(response.Headers.RetryAfter is not null, "a 503 says when to retry");
+        }
+        finally
+        {
+            await hyperion.App.StartResourceAsync("pg");
+            await hyperion.WaitForHealthyAsync("pg");
+        }
+
+        await WaitUntilAsync(async () => (await client.GetAsync($"/api/v1/models/{model}/versions")).IsSuccessStatusCode, "the registry to answer again");
+        Assert.Empty(await VersionNumbersAsync(client, model));
+        Assert.Equal(1, (await UploadOkAsync(client, model, Digits)).GetProperty("version").GetInt64());
+    }
+
     private string BlobPath(string digest) => Path.Combine(hyperion.ArtifactsPath, "sha256", digest[7..9], digest[7..]);
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    private static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!await condition())
         {
             Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(50);
+            await Task.Delay(100);
         }
     }
 
-    /// <summary>multipart/form-data that sends half of the artifact, then stalls until cancelled, as a client cut off mid-upload.</summary>
+    /// <summary>
+    /// multipart/form-data that sends half of the artifact, then stalls until <see cref="Resume"/> (which sends the
+    /// rest) or until cancelled, as a client cut off mid-upload.
+    /// </summary>
     private sealed class StalledUpload : HttpContent
     {
         private const string Boundary = "stalled-upload-boundary";
         private readonly byte[] _artifact;
         private readonly CancellationToken _stall;
         private readonly TaskCompletionSource _halfSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _resume = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public StalledUpload(byte[] artifact, CancellationToken stall)
         {
@@ -159,6 +197,8 @@ public sealed class RegistryCrashTests(RegistryCrashFixture hyperion)
 
         public Task HalfSent => _halfSent.Task;
 
+        public void Resume() => _resume.TrySetResult();
+
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
         {
             var head = Encoding.ASCII.GetBytes(
@@ -167,7 +207,9 @@ public sealed class RegistryCrashTests(RegistryCrashFixture hyperion)
             await stream.WriteAsync(_artifact.AsMemory(0, _artifact.Length / 2));
             await stream.FlushAsync();
             _halfSent.TrySetResult();
-            await Task.Delay(Timeout.Infinite, _stall);
+            await _resume.Task.WaitAsync(_stall);
+            await stream.WriteAsync(_artifact.AsMemory(_artifact.Length / 2));
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"\r\n--{Boundary}--\r\n"));
         }
 
         protected override bool TryComputeLength(out long length)

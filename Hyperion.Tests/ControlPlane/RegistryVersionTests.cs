@@ -78,6 +78,11 @@ public sealed class RegistryVersionTests(HyperionAppFixture hyperion)
         Assert.Equal("sha-256=" + Convert.ToBase64String(Convert.FromHexString(digest["sha256:".Length..])), download.Headers.GetValues("Digest").Single());
         Assert.Equal(artifact, await download.Content.ReadAsByteArrayAsync());
 
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/api/v1/models/{model}/versions/1/artifact"));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(artifact.Length, head.Content.Headers.ContentLength);
+        Assert.Equal($"\"{digest}\"", head.Headers.ETag?.Tag);
+
         using var cached = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/models/{model}/versions/1/artifact");
         cached.Headers.IfNoneMatch.Add(new EntityTagHeaderValue($"\"{digest}\""));
         using var notModified = await client.SendAsync(cached);
@@ -148,6 +153,22 @@ public sealed class RegistryVersionTests(HyperionAppFixture hyperion)
             .Where(line => line.StartsWith("hyperion_orchestrator_version_uploads_total{", StringComparison.Ordinal)
                 && line.Contains($"outcome=\"{outcome}\"", StringComparison.Ordinal))
             .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task A_registered_version_cannot_be_changed_even_in_the_database()
+    {
+        using var client = hyperion.CreateApiClient();
+        var model = UniqueName("immutable");
+        await CreateModelAsync(client, model);
+        await UploadOkAsync(client, model, Digits);
+
+        await using var connection = new Npgsql.NpgsqlConnection(hyperion.GetConnectionString("hyperion"));
+        await connection.OpenAsync();
+        await using var update = new Npgsql.NpgsqlCommand("UPDATE model_versions SET lineage = '{}' WHERE model = $1", connection);
+        update.Parameters.Add(new Npgsql.NpgsqlParameter { Value = model });
+        var error = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => update.ExecuteNonQueryAsync());
+        Assert.Contains("model versions are immutable", error.MessageText);
     }
 
     [Fact]

@@ -265,7 +265,7 @@ public sealed class WebhookDeliveryTests(WebhookAppFixture hyperion)
 
         using var anonymous = hyperion.CreateHttpClient("orchestrator");
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/webhooks/deliveries")).StatusCode);
-        using var deployer = hyperion.CreateApiClient(key: await CreateKeyAsync("deploy"));
+        using var deployer = hyperion.CreateApiClient(key: (await hyperion.CreateKeyAsync(["deploy"])).Key);
         await AssertProblemAsync(await deployer.GetAsync("/api/v1/webhooks/deliveries"), HttpStatusCode.Forbidden, "'admin'");
         await AssertProblemAsync(await deployer.PostAsync($"/api/v1/webhooks/{Ops}/test", null), HttpStatusCode.Forbidden, "'admin'");
     }
@@ -378,16 +378,5 @@ public sealed class WebhookDeliveryTests(WebhookAppFixture hyperion)
         await using var command = new NpgsqlCommand(sql, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = parameter });
         return (long)(await command.ExecuteScalarAsync())!;
-    }
-
-    private async Task<string> CreateKeyAsync(string scope)
-    {
-        await using var connection = new NpgsqlConnection(hyperion.GetConnectionString("hyperion"));
-        await connection.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        var inserted = await Hyperion.Orchestrator.Keys.ApiKeyStore.InsertAsync(
-            connection, transaction, new Hyperion.Orchestrator.Keys.NewApiKey($"webhook-test-{scope}", [scope], null, null, "system:test"), CancellationToken.None);
-        await transaction.CommitAsync();
-        return inserted.Key;
     }
 }

@@ -44,6 +44,10 @@ internal sealed class ArtifactReadStream : Stream
 
     public override int Read(Span<byte> buffer)
     {
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
         if (_remaining == 0)
         {
             Verify();
@@ -58,6 +62,10 @@ internal sealed class ArtifactReadStream : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
         if (_remaining == 0)
         {
             Verify();
