@@ -3,6 +3,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Api;
+using Hyperion.Orchestrator.Registry;
 using Hyperion.Orchestrator.Rollouts;
 using Hyperion.Orchestrator.Security;
 
@@ -14,12 +15,23 @@ internal static partial class DeploymentEndpoints
     public static RouteGroupBuilder MapDeploymentEndpoints(this RouteGroupBuilder api)
     {
         var deployments = api.MapGroup("/deployments").RequireAuthorization(ScopePolicies.Deploy).WithTags("Deployments");
-        deployments.MapGet("/", ListAsync).WithName("ListDeployments").WithSummary("Every deployment with its status");
-        deployments.MapGet("/{model}", GetAsync).WithName("GetDeployment").WithSummary("A deployment: its spec, what serves, readiness per version and replica");
+        deployments.MapGet("/", ListAsync).WithName("ListDeployments").WithSummary("Every deployment with its status")
+            .Produces<DeploymentList>();
+        deployments.MapGet("/{model}", GetAsync).WithName("GetDeployment").WithSummary("A deployment: its spec, what serves, readiness per version and replica")
+            .Produces<DeploymentView>().ProducesProblem(StatusCodes.Status404NotFound);
+        // The handler reads the body itself (to explain bad input); Accepts(...) would refuse other media types with a bare 415.
         deployments.MapPut("/{model}", PutAsync).WithName("PutDeployment")
-            .WithSummary("Create or change a deployment (a new revision; an identical spec changes nothing)");
-        deployments.MapDelete("/{model}", DeleteAsync).WithName("DeleteDeployment").WithSummary("Undeploy: replicas unload the model; revisions stay");
-        deployments.MapGet("/{model}/revisions", RevisionsAsync).WithName("ListDeploymentRevisions").WithSummary("Every revision of a deployment, newest first");
+            .WithSummary("Create or change a deployment (a new revision; an identical spec changes nothing)")
+            .WithJsonBody<DeploymentRequest>()
+            .Produces<DeploymentView>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        deployments.MapDelete("/{model}", DeleteAsync).WithName("DeleteDeployment").WithSummary("Undeploy: replicas unload the model; revisions stay")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+        deployments.MapGet("/{model}/revisions", RevisionsAsync).WithName("ListDeploymentRevisions").WithSummary("Every revision of a deployment, newest first")
+            .Produces<RevisionsView>().ProducesProblem(StatusCodes.Status404NotFound);
         return api;
     }
 

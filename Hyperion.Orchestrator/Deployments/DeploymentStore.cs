@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Audit;
+using Hyperion.Orchestrator.Notifications;
 using Hyperion.Orchestrator.Rollouts;
 using Hyperion.Orchestrator.Security;
 using Microsoft.Extensions.Options;
@@ -13,8 +14,9 @@ namespace Hyperion.Orchestrator.Deployments;
 /// <c>deployments</c> and <c>deployment_revisions</c>: every change is a new revision (kept) and the deployment
 /// points at it, written with its audit entry in one transaction under a per-model advisory lock, so concurrent
 /// changes of one deployment take turns and never number two revisions alike.
+/// Webhooks subscribed to <c>deployment.updated</c> hear of each change from the same transaction (the outbox).
 /// </summary>
-internal sealed class DeploymentStore(NpgsqlDataSource dataSource, IOptions<RolloutOptions> rolloutOptions)
+internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox webhooks, IOptions<RolloutOptions> rolloutOptions)
 {
     public async Task<PutResult> PutAsync(string model, DeploymentSpec spec, string actor, CancellationToken cancellationToken)
     {
@@ -53,6 +55,11 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, IOptions<Roll
             Before: current?.Spec,
             After: spec,
             Details: new { revision, previous_revision = current?.Revision }), cancellationToken);
+        await webhooks.EnqueueAsync(connection, transaction, new NotificationEvent(
+            NotificationEventTypes.DeploymentUpdated,
+            model,
+            actor,
+            new DeploymentChange(current is null ? "created" : "updated", revision, current?.Revision, current?.Spec, spec)), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new PutResult(current is null ? PutStatus.Created : PutStatus.Updated, revision, [], existing);
     }
@@ -76,6 +83,8 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, IOptions<Roll
         await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
             actor, "deployment.deleted", model, $"revision {current.Revision}", Before: current.Spec,
             Details: new { revision = current.Revision, serving_stable = current.ServingStable }), cancellationToken);
+        await webhooks.EnqueueAsync(connection, transaction, new NotificationEvent(
+            NotificationEventTypes.DeploymentUpdated, model, actor, new DeploymentChange("deleted", null, current.Revision, current.Spec, null)), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return true;
     }
@@ -241,3 +250,7 @@ internal enum PutStatus
 internal sealed record PutResult(PutStatus Status, long Revision, IReadOnlyList<long> Missing, IReadOnlyList<long> Existing);
 
 internal sealed record RevisionView(long Revision, DeploymentSpec Spec, string CreatedBy, DateTimeOffset CreatedAt, bool Current);
+
+/// <summary>The <c>data</c> of a <c>deployment.updated</c> webhook event.</summary>
+/// <param name="Change">created, updated or deleted.</param>
+internal sealed record DeploymentChange(string Change, long? Revision, long? PreviousRevision, DeploymentSpec? Before, DeploymentSpec? After);

@@ -38,7 +38,8 @@ internal sealed record DeploymentView(
         var spec = deployment.Spec;
         var route = plan.Route(deployment);
         var assigned = plan.AssignedReplicas(deployment);
-        var versions = ConvergencePlan.HeldVersions(deployment).ToList();
+        var held = ConvergencePlan.HeldVersions(deployment);
+        var versions = held.ToList();
         // Versions the replicas still report (e.g. a previous stable while it unloads) are shown too.
         foreach (var state in plan.Snapshot.States)
         {
@@ -52,17 +53,18 @@ internal sealed record DeploymentView(
         var statuses = versions.Select(version =>
         {
             var states = new List<ReplicaStateView>();
-            foreach (var replica in assigned)
+            // A version the deployment no longer names is listed only where a replica still reports it.
+            foreach (var replica in held.Contains(version) ? assigned : [])
             {
                 var state = plan.StateOf(replica.Id, deployment.Model, version);
                 states.Add(state is null
                     ? new ReplicaStateView(replica.Id, "pending", "not reported by the replica yet")
                     : new ReplicaStateView(replica.Id, ReplicaStore.PhaseName(state.State), state.Reason));
             }
-            // A replica that no longer holds the deployment but still reports the version (it is unloading it).
+            // A replica that still reports a version it should no longer hold (it is unloading it).
             foreach (var state in plan.Snapshot.States)
             {
-                if (state.Model == deployment.Model && state.Version == version && !assigned.Any(replica => replica.Id == state.Replica))
+                if (state.Model == deployment.Model && state.Version == version && !states.Any(shown => shown.Replica == state.Replica))
                 {
                     states.Add(new ReplicaStateView(state.Replica, ReplicaStore.PhaseName(state.State), state.Reason));
                 }

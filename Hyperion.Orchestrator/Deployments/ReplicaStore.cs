@@ -14,6 +14,9 @@ internal sealed class ReplicaStore(NpgsqlDataSource dataSource, IOptions<Orchest
     /// <summary>Reasons are kept for people to read; a runaway one must not bloat every status read.</summary>
     public const int MaxReasonLength = 2000;
 
+    /// <summary>A replica not heard from for this long is deleted with what it reported; a later heartbeat registers it again.</summary>
+    public static readonly TimeSpan ForgetAfter = TimeSpan.FromHours(1);
+
     public async Task<HeartbeatChange> RecordAsync(string replicaId, ReplicaReport report, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -96,6 +99,12 @@ internal sealed class ReplicaStore(NpgsqlDataSource dataSource, IOptions<Orchest
                     after.Add((state.Model, state.Version));
                 }
             }
+        }
+        await using (var purge = new NpgsqlCommand("DELETE FROM replicas WHERE last_seen < now() - make_interval(secs => $1)", connection, transaction))
+        {
+            // Replicas gone for good (scaled down, renamed pods) would pile up; their reports go with them.
+            purge.Parameters.Add(new NpgsqlParameter { Value = ForgetAfter.TotalSeconds, NpgsqlDbType = NpgsqlDbType.Double });
+            await purge.ExecuteNonQueryAsync(cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
 

@@ -6,8 +6,46 @@ using static Hyperion.Tests.ControlPlane.DeploymentTestSupport;
 
 namespace Hyperion.Tests.ControlPlane;
 
-/// <summary>A graph of its own: these tests kill and restart replicas and the orchestrator.</summary>
-public sealed class ConvergenceRestartFixture : HyperionAppFixture;
+/// <summary>
+/// A graph of its own: these tests kill and restart replicas and the orchestrator. Its orchestrator also sends
+/// <c>deployment.updated</c> webhooks to <see cref="Webhooks"/> (started before the graph, stopped after it).
+/// </summary>
+public sealed class ConvergenceRestartFixture : HyperionAppFixture, IAsyncLifetime
+{
+    public const string WebhookPath = "/hooks/deployments";
+
+    public WebhookReceiver Webhooks { get; private set; } = null!;
+
+    // Re-implemented (xUnit calls these through the interface) so the receiver outlives the graph.
+    async Task IAsyncLifetime.InitializeAsync()
+    {
+        Webhooks = await WebhookReceiver.StartAsync();
+        try
+        {
+            await InitializeAsync();
+        }
+        catch
+        {
+            await Webhooks.DisposeAsync();
+            throw;
+        }
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        await Webhooks.DisposeAsync();
+    }
+
+    protected override void ConfigureGraph(IDistributedApplicationBuilder builder)
+    {
+        builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(resource => resource.Name == "orchestrator"))
+            .WithEnvironment("Orchestrator__Webhooks__0__Name", "deployments")
+            .WithEnvironment("Orchestrator__Webhooks__0__Url", Webhooks.UrlOf(WebhookPath))
+            .WithEnvironment("Orchestrator__Webhooks__0__Secret", "deployment-webhook-secret-0123456789")
+            .WithEnvironment("Orchestrator__Webhooks__0__Events__0", "deployment.updated");
+    }
+}
 
 [CollectionDefinition(Name)]
 public sealed class ConvergenceRestartCollection : ICollectionFixture<ConvergenceRestartFixture>
@@ -131,6 +169,41 @@ public sealed class ConvergenceRestartTests(ConvergenceRestartFixture hyperion)
         }
         await hyperion.WaitForHealthyAsync("cache");
     }
+
+    [Fact]
+    public async Task Each_deployment_change_is_sent_to_webhooks_subscribed_to_deployment_updated()
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = await RegisterDigitsAsync(api, "hooked", versions: 2);
+        await PutOkAsync(api, model, """{"stable": 1}""");
+        await PutOkAsync(api, model, """{"stable": 1}""");
+        await PutOkAsync(api, model, """{"stable": 2}""");
+        using (var deleted = await api.DeleteAsync($"/api/v1/deployments/{model}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        var received = await hyperion.Webhooks.WaitForAsync(
+            all => Events(all, model).Any(e => e["data"]!["change"]!.GetValue<string>() == "deleted"), DeploymentTestSupport.ConvergeTimeout, "the deployment.updated events up to the deletion");
+        var events = Events(received, model);
+        // The no-op PUT sent nothing.
+        Assert.Equal(["created", "updated", "deleted"], events.Select(e => e["data"]!["change"]!.GetValue<string>()));
+        Assert.Equal(1, events[0]["data"]!["after"]!["stable"]!.GetValue<long>());
+        Assert.Equal(1, events[0]["data"]!["revision"]!.GetValue<long>());
+        Assert.Equal(2, events[1]["data"]!["after"]!["stable"]!.GetValue<long>());
+        Assert.Equal(1, events[1]["data"]!["before"]!["stable"]!.GetValue<long>());
+        Assert.Equal(1, events[1]["data"]!["previous_revision"]!.GetValue<long>());
+        Assert.Equal(2, events[2]["data"]!["previous_revision"]!.GetValue<long>());
+        Assert.All(events, e => Assert.StartsWith("key:bootstrap-admin", e["actor"]!.GetValue<string>()));
+    }
+
+    private static List<System.Text.Json.Nodes.JsonNode> Events(IReadOnlyList<ReceivedWebhook> received, string model) =>
+        [.. received
+            .Where(r => r.Path == ConvergenceRestartFixture.WebhookPath && r.Header("X-Hyperion-Event") == "deployment.updated")
+            .Select(r => System.Text.Json.Nodes.JsonNode.Parse(r.Body)!)
+            .Where(e => e["model"]?.GetValue<string>() == model)
+            .DistinctBy(e => e["id"]!.GetValue<string>())
+            .OrderBy(e => DateTimeOffset.Parse(e["occurred_at"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture))];
 
     private int CountLines(string instance, string text) =>
         hyperion.App.GetLog(instance).Tail(int.MaxValue).Count(line => line.Text.Contains(text, StringComparison.Ordinal));

@@ -126,6 +126,19 @@ public sealed class DeploymentBadInputTests(HyperionAppFixture hyperion)
         Assert.DoesNotContain(routing["replicas"]!.AsArray(), replica => replica!["id"]!.GetValue<string>() == "bogus-replica");
     }
 
+    [Fact]
+    public async Task The_openapi_document_describes_the_deployment_calls()
+    {
+        using var client = hyperion.CreateHttpClient("orchestrator");
+        var document = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync("/openapi/v1.json"))!;
+        var deployment = document["paths"]!["/api/v1/deployments/{model}"]!;
+        Assert.NotNull(deployment["get"]);
+        Assert.NotNull(deployment["delete"]);
+        Assert.NotNull(deployment["put"]!["requestBody"]!["content"]!["application/json"]!["schema"]);
+        Assert.NotNull(document["paths"]!["/api/v1/deployments/{model}/revisions"]!["get"]);
+        Assert.NotNull(document["paths"]!["/api/v1/deployments"]);
+    }
+
     private static async Task AssertNoDeploymentAsync(HttpClient api, string model)
     {
         using var response = await api.GetAsync($"/api/v1/deployments/{model}");
