@@ -37,6 +37,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     private const string CeilingScenario = "bare Kestrel (ceiling)";
     private const string BatchingOffScenario = "server, batching off";
     private const string BatchingOnScenario = "server, batching on";
+    private const string GatewayScenario = "gateway → server, batching off";
 
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
 
@@ -79,7 +80,8 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
                 return 1;
             }
 
-            var serverBuilt = await BuildServerAsync(root, cancellationToken);
+            var serverBuilt = await BuildAsync(root, "Hyperion.Inference", cancellationToken);
+            var gatewayBuilt = serverBuilt && await BuildAsync(root, "Hyperion.Gateway", cancellationToken);
 
             Step("starting the bare Kestrel ceiling and the inference server with batching off and on");
             var serverDll = Path.Combine(root, "Hyperion.Inference", "bin", "Release", "net10.0", "Hyperion.Inference.dll");
@@ -92,9 +94,15 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
             var targets = (await Task.WhenAll(starting)).OfType<ServedTarget>().ToList();
             var inferenceServers = targets.Where(t => t.Scenario != CeilingScenario).ToList();
+            if (gatewayBuilt && targets.FirstOrDefault(t => t.Scenario == BatchingOffScenario) is { } direct
+                && await StartGatewayAsync(servers, root, direct, cancellationToken) is { } gateway)
+            {
+                targets.Add(gateway);
+            }
 
+            // Concurrency 1 always: the gateway's added p50 is read there, where no queue hides it.
             Step($"{SmallModel}, batch-1 requests");
-            await MeasureServedAsync(load, targets, SmallModel, _smallBody, 1, WithTarget(SmallTargetConcurrency), cancellationToken);
+            await MeasureServedAsync(load, targets, SmallModel, _smallBody, 1, WithTarget(SmallTargetConcurrency).Append(1).Distinct(), cancellationToken);
 
             Step("in-process ONNX Runtime (one caller running the model back to back)");
             MeasureInProcess(models, cancellationToken);
@@ -162,19 +170,19 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         return true;
     }
 
-    private async Task<bool> BuildServerAsync(string root, CancellationToken cancellationToken)
+    private async Task<bool> BuildAsync(string root, string name, CancellationToken cancellationToken)
     {
         if (!options.Build)
         {
             return true;
         }
 
-        var project = Path.Combine(root, "Hyperion.Inference", "Hyperion.Inference.csproj");
-        Step("building Hyperion.Inference (Release)");
+        var project = Path.Combine(root, name, name + ".csproj");
+        Step($"building {name} (Release)");
         var (exitCode, output) = await Toolchain.RunAsync(Toolchain.DotnetHost, ["build", project, "-c", "Release", "--nologo", "-v", "q"], root, cancellationToken);
         if (exitCode != 0)
         {
-            Note($"building {project} failed, so the server rows are missing: {LastLines(output)}");
+            Note($"building {project} failed, so its rows are missing: {LastLines(output)}");
             return false;
         }
 
@@ -243,6 +251,30 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         return new ServedTarget(scenario, baseUrl);
     }
 
+    /// <summary>The gateway in front of the batching-off server (<see cref="GatewayUnderTest"/>).</summary>
+    private async Task<ServedTarget?> StartGatewayAsync(List<ChildProcess> servers, string root, ServedTarget direct, CancellationToken cancellationToken)
+    {
+        var gatewayDll = Path.Combine(root, "Hyperion.Gateway", "bin", "Release", "net10.0", "Hyperion.Gateway.dll");
+        var redisServer = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists);
+        if (!File.Exists(gatewayDll) || redisServer is null)
+        {
+            Note($"the gateway row needs {gatewayDll} (dotnet build -c Release Hyperion.Gateway) and redis-server (apt-get install redis-server)");
+            return null;
+        }
+        var (redis, gateway, baseUrl, token) = GatewayUnderTest.Start(redisServer, gatewayDll, direct.BaseUrl);
+        lock (servers)
+        {
+            servers.Add(gateway);
+            servers.Add(redis);
+        }
+        if (!await gateway.WaitReadyAsync(_http, [new Uri(baseUrl, "health")], ReadyTimeout, cancellationToken))
+        {
+            Note($"the gateway did not become ready, so its rows are missing: {LastLines(gateway.OutputTail())} {LastLines(redis.OutputTail())}");
+            return null;
+        }
+        return new ServedTarget(GatewayScenario, baseUrl, new Dictionary<string, string> { ["Authorization"] = "Bearer " + token });
+    }
+
     private void MeasureInProcess(string models, CancellationToken cancellationToken)
     {
         (string Model, int Batch)[] cases = [(HeavyModel, BaselineBatch), (HeavyModel, 1), (SmallModel, 1)];
@@ -297,7 +329,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         var answering = new List<ServedTarget>();
         foreach (var target in targets)
         {
-            if (await CheckAnswerAsync(target.InferUrl(model), body, cancellationToken) is { } problem)
+            if (await CheckAnswerAsync(target.InferUrl(model), target.WithHeaders(body), cancellationToken) is { } problem)
             {
                 Note($"{target.Scenario}, {model} batch {batch} {body.Encoding}: {problem}, so its rows are missing");
             }
@@ -314,7 +346,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             {
                 for (var i = 0; i < answering.Count; i++)
                 {
-                    var spec = new LoadSpec(answering[i].InferUrl(model), body, concurrency, options.Duration);
+                    var spec = new LoadSpec(answering[i].InferUrl(model), answering[i].WithHeaders(body), concurrency, options.Duration);
                     if (round == 0)
                     {
                         await load.RunAsync(spec with { Duration = options.Warmup }, cancellationToken);
@@ -381,7 +413,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         var targets = Targets();
 
         // Measured interleaved; shown grouped by scenario.
-        string[] order = [InProcessScenario, CeilingScenario, BatchingOffScenario, BatchingOnScenario];
+        string[] order = [InProcessScenario, CeilingScenario, BatchingOffScenario, GatewayScenario, BatchingOnScenario];
         var rows = _rows
             .OrderBy(r => Array.IndexOf(order, r.Scenario))
             .ThenBy(r => r.Model, StringComparer.Ordinal)
@@ -412,6 +444,8 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         [
             new("small model vs HTTP ceiling, batching off", $"{SmallModel} req/s ÷ bare Kestrel req/s, JSON, {SmallTargetConcurrency} connections", Ratio(smallOff?.RequestsPerSecond, ceiling?.RequestsPerSecond), 0.60),
             new("small model vs HTTP ceiling, batching on", $"{SmallModel} req/s ÷ bare Kestrel req/s, JSON, {SmallTargetConcurrency} connections", Ratio(smallOn?.RequestsPerSecond, ceiling?.RequestsPerSecond), 0.60),
+            new("gateway vs direct, small model", $"{SmallModel} req/s through the gateway ÷ direct to the server (batching off), JSON, {SmallTargetConcurrency} connections", Ratio(Find(GatewayScenario, SmallModel, "json", 1, SmallTargetConcurrency)?.RequestsPerSecond, smallOff?.RequestsPerSecond), 0.50),
+            new("gateway added p50 (ms)", $"{SmallModel} p50 through the gateway - p50 direct (batching off), JSON, 1 connection", Difference(Find(GatewayScenario, SmallModel, "json", 1, 1)?.P50Milliseconds, Find(BatchingOffScenario, SmallModel, "json", 1, 1)?.P50Milliseconds), 0.5, AtLeast: false),
         ];
         foreach (var encoding in new[] { "json", "binary" })
         {
@@ -432,6 +466,8 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
     private ResultRow? Find(string scenario, string model, string encoding, int batch, int concurrency) =>
         _rows.FirstOrDefault(r => r.Scenario == scenario && r.Model == model && r.Encoding == encoding && r.Batch == batch && r.Concurrency == concurrency.ToString(CultureInfo.InvariantCulture));
+
+    private static double? Difference(double? minuend, double? subtrahend) => minuend - subtrahend;
 
     private static double? Ratio(double? numerator, double? denominator) =>
         numerator is { } n && denominator is { } d && d > 0 ? n / d : null;
@@ -464,8 +500,13 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
     private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "...";
 
-    private sealed record ServedTarget(string Scenario, Uri BaseUrl)
+    /// <param name="Headers">Sent with every request (the gateway's Authorization).</param>
+    private sealed record ServedTarget(string Scenario, Uri BaseUrl, IReadOnlyDictionary<string, string>? Headers = null)
     {
         public Uri InferUrl(string model) => new(BaseUrl, $"v2/models/{model}/infer");
+
+        public RequestBody WithHeaders(RequestBody body) => Headers is null
+            ? body
+            : body with { Headers = body.Headers.Concat(Headers).ToDictionary(h => h.Key, h => h.Value) };
     }
 }

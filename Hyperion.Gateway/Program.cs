@@ -2,7 +2,7 @@ using Hyperion.Gateway.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.AddRedisClient("cache");
+builder.AddRedisClient("cache", GatewayRedis.Configure(builder.Configuration));
 builder.AddGateway();
 
 var app = builder.Build();

@@ -11,7 +11,8 @@ namespace Microsoft.Extensions.Hosting;
 /// </summary>
 public static class RedisClientExtensions
 {
-    public static TBuilder AddRedisClient<TBuilder>(this TBuilder builder, string connectionName) where TBuilder : IHostApplicationBuilder
+    /// <param name="configure">Adjusts the options after the connection string is parsed (a service's own timeouts, say).</param>
+    public static TBuilder AddRedisClient<TBuilder>(this TBuilder builder, string connectionName, Action<ConfigurationOptions>? configure = null) where TBuilder : IHostApplicationBuilder
     {
         var connectionString = builder.Configuration.GetConnectionString(connectionName);
         if (string.IsNullOrWhiteSpace(connectionString))
@@ -23,6 +24,7 @@ public static class RedisClientExtensions
         // Start even while Redis is down and reconnect in the background: readiness reports the outage.
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = 3000;
+        configure?.Invoke(options);
 
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(

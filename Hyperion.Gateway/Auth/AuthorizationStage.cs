@@ -11,7 +11,7 @@ namespace Hyperion.Gateway.Auth;
 /// extension, any valid credential for server-wide calls. 401 without or with a bad credential, 403 without the
 /// scope. <c>/api/v1</c> passes untouched: the orchestrator authenticates it.
 /// </summary>
-internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys, IOptions<GatewayOptions> options, GatewayMetrics metrics)
+internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys, ValidatedTokenCache tokens, IOptions<GatewayOptions> options, GatewayMetrics metrics)
 {
     private const string BearerPrefix = "Bearer ";
     private readonly AuthOptions _options = options.Value.Auth;
@@ -83,13 +83,19 @@ internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys,
         {
             return (null, StatusCodes.Status401Unauthorized, "the bearer token is not an API key ('hyp_...') and this gateway accepts no JWTs (Gateway:Auth:Jwt is not configured)");
         }
+        if (tokens.Find(header.AsSpan(BearerPrefix.Length).Trim()) is { } known)
+        {
+            return (known, 0, null);
+        }
         var result = await context.AuthenticateAsync(JwtAuthentication.Scheme);
         if (!result.Succeeded)
         {
             var reason = result.Failure?.Message ?? "the token was not accepted";
             return (null, StatusCodes.Status401Unauthorized, $"the JWT is not valid: {reason}");
         }
-        return (JwtAuthentication.ToCaller(result.Principal, _options.Jwt.ScopeClaim), 0, null);
+        var validated = JwtAuthentication.ToCaller(result.Principal, _options.Jwt.ScopeClaim);
+        tokens.Add(header.AsSpan(BearerPrefix.Length).Trim(), validated);
+        return (validated, 0, null);
     }
 
     /// <summary>The scope the call needs when the caller lacks it; null when allowed.</summary>

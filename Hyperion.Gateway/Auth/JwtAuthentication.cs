@@ -16,6 +16,10 @@ internal static class JwtAuthentication
 
     public static void Add(IServiceCollection services, JwtOptions jwt)
     {
+        // ASP.NET Core makes a lone scheme the default and runs it on every request (WebApplication adds the
+        // authentication middleware by itself): that would validate tokens on /health and twice on inference. The
+        // gateway authenticates in its own stage, only where a route needs it.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         var authentication = services.AddAuthentication();
         if (!jwt.Enabled)
         {

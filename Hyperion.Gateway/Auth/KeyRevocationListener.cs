@@ -9,9 +9,16 @@ namespace Hyperion.Gateway.Auth;
 /// </summary>
 internal sealed partial class KeyRevocationListener(IConnectionMultiplexer redis, ApiKeyCache cache, ILogger<KeyRevocationListener> logger) : IHostedService
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
         redis.ConnectionRestored += (_, _) => cache.Clear();
+        // Not awaited: with Redis down at start the subscription waits for a connection, start-up must not.
+        _ = SubscribeAsync();
+        return Task.CompletedTask;
+    }
+
+    private async Task SubscribeAsync()
+    {
         try
         {
             await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(ControlPlaneChannels.KeyRevoked), (_, message) =>

@@ -60,7 +60,8 @@ internal sealed class ResponseCacheStage(RequestDelegate next, IConnectionMultip
             RedisValue stored;
             try
             {
-                stored = await redis.GetDatabase().StringGetAsync(key).WaitAsync(TimeSpan.FromMilliseconds(_options.RedisTimeoutMilliseconds), context.RequestAborted);
+                // Bounded by the multiplexer's timeout (RedisTimeoutMilliseconds, see GatewayRedis).
+                stored = await redis.GetDatabase().StringGetAsync(key);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {

@@ -34,6 +34,7 @@ internal static class GatewayHostingExtensions
         var gateway = builder.Configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();
         JwtAuthentication.Add(services, gateway.Auth.Jwt);
         services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton<ValidatedTokenCache>();
         services.AddHostedService<KeyRevocationListener>();
 
         services.AddSingleton<RoutingTableCache>();

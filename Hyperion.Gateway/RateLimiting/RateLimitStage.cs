@@ -41,8 +41,8 @@ internal sealed partial class RateLimitStage(
         RateLimitDecision decision;
         try
         {
-            decision = await buckets.TakeAsync(caller.RateLimitKey, plan, request.Model, request.Model is null ? null : _perModel ?? plan)
-                .WaitAsync(TimeSpan.FromMilliseconds(_options.RedisTimeoutMilliseconds), context.RequestAborted);
+            // Bounded by the multiplexer's timeout (RedisTimeoutMilliseconds, see GatewayRedis).
+            decision = await buckets.TakeAsync(caller.RateLimitKey, plan, request.Model, request.Model is null ? null : _perModel ?? plan);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {

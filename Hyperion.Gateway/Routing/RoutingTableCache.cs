@@ -39,7 +39,8 @@ internal sealed partial class RoutingTableCache(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await SubscribeAsync();
+        // Not awaited: with Redis down the subscription waits for a connection; the first fetch must not.
+        _ = SubscribeAsync();
         var interval = TimeSpan.FromSeconds(options.Value.Routing.RefreshSeconds);
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
