@@ -27,12 +27,19 @@ internal static class RolloutTestApi
         return model;
     }
 
-    /// <summary>PUTs <c>{"stable": n}</c> and waits until it serves on every replica.</summary>
+    /// <summary>PUTs <c>{"stable": n}</c> and waits until it serves on every replica and the gateway routes to it.</summary>
     public static async Task DeployStableAsync(RolloutAppFixture hyperion, HttpClient api, string model, long stable)
     {
         await DeploymentTestSupport.PutOkAsync(api, model, $$"""{"stable": {{stable}}}""");
         await DeploymentTestSupport.WaitForAsync(api, model, status => DeploymentTestSupport.IsReadyOn(status, stable, hyperion.InferenceReplicas),
             $"version {stable} of {model} ready on every replica");
+        using var gateway = hyperion.CreateApiClient("gateway");
+        await DeploymentTestSupport.WaitUntilAsync(async () =>
+        {
+            using var response = await gateway.PostAsync($"/v2/models/{model}/infer",
+                new StringContent(DeploymentTestSupport.DigitsRequest, System.Text.Encoding.UTF8, "application/json"));
+            return response.StatusCode;
+        }, status => status == HttpStatusCode.OK, $"the gateway routing {model}");
     }
 
     public static async Task<(HttpStatusCode Status, JsonObject Body)> PostAsync(HttpClient api, string model, string verb)
