@@ -7,10 +7,11 @@ namespace Hyperion.Orchestrator.Rollouts;
 /// The controller's judgement of one step, from the numbers alone (no I/O, so it is the same on every orchestrator):
 /// <list type="number">
 /// <item>fewer canary requests than <c>min_requests</c> in the step: wait;</item>
-/// <item>a gate fails: roll back at once, without waiting for the step's time to pass. The canary's error rate may
-/// exceed stable's by <c>max_error_rate_delta</c>; its p95 may be <c>max_p95_latency_ratio</c> times stable's (p95s
-/// under the latency floor count as the floor);</item>
-/// <item>the gates hold but the step is younger than <c>step_seconds</c>: wait;</item>
+/// <item>the error gate fails: roll back at once, without waiting for the step's time to pass (the canary's error
+/// rate may exceed stable's by <c>max_error_rate_delta</c>);</item>
+/// <item>the step is younger than <c>step_seconds</c>: wait;</item>
+/// <item>the latency gate fails: roll back (the canary's p95 may be <c>max_p95_latency_ratio</c> times stable's, p95s
+/// under the latency floor counting as the floor; judged over the whole step, as a p95 of few requests is noise);</item>
 /// <item>otherwise the next step, or at the last step promotion.</item>
 /// </list>
 /// Stable is compared over the same step; when it took too little traffic in the step (at 100 % it takes none),
@@ -37,10 +38,13 @@ internal static class RolloutAnalysis
         if (errorDelta > plan.MaxErrorRateDelta)
         {
             return new RolloutDecision(RolloutAction.RollBack, Invariant(
-                $"error rate {Rate(canary.ErrorRate)} on canary version {canary.Version} ({canary.Errors} of {canary.Requests} requests) vs {Rate(stable.ErrorRate)} on stable version {stable.Version} ({stable.Errors} of {stable.Requests}{Basis(basis)}): {errorDelta:0.####} more, over max_error_rate_delta {plan.MaxErrorRateDelta:0.####}, at {Percent(measured.Percent)} (step {measured.Step})"), evidence);
+                $"error rate {Rate(canary.ErrorRate)} on canary version {canary.Version} ({canary.Errors} of {canary.Requests} requests) vs {Rate(stable.ErrorRate)} on stable version {stable.Version} ({stable.Errors} of {stable.Requests}{Basis(basis)}): {Points(errorDelta)} above stable, more than max_error_rate_delta {plan.MaxErrorRateDelta:0.####} ({Points(plan.MaxErrorRateDelta)}), at {Percent(measured.Percent)} (step {measured.Step})"), evidence);
         }
 
-        if (canary.P95Ms is { } canaryP95 && stable.P95Ms is { } stableP95)
+        // Latency is judged on the whole step: a p95 over a few dozen requests is one slow request away from
+        // doubling, while errors are evidence from the first requests on.
+        var stepDone = measured.ElapsedSeconds >= plan.StepSeconds;
+        if (stepDone && canary.P95Ms is { } canaryP95 && stable.P95Ms is { } stableP95)
         {
             var reference = Math.Max(stableP95, measured.LatencyFloorMs);
             if (canaryP95 > reference * plan.MaxP95LatencyRatio)
@@ -52,7 +56,7 @@ internal static class RolloutAnalysis
 
         var summary = Invariant(
             $"error rate {Rate(canary.ErrorRate)} vs {Rate(stable.ErrorRate)}, p95 {Ms(canary.P95Ms)} vs {Ms(stable.P95Ms)}{Basis(basis)}, over {canary.Requests} canary requests");
-        if (measured.ElapsedSeconds < plan.StepSeconds)
+        if (!stepDone)
         {
             return new RolloutDecision(RolloutAction.Wait, Invariant(
                 $"gates hold at {Percent(measured.Percent)} ({summary}); {measured.ElapsedSeconds:0.#} of {plan.StepSeconds} s"), evidence);
@@ -85,6 +89,8 @@ internal static class RolloutAnalysis
     private static string Basis(StableBasis basis) => basis == StableBasis.Rollout ? " since the rollout started, as stable took too little traffic in this step" : "";
 
     public static string Percent(double percent) => percent.ToString("0.##", CultureInfo.InvariantCulture) + " %";
+
+    private static string Points(double fraction) => (fraction * 100).ToString("0.##", CultureInfo.InvariantCulture) + " points";
 
     private static string Rate(double rate) => (rate * 100).ToString("0.0#", CultureInfo.InvariantCulture) + " %";
 

@@ -39,7 +39,7 @@ internal sealed class RolloutStatusReader(NpgsqlDataSource dataSource, ArmStatis
         }
         if (rollout.StepStartedAt is not { } started || rollout.Baseline is not { } baseline || deployment.ServingStable is not { } serving)
         {
-            return View(rollout, arms: null, string.Create(CultureInfo.InvariantCulture, $"waiting for version {rollout.CanaryVersion} to be ready on a replica and the stable version to serve"));
+            return View(rollout, arms: null, string.Create(CultureInfo.InvariantCulture, $"the step's window starts on the controller's next tick once version {rollout.CanaryVersion} is ready on a replica and the stable serves"));
         }
         try
         {
@@ -50,7 +50,7 @@ internal sealed class RolloutStatusReader(NpgsqlDataSource dataSource, ArmStatis
             var analysis = decision.Action switch
             {
                 RolloutAction.Wait => decision.Reason,
-                _ when rollout.State == RolloutState.Paused && decision.Action != RolloutAction.RollBack => "paused; " + decision.Reason,
+                _ when rollout.State == RolloutState.Paused && decision.Action != RolloutAction.RollBack => "paused, so it does not move on: " + decision.Reason,
                 _ => "deciding: " + decision.Reason,
             };
             return View(rollout, JsonSerializer.SerializeToNode(decision.Evidence.Arms, ControlPlaneJson.Options), analysis);

@@ -37,7 +37,9 @@ public sealed class RolloutAnalysisTests
     [Fact]
     public void A_slow_canary_fails_the_latency_gate_and_small_latencies_are_judged_against_the_floor()
     {
-        var slow = Decide(step: 1, seconds: 5, canary: Arm(2, 200, 0, 300), stable: Arm(1, 200, 0, 50));
+        // Not before the step's time is up: a p95 of the first requests is noise.
+        Assert.Equal(RolloutAction.Wait, Decide(step: 1, seconds: 5, canary: Arm(2, 200, 0, 300), stable: Arm(1, 200, 0, 50)).Action);
+        var slow = Decide(step: 1, seconds: 60, canary: Arm(2, 200, 0, 300), stable: Arm(1, 200, 0, 50));
         Assert.Equal(RolloutAction.RollBack, slow.Action);
         Assert.Contains("p95 latency 300 ms on canary version 2 vs 50 ms on stable version 1", slow.Reason);
         Assert.Equal(6, slow.Evidence.P95Ratio);

@@ -20,7 +20,7 @@ public sealed class RolloutControlTests(RolloutAppFixture hyperion)
 
         // Three steps, so that after resuming there are steps left for promote to skip.
         await DeploymentTestSupport.PutOkAsync(api, model,
-            """{"stable": 1, "canary": {"version": 2, "steps": [20, 50, 100], "step_seconds": 2, "min_requests": 20}}""");
+            """{"stable": 1, "canary": {"version": 2, "steps": [20, 50, 100], "step_seconds": 2, "min_requests": 20, "max_p95_latency_ratio": 5}}""");
         await DeploymentTestSupport.WaitForAsync(api, model, status => Rollout(status)?["step_started_at"] is not null, "the canary taking traffic");
 
         var paused = await PostOkAsync(api, model, "pause");
@@ -39,7 +39,7 @@ public sealed class RolloutControlTests(RolloutAppFixture hyperion)
         Assert.Equal("paused", State(held));
         Assert.Equal(0, Rollout(held)!["step"]!.GetValue<int>());
         Assert.Equal(20, held["canary"]!["percent"]!.GetValue<double>());
-        Assert.Contains("paused; gates held", Rollout(held)!["analysis"]!.GetValue<string>());
+        Assert.Contains("paused, so it does not move on: gates held", Rollout(held)!["analysis"]!.GetValue<string>());
 
         var resumed = await PostOkAsync(api, model, "resume");
         Assert.Equal("progressing", State(resumed));
@@ -59,6 +59,8 @@ public sealed class RolloutControlTests(RolloutAppFixture hyperion)
         Assert.Equal(["rollout.started", "rollout.paused", "rollout.resumed", "rollout.step", "rollout.promoted"], audit.Select(entry => entry.Action));
         Assert.StartsWith("key:", audit[1].Actor);
         Assert.StartsWith("key:", audit[4].Actor);
+        // A person's decision is recorded with the numbers they decided on, like the controller's.
+        Assert.True(audit[4].Details["evidence"]!["arms"]!["canary"]!["requests"]!.GetValue<long>() > 0, audit[4].Details.ToJsonString());
         Assert.Equal("system:rollout", audit[3].Actor);
         await WebhookAsync(hyperion, model, "rollout.paused");
         await WebhookAsync(hyperion, model, "rollout.resumed");

@@ -23,7 +23,7 @@ public sealed class RolloutRollbackTests(RolloutAppFixture hyperion)
         var rollout = Rollout(rolledBack)!;
         var reason = rollout["reason"]!.GetValue<string>();
         Assert.Contains("error rate 100", reason);
-        Assert.Contains("over max_error_rate_delta 0.02", reason);
+        Assert.Contains("100 points above stable, more than max_error_rate_delta 0.02 (2 points)", reason);
         Assert.Equal(0, rollout["percent"]!.GetValue<double>());
         Assert.Equal(0, rollout["step"]!.GetValue<int>());
         Assert.Equal("rollout.rolled_back", rollout["last_decision"]!["action"]!.GetValue<string>());
