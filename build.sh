@@ -41,6 +41,24 @@ install_prerequisites() {
   fi
 }
 
+# The publishing tests validate the published Kubernetes tree with npm packages (tools/k8s-validate)
+# and render its kustomize overlays with kubectl.
+prepare_publishing_checks() {
+  local node_major
+  node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$node_major" -lt 20 ] || ! command -v npm >/dev/null; then
+    echo "Node.js 20 or later with npm is not on PATH: the publishing tests validate the Kubernetes manifests with npm packages (tools/k8s-validate)." >&2
+    echo "Install it from https://nodejs.org/en/download (Debian bookworm's nodejs 18 is older than the schema packages support)." >&2
+    exit 1
+  fi
+  if ! command -v kubectl >/dev/null; then
+    echo "kubectl is not on PATH: the publishing tests render the Kubernetes overlays with \`kubectl kustomize\`." >&2
+    echo "Install kubectl 1.27 or later (it carries kustomize v5): https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/" >&2
+    exit 1
+  fi
+  npm ci --prefix tools/k8s-validate --no-audit --no-fund --loglevel=error >/dev/null
+}
+
 build() {
   dotnet build Hyperion.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 }
@@ -58,6 +76,7 @@ run() {
 
 test_all() {
   install_prerequisites
+  prepare_publishing_checks
   build
   local results
   results=$(mktemp -d)

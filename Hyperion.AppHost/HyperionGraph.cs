@@ -32,13 +32,20 @@ public static class HyperionGraph
         var inference = builder.AddProject<Projects.Hyperion_Inference>("inference")
             .WithReplicas(options.InferenceReplicas)
             .WithHttpEndpoint(name: "grpc") // h2c: OIP's gRPC service on its own port
+            .WithEndpoint("grpc", endpoint => endpoint.Transport = "http2")
             .WithReference(orchestrator)
             .WaitFor(orchestrator)
             .WithEnvironment(context =>
             {
+                context.EnvironmentVariables["Inference__GrpcUrl"] = context.GetEndpointUrl("grpc");
+                if (context.IsPublishMode)
+                {
+                    // A pod has a model repository of its own (an emptyDir); its replica id defaults to the pod name.
+                    context.EnvironmentVariables["Inference__ModelRepository"] = Path.Combine(context.StateDirectory, "models");
+                    return;
+                }
                 var models = Path.Combine(context.StateDirectory, "inference", context.ReplicaIndex.ToString(System.Globalization.CultureInfo.InvariantCulture), "models");
                 Directory.CreateDirectory(models);
-                context.EnvironmentVariables["Inference__GrpcUrl"] = context.GetEndpointUrl("grpc");
                 context.EnvironmentVariables["Inference__ModelRepository"] = models;
                 context.EnvironmentVariables["Inference__ReplicaId"] = $"inference-{context.ReplicaIndex}";
             });

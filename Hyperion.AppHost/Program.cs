@@ -1,10 +1,10 @@
 using Hyperion.AppHost;
 using Hyperion.AppHost.Hosting;
+using Hyperion.AppHost.Publishing;
 
-if (args is ["publish", ..])
+if (args is [PublishCommand.Verb, .. var publishArgs])
 {
-    Console.Error.WriteLine("publish is not implemented yet (usage: publish --output-path DIR).");
-    return 2;
+    return PublishCommand.Run(publishArgs, Console.Out, Console.Error);
 }
 
 var builder = DistributedApplication.CreateBuilder(args);

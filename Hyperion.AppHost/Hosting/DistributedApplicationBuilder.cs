@@ -33,7 +33,7 @@ internal sealed class DistributedApplicationBuilder : IDistributedApplicationBui
                 console.TimestampFormat = "HH:mm:ss ";
             })
             .SetMinimumLevel(LogLevel.Information));
-        Context = new HostingContext(hosting, Configuration, _loggerFactory);
+        Context = new HostingContext(hosting, Configuration, _loggerFactory, options.IsPublishMode);
     }
 
     public IConfiguration Configuration { get; }

@@ -11,4 +11,10 @@ public sealed class DistributedApplicationOptions
 
     /// <summary>Where the AppHost's own messages go; the console when null.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// Declares the graph to write it out (aspire-manifest.json, Kubernetes), not to run it: environment
+    /// callbacks see <see cref="HostingContext.IsPublishMode"/> and build values from manifest expressions.
+    /// </summary>
+    public bool IsPublishMode { get; init; }
 }

@@ -6,8 +6,9 @@ namespace Hyperion.AppHost.Hosting;
 /// <summary>What resources need from the host while they are prepared and launched.</summary>
 public sealed class HostingContext
 {
-    internal HostingContext(HostingOptions options, IConfiguration configuration, ILoggerFactory loggerFactory)
+    internal HostingContext(HostingOptions options, IConfiguration configuration, ILoggerFactory loggerFactory, bool isPublishMode = false)
     {
+        IsPublishMode = isPublishMode;
         Options = options;
         Configuration = configuration;
         LoggerFactory = loggerFactory;
@@ -17,6 +18,9 @@ public sealed class HostingContext
     }
 
     public HostingOptions Options { get; }
+
+    /// <summary>The graph is being published, not run: no ports, no secrets, paths are the containers' (Aspire's IsPublishMode).</summary>
+    public bool IsPublishMode { get; }
 
     public IConfiguration Configuration { get; }
 

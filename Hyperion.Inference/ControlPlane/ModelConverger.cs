@@ -139,12 +139,15 @@ internal sealed partial class ModelConverger(
             var key = (model, version.Version);
             var versionDirectory = Path.Combine(directory, version.Version.ToString(CultureInfo.InvariantCulture));
             var modelPath = Path.Combine(versionDirectory, ModelRepository.ModelFileName);
+            var step = "writing its config.json";
             try
             {
                 // The config goes first, so a model file never loads with a stale config.
                 filesChanged |= WriteIfChanged(Path.Combine(versionDirectory, ModelConfigSource.FileName), version.Config.ToJsonString(ConfigJson));
+                step = "checking the model file in place";
                 if (!await fetcher.IsInPlaceAsync(modelPath, version.Digest, cancellationToken))
                 {
+                    step = "download";
                     if (_downloads.TryGetValue(key, out var failed) && failed.Phase == ReplicaModelPhase.Failed && time.GetUtcNow() < failed.RetryAt)
                     {
                         continue;
@@ -165,7 +168,7 @@ internal sealed partial class ModelConverger(
             {
                 var failures = (_downloads.TryGetValue(key, out var previous) ? previous.Failures : 0) + 1;
                 var delay = Backoff(failures);
-                var reason = $"download failed: {ex.Message}";
+                var reason = $"{step} failed: {ex.Message}";
                 _downloads[key] = AgentState.Failed(reason, failures, time.GetUtcNow() + delay);
                 metrics.RecordOperation("download", success: false);
                 LogDownloadFailed(logger, model, version.Version, reason, delay.TotalSeconds);

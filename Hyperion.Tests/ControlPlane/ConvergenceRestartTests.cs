@@ -197,6 +197,49 @@ public sealed class ConvergenceRestartTests(ConvergenceRestartFixture hyperion)
         Assert.All(events, e => Assert.StartsWith("key:bootstrap-admin", e["actor"]!.GetValue<string>()));
     }
 
+    [Fact]
+    public async Task An_artifact_that_cannot_be_fetched_is_failed_with_the_reason_and_retried_until_it_can()
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = RegistryTestData.UniqueName("unfetchable");
+        await RegistryTestData.CreateModelAsync(api, model);
+        // A file no other test in this graph uploads: the store keeps one blob per content.
+        var artifact = RegistryTestData.Model("mlp_small");
+        var digest = (await RegistryTestData.UploadOkAsync(api, model, artifact)).GetProperty("digest").GetString()!;
+        var hex = digest["sha256:".Length..];
+        var blob = Path.Combine(hyperion.StateDirectory, "artifacts", "sha256", hex[..2], hex);
+        Assert.True(File.Exists(blob), $"the artifact store keeps {digest} at {blob}");
+
+        var mode = File.GetUnixFileMode(blob);
+        File.SetUnixFileMode(blob, mode | UnixFileMode.UserWrite);
+        var damaged = (byte[])artifact.Clone();
+        damaged[damaged.Length / 2] ^= 0xFF;
+        await File.WriteAllBytesAsync(blob, damaged);
+        try
+        {
+            await PutOkAsync(api, model, """{"stable": 1}""");
+            var failed = await WaitForAsync(api, model,
+                status => Version(status, 1)!["states"]!.AsArray().All(state => state!["state"]!.GetValue<string>() == "failed"),
+                "version 1 failed on every replica");
+            Assert.All(Version(failed, 1)!["states"]!.AsArray(), state => Assert.StartsWith("download failed: ", state!["reason"]!.GetValue<string>()));
+            Assert.False(failed["ready"]!.GetValue<bool>());
+            Assert.Null(failed["serving"]!["stable"]);
+            for (var replica = 0; replica < hyperion.InferenceReplicas; replica++)
+            {
+                using var client = hyperion.CreateHttpClient("inference", replica: replica);
+                Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/v2/models/{model}/versions/1/ready")).StatusCode);
+            }
+        }
+        finally
+        {
+            await File.WriteAllBytesAsync(blob, artifact);
+            File.SetUnixFileMode(blob, mode);
+        }
+
+        // Retried with back-off: once the artifact can be read again, it loads without anyone acting.
+        await WaitForAsync(api, model, status => IsReadyOn(status, 1, hyperion.InferenceReplicas), "version 1 ready once the artifact is whole");
+    }
+
     private static List<System.Text.Json.Nodes.JsonNode> Events(IReadOnlyList<ReceivedWebhook> received, string model) =>
         [.. received
             .Where(r => r.Path == ConvergenceRestartFixture.WebhookPath && r.Header("X-Hyperion-Event") == "deployment.updated")

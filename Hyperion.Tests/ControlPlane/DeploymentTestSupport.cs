@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hyperion.Tests.Hosting;
 using Hyperion.Tests.Protocol.Server;
@@ -137,8 +136,6 @@ internal static class DeploymentTestSupport
             entry["before"]?.DeepClone(),
             entry["after"]?.DeepClone()))];
     }
-
-    public static string Json(object value) => JsonSerializer.Serialize(value);
 
     public static async Task<JsonObject> ReadJsonAsync(HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<JsonObject>())!;

@@ -13,6 +13,12 @@ public sealed class EndpointAnnotation(string name, string scheme, int? port)
     /// <summary>"http" for HTTP/1.1 and h2c, "tcp" for Redis and PostgreSQL.</summary>
     public string Scheme { get; } = scheme;
 
+    /// <summary>
+    /// What the endpoint speaks, in Aspire's terms: "http" (HTTP/1.1), "http2" (h2c only, such as a gRPC port),
+    /// or "tcp". Publishing tells Kubernetes and gateways how to talk to it.
+    /// </summary>
+    public string Transport { get; set; } = scheme is "http" or "https" ? "http" : "tcp";
+
     /// <summary>The port asked for; null or 0 means any free port.</summary>
     public int? Port { get; set; } = port;
 

@@ -13,6 +13,8 @@ public sealed class PostgresDatabaseResource(string name, string databaseName, P
 
     public string GetConnectionString() => $"{Server.GetConnectionString()};Database={DatabaseName}";
 
+    public string ConnectionStringExpression => $"{ManifestExpressions.ConnectionString(Server)};Database={DatabaseName}";
+
     public async Task ProvisionAsync(HostingContext context, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(Server.GetAdminConnectionString());

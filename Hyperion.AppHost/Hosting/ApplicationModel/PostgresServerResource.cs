@@ -26,6 +26,9 @@ public sealed class PostgresServerResource(string name, ParameterResource passwo
     public string GetConnectionString() =>
         $"Host={EndpointAnnotation.Host};Port={PrimaryEndpoint.GetPort(0).ToString(CultureInfo.InvariantCulture)};Username={UserName};Password={Password.Value}";
 
+    public string ConnectionStringExpression =>
+        $"Host={ManifestExpressions.EndpointHost(this, PrimaryEndpoint)};Port={ManifestExpressions.EndpointPort(this, PrimaryEndpoint)};Username={UserName};Password={ManifestExpressions.ParameterValue(Password)}";
+
     internal string GetDataDirectory(HostingContext context) => Path.Combine(GetHomeDirectory(context), "data");
 
     private string GetHomeDirectory(HostingContext context) => Path.Combine(context.StateDirectory, "postgres", Name);

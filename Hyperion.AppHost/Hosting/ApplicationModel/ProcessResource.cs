@@ -58,13 +58,15 @@ public abstract class ProcessResource(string name) : Resource(name), IResourceWi
         {
             if (endpoint.PortEnvironmentVariable is { } variable)
             {
-                environment[variable] = endpoint.GetPort(replica).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                environment[variable] = context.IsPublishMode
+                    ? ManifestExpressions.TargetPort(this, endpoint)
+                    : endpoint.GetPort(replica).ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
         }
         AddOwnEnvironment(environment, context, replica);
         foreach (var reference in References)
         {
-            AddReferenceEnvironment(environment, reference);
+            AddReferenceEnvironment(environment, reference, context.IsPublishMode);
         }
         var callbackContext = new EnvironmentCallbackContext(new ReplicaContext(this, replica, GetInstanceName(replica)), context);
         foreach (var callback in EnvironmentCallbacks)
@@ -78,11 +80,13 @@ public abstract class ProcessResource(string name) : Resource(name), IResourceWi
         return environment;
     }
 
-    private static void AddReferenceEnvironment(Dictionary<string, string> environment, IResource reference)
+    private static void AddReferenceEnvironment(Dictionary<string, string> environment, IResource reference, bool isPublishMode)
     {
         if (reference is IResourceWithConnectionString withConnectionString)
         {
-            environment[$"ConnectionStrings__{reference.Name}"] = withConnectionString.GetConnectionString();
+            environment[$"ConnectionStrings__{reference.Name}"] = isPublishMode
+                ? ManifestExpressions.ConnectionString(reference)
+                : withConnectionString.GetConnectionString();
         }
         if (reference is IResourceWithEndpoints withEndpoints)
         {
@@ -90,6 +94,12 @@ public abstract class ProcessResource(string name) : Resource(name), IResourceWi
             {
                 if (endpoint.Scheme is not ("http" or "https"))
                 {
+                    continue;
+                }
+                if (isPublishMode)
+                {
+                    // One name for all replicas: the deployment balances between them (a Kubernetes Service).
+                    environment[$"services__{reference.Name}__{endpoint.Name}__0"] = ManifestExpressions.EndpointUrl(reference, endpoint);
                     continue;
                 }
                 for (var replica = 0; replica < withEndpoints.Replicas; replica++)
@@ -125,11 +135,22 @@ public sealed class EnvironmentCallbackContext(ReplicaContext replica, HostingCo
 {
     public Dictionary<string, string> EnvironmentVariables { get; } = new(StringComparer.Ordinal);
 
-    public int ReplicaIndex => replica.ReplicaIndex;
+    /// <summary>Which local replica this is; when publishing there is none (the platform names its pods), so reading it is an error.</summary>
+    public int ReplicaIndex => hosting.IsPublishMode ? throw NoReplicaWhenPublishing(nameof(ReplicaIndex)) : replica.ReplicaIndex;
 
-    public string InstanceName => replica.InstanceName;
+    public string InstanceName => hosting.IsPublishMode ? throw NoReplicaWhenPublishing(nameof(InstanceName)) : replica.InstanceName;
 
     public string StateDirectory => hosting.StateDirectory;
 
-    public string GetEndpointUrl(string endpointName) => replica.GetEndpointUrl(endpointName);
+    /// <summary>Publishing, not running: build values from manifest expressions and leave the machine alone.</summary>
+    public bool IsPublishMode => hosting.IsPublishMode;
+
+    /// <summary>This replica's URL; when publishing, the endpoint's manifest expression (the host name binds every interface).</summary>
+    public string GetEndpointUrl(string endpointName) => hosting.IsPublishMode
+        ? ManifestExpressions.EndpointUrl(replica.Resource, replica.Resource.GetEndpoint(endpointName))
+        : replica.GetEndpointUrl(endpointName);
+
+    private InvalidOperationException NoReplicaWhenPublishing(string property) => new(
+        $"An environment callback of '{replica.Resource.Name}' reads {property} while the graph is published: every pod would get the value of local replica 0. " +
+        $"Set per-replica values only when !{nameof(IsPublishMode)} (Kubernetes names pods itself).");
 }

@@ -24,6 +24,11 @@ public sealed class ProjectResource(string name, IProjectMetadata metadata) : Pr
 
     internal override void AddOwnEnvironment(IDictionary<string, string> environment, HostingContext context, int replica)
     {
+        if (context.IsPublishMode)
+        {
+            AddPublishedEnvironment(environment, context);
+            return;
+        }
         environment["ASPNETCORE_URLS"] = GetEndpoint("http").GetUrl(replica);
         environment["ASPNETCORE_ENVIRONMENT"] = context.Options.EnvironmentName;
         environment["DOTNET_ENVIRONMENT"] = context.Options.EnvironmentName;
@@ -36,6 +41,19 @@ public sealed class ProjectResource(string name, IProjectMetadata metadata) : Pr
         // Several services share one console: one line per log entry keeps the prefixes readable.
         environment["Logging__Console__FormatterName"] = "simple";
         environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+    }
+
+    /// <summary>
+    /// In a container, as Aspire publishes projects: listen on every interface at the binding's target port
+    /// (HTTP_PORTS), no instance id (the platform names pods), one JSON log entry per line for log collectors.
+    /// </summary>
+    private void AddPublishedEnvironment(IDictionary<string, string> environment, HostingContext context)
+    {
+        environment["HTTP_PORTS"] = ManifestExpressions.TargetPort(this, GetEndpoint("http"));
+        environment["ASPNETCORE_ENVIRONMENT"] = context.Options.EnvironmentName;
+        environment["DOTNET_ENVIRONMENT"] = context.Options.EnvironmentName;
+        environment["OTEL_SERVICE_NAME"] = Name;
+        environment["Logging__Console__FormatterName"] = "json";
     }
 
     internal override IHealthProbe? CreateHealthProbe(HostingContext context, int replica) =>

@@ -16,6 +16,9 @@ public sealed class RedisResource(string name, ParameterResource password) : Pro
     public string GetConnectionString() =>
         $"{EndpointAnnotation.Host}:{PrimaryEndpoint.GetPort(0).ToString(CultureInfo.InvariantCulture)},password={Password.Value}";
 
+    public string ConnectionStringExpression =>
+        $"{ManifestExpressions.EndpointHost(this, PrimaryEndpoint)}:{ManifestExpressions.EndpointPort(this, PrimaryEndpoint)},password={ManifestExpressions.ParameterValue(Password)}";
+
     internal string GetDataDirectory(HostingContext context) => Path.Combine(context.StateDirectory, "redis", Name);
 
     internal override IEnumerable<Prerequisite> CheckPrerequisites(HostingContext context)

@@ -10,6 +10,9 @@ public interface IResource
 public interface IResourceWithConnectionString : IResource
 {
     string GetConnectionString();
+
+    /// <summary>The same connection string as an Aspire manifest expression (<c>{cache.bindings.tcp.host}:...</c>), for publishing.</summary>
+    string ConnectionStringExpression { get; }
 }
 
 /// <summary>A resource that services reach through <c>services__&lt;name&gt;__&lt;endpoint&gt;__&lt;replica&gt;</c>.</summary>

@@ -10,14 +10,17 @@ namespace Hyperion.AppHost.Hosting;
 /// </summary>
 internal sealed class SecretStore(string path)
 {
-    private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    /// <summary>Letters and digits only, so a value needs no escaping in a connection string or URL.</summary>
+    public const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    public const int GeneratedLength = 24;
     private static readonly JsonSerializerOptions s_writeOptions = new() { WriteIndented = true };
     private readonly Lock _gate = new();
 
     public string Path { get; } = path;
 
     /// <summary>The stored value, or a new random one that is stored before it is returned.</summary>
-    public string GetOrCreate(string parameterName, int length = 24)
+    public string GetOrCreate(string parameterName, int length = GeneratedLength)
     {
         lock (_gate)
         {
