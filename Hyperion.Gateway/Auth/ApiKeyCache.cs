@@ -106,10 +106,6 @@ internal sealed partial class ApiKeyCache(
             _entries[hash] = extended;
             return extended;
         }
-        if (known is { Identity: null, Status: KeyStatus.Invalid } && now < known.StaleUntil)
-        {
-            return known;
-        }
         metrics.KeyLookup("failed");
         LogLookupFailed(logger, reason);
         return Entry.Unavailable;

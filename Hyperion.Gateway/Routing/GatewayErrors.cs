@@ -47,9 +47,12 @@ internal static class GatewayErrors
         }
     }
 
+    // Messages quote names ('infer:m', <key>): kept readable, as JSON allows in a response body.
+    private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private static async Task WriteJsonAsync<T>(HttpContext context, T state, Action<Utf8JsonWriter, T> write)
     {
-        await using var writer = new Utf8JsonWriter(context.Response.Body);
+        await using var writer = new Utf8JsonWriter(context.Response.Body, s_writerOptions);
         write(writer, state);
         await writer.FlushAsync(context.RequestAborted);
     }
