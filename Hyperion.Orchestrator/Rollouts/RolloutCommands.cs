@@ -128,13 +128,13 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
         var outcome = await decide(new CommandContext(connection, transaction, deployment, row, active, evidence, now));
         if (outcome.Conflict is { } conflict)
         {
-            return new CommandResult(CommandStatus.Conflict, conflict, null, 0);
+            return new CommandResult(CommandStatus.Conflict, conflict);
         }
         var change = outcome.Change!;
         var revision = await recorder.RecordAsync(connection, transaction, deployment, change, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         await recorder.PublishAsync(model, change, revision, cancellationToken);
-        return new CommandResult(CommandStatus.Done, null, change, revision);
+        return new CommandResult(CommandStatus.Done, null);
     }
 
     /// <summary>
@@ -223,7 +223,8 @@ internal enum CommandStatus
     Conflict,
 }
 
-internal sealed record CommandResult(CommandStatus Status, string? Conflict, RolloutChange? Change, long Revision)
+/// <param name="Conflict">Why there was nothing to do (<see cref="CommandStatus.Conflict"/>).</param>
+internal sealed record CommandResult(CommandStatus Status, string? Conflict)
 {
-    public static CommandResult NoDeployment { get; } = new(CommandStatus.NoDeployment, null, null, 0);
+    public static CommandResult NoDeployment { get; } = new(CommandStatus.NoDeployment, null);
 }

@@ -231,7 +231,8 @@ internal sealed partial class RolloutController(
         }
         var promoted = deployment.Spec.Stable == rollout.CanaryVersion;
         var ended = Ended(rollout, promoted ? RolloutState.Promoted : RolloutState.RolledBack, promoted ? RolloutChange.Promoted : RolloutChange.RolledBack, now,
-            Invariant($"revision {deployment.Revision} by {creator} replaced the plan: stable is version {deployment.Spec.Stable}{(deployment.Spec.Canary is { } c ? $", canary version {c.Version} at a fixed {RolloutAnalysis.Percent(c.InitialPercent)}" : ", no canary")}"));
+            Invariant($"revision {deployment.Revision} by {creator} replaced the plan: stable is version {deployment.Spec.Stable}{(deployment.Spec.Canary is { } c ? $", canary version {c.Version} at a fixed {RolloutAnalysis.Percent(c.InitialPercent)}" : ", no canary")}"))
+            with { Evidence = null };
         return new RolloutChange(ended.LastAction!, promoted ? NotificationEventTypes.RolloutPromoted : NotificationEventTypes.RolloutRolledBack, creator, ended.Reason!, null, ended);
     }
 

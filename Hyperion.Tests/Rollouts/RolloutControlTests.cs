@@ -43,7 +43,9 @@ public sealed class RolloutControlTests(RolloutAppFixture hyperion)
 
         var resumed = await PostOkAsync(api, model, "resume");
         Assert.Equal("progressing", State(resumed));
-        await DeploymentTestSupport.WaitForAsync(api, model, status => Rollout(status)?["step"]?.GetValue<int>() == 1, "step 1 after resuming");
+        await DeploymentTestSupport.WaitForAsync(api, model,
+            status => Rollout(status)?["step"]?.GetValue<int>() == 1 && Rollout(status)?["arms"]?["canary"]?["requests"]?.GetValue<long>() >= 5,
+            "step 1 after resuming, with canary requests in it");
 
         var promoted = await PostOkAsync(api, model, "promote");
         Assert.Equal("promoted", State(promoted));
