@@ -3,6 +3,7 @@ using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Keys;
 using Hyperion.Orchestrator.Notifications;
 using Hyperion.Orchestrator.Registry;
+using Hyperion.Orchestrator.Rollouts;
 using Hyperion.Orchestrator.Security;
 
 namespace Hyperion.Orchestrator.Api;
@@ -36,6 +37,7 @@ internal static class ControlPlaneApiExtensions
         builder.AddApiKeys();
         builder.AddDeployments();
         builder.AddWebhooks();
+        builder.AddRollouts();
         return builder;
     }
 
@@ -53,6 +55,7 @@ internal static class ControlPlaneApiExtensions
         api.MapAuditApi();
         api.MapDeploymentsApi();
         api.MapWebhooksApi();
+        api.MapRolloutsApi();
 
         var cluster = app.MapGroup("/internal/v1").AllowAnonymous().ExcludeFromDescription();
         cluster.MapRegistryInternal();

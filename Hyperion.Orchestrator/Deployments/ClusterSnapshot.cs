@@ -14,12 +14,18 @@ internal sealed record ClusterSnapshot(
     IReadOnlyDictionary<(string Model, long Version), VersionArtifact> Artifacts);
 
 /// <param name="ServingStable">The version taking stable traffic; null until the first stable is ready everywhere.</param>
+/// <param name="RetainedStable">
+/// The stable that served before the last switch, kept loaded until <paramref name="RetainedUntil"/> so a rollback is
+/// instant (<c>Orchestrator:Rollouts:PreviousStableRetentionSeconds</c>); null once that time has passed.
+/// </param>
 internal sealed record DeploymentRecord(
     string Model,
     long Revision,
     DeploymentSpec Spec,
     long? ServingStable,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    long? RetainedStable = null,
+    DateTimeOffset? RetainedUntil = null);
 
 internal sealed record LiveReplica(string Id, string Pool, string HttpUrl, string? GrpcUrl, DateTimeOffset StartedAt, DateTimeOffset LastSeen);
 

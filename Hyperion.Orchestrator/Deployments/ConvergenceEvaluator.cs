@@ -23,7 +23,6 @@ internal sealed partial class ConvergenceEvaluator(
         var snapshot = await snapshots.ReadAsync(model: null, cancellationToken);
         var plan = new ConvergencePlan(snapshot);
         var notify = new SortedSet<string>(routingChanged, StringComparer.Ordinal);
-        var updated = new List<DeploymentRecord>(snapshot.Deployments.Count);
         var moved = false;
         foreach (var deployment in snapshot.Deployments)
         {
@@ -32,14 +31,9 @@ internal sealed partial class ConvergenceEvaluator(
                 && await deployments.SetServingStableAsync(deployment, deployment.ServingStable, to, plan.ReadyOn(deployment, to), cancellationToken))
             {
                 LogServingChanged(logger, deployment.Model, deployment.ServingStable?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none", to, deployment.Revision);
-                updated.Add(deployment with { ServingStable = to });
                 notify.Add(deployment.Model);
                 moved = true;
                 await notifier.PublishAsync(ControlPlaneChannels.DesiredChanged, deployment.Model);
-            }
-            else
-            {
-                updated.Add(deployment);
             }
         }
         foreach (var model in ModelsOfDepartedReplicas(plan))
@@ -50,7 +44,9 @@ internal sealed partial class ConvergenceEvaluator(
         {
             await notifier.PublishAsync(ControlPlaneChannels.RoutingChanged, model);
         }
-        return moved ? new ConvergencePlan(snapshot with { Deployments = updated }) : plan;
+        // After a move, read again rather than patch the records: the version moved off is now retained
+        // (previous_stable), and a desired set computed without it would unload it for one heartbeat.
+        return moved ? new ConvergencePlan(await snapshots.ReadAsync(model: null, cancellationToken)) : plan;
     }
 
     /// <summary>Deployments in the pools of replicas that were live at the last evaluation and are not now: their routing lost a replica.</summary>

@@ -47,13 +47,20 @@ internal sealed class ConvergencePlan
         return ReferenceEquals(chosen, pool) ? pool : [.. chosen.OrderBy(replica => replica.Id, StringComparer.Ordinal)];
     }
 
-    /// <summary>The versions the deployment's replicas must hold: desired stable, serving stable while it differs, canary, shadow.</summary>
+    /// <summary>
+    /// The versions the deployment's replicas must hold: desired stable, serving stable while it differs, canary,
+    /// shadow, and the previous stable during its retention period (so a rollback to it needs no load).
+    /// </summary>
     public static IReadOnlyList<long> HeldVersions(DeploymentRecord deployment)
     {
         var versions = new List<long> { deployment.Spec.Stable };
         if (deployment.ServingStable is { } serving && serving != deployment.Spec.Stable)
         {
             versions.Add(serving);
+        }
+        if (deployment.RetainedStable is { } retained && !versions.Contains(retained))
+        {
+            versions.Add(retained);
         }
         foreach (var version in deployment.Spec.NamedVersions())
         {

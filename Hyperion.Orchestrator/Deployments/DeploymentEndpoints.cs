@@ -4,6 +4,7 @@ using System.Text.Json;
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Registry;
+using Hyperion.Orchestrator.Rollouts;
 using Hyperion.Orchestrator.Security;
 
 namespace Hyperion.Orchestrator.Deployments;
@@ -34,19 +35,19 @@ internal static partial class DeploymentEndpoints
         return api;
     }
 
-    private static async Task<IResult> ListAsync(SnapshotReader snapshots, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(SnapshotReader snapshots, RolloutStatusReader rollouts, CancellationToken cancellationToken)
     {
         var plan = new ConvergencePlan(await snapshots.ReadAsync(model: null, cancellationToken));
-        return Results.Ok(new DeploymentList([.. plan.Snapshot.Deployments.Select(deployment => DeploymentView.From(deployment, plan))]));
+        var views = new List<DeploymentView>(plan.Snapshot.Deployments.Count);
+        foreach (var deployment in plan.Snapshot.Deployments)
+        {
+            views.Add(await rollouts.DescribeAsync(deployment, DeploymentView.From(deployment, plan), cancellationToken));
+        }
+        return Results.Ok(new DeploymentList(views));
     }
 
-    private static async Task<IResult> GetAsync(string model, SnapshotReader snapshots, CancellationToken cancellationToken)
-    {
-        var plan = new ConvergencePlan(await snapshots.ReadAsync(model, cancellationToken));
-        return plan.Snapshot.Deployments.SingleOrDefault() is { } deployment
-            ? Results.Ok(DeploymentView.From(deployment, plan))
-            : NoDeployment(model);
-    }
+    private static async Task<IResult> GetAsync(string model, DeploymentStatus status, CancellationToken cancellationToken) =>
+        await status.ReadAsync(model, cancellationToken) is { } view ? Results.Ok(view) : NoDeployment(model);
 
     private static async Task<IResult> PutAsync(
         string model,
@@ -56,6 +57,7 @@ internal static partial class DeploymentEndpoints
         SnapshotReader snapshots,
         ConvergenceEvaluator evaluator,
         ControlPlaneNotifier notifier,
+        RolloutStatusReader rollouts,
         ILogger<DeploymentStore> logger,
         CancellationToken cancellationToken)
     {
@@ -99,7 +101,8 @@ internal static partial class DeploymentEndpoints
 
         var plan = new ConvergencePlan(await snapshots.ReadAsync(model, cancellationToken));
         var deployment = plan.Snapshot.Deployments.Single();
-        return Results.Ok(DeploymentView.From(deployment, plan) with { Changed = result.Status != PutStatus.Unchanged });
+        var view = await rollouts.DescribeAsync(deployment, DeploymentView.From(deployment, plan), cancellationToken);
+        return Results.Ok(view with { Changed = result.Status != PutStatus.Unchanged });
     }
 
     private static async Task<IResult> DeleteAsync(

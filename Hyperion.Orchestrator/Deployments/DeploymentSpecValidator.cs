@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Hyperion.Orchestrator.Rollouts;
 
 namespace Hyperion.Orchestrator.Deployments;
 
@@ -62,18 +63,21 @@ internal static partial class DeploymentSpecValidator
             return null;
         }
         CheckVersion("canary", canary.Version, stable, found);
-        var plan = canary.Steps is not null;
+        // Without a fixed percent the canary is a plan: the rollout controller moves it through its steps. Its
+        // defaults are filled in here (CanaryPlan), so the stored spec says what will happen.
+        var plan = canary.Percent is null;
         if (canary.Percent is { } percent)
         {
-            if (plan)
+            if (canary.Steps is not null)
             {
                 found.Add("canary.percent", "must be left out with a plan: the canary starts at steps[0] and the rollout controller moves it");
             }
+            else if (canary.StepSeconds is not null || canary.MinRequests is not null
+                     || canary.MaxErrorRateDelta is not null || canary.MaxP95LatencyRatio is not null)
+            {
+                found.Add("canary", "step_seconds, min_requests, max_error_rate_delta and max_p95_latency_ratio belong to a canary plan: leave out \"percent\" (a fixed split) to have the rollout controller move the canary");
+            }
             CheckPercent("canary.percent", percent, found);
-        }
-        else if (!plan)
-        {
-            found.Add("canary", "needs \"percent\" (0..100) for a fixed split, or \"steps\" (e.g. [10, 50, 100]) for a canary plan");
         }
         if (canary.Steps is { } steps)
         {
@@ -93,11 +97,6 @@ internal static partial class DeploymentSpecValidator
                 }
             }
         }
-        else if (canary.StepSeconds is not null || canary.MinRequests is not null
-                 || canary.MaxErrorRateDelta is not null || canary.MaxP95LatencyRatio is not null)
-        {
-            found.Add("canary", "step_seconds, min_requests, max_error_rate_delta and max_p95_latency_ratio belong to a canary plan and need \"steps\"");
-        }
         if (canary.StepSeconds is < 1)
         {
             found.Add("canary.step_seconds", $"must be 1 or more, got {canary.StepSeconds}");
@@ -114,9 +113,20 @@ internal static partial class DeploymentSpecValidator
         {
             found.Add("canary.max_p95_latency_ratio", $"must be more than 0 (2.0 = the canary's p95 may be twice stable's), got {Format(ratio)}");
         }
-        return canary.Version is { } version
-            ? new CanarySpec(version, canary.Percent, canary.Steps, canary.StepSeconds, canary.MinRequests, canary.MaxErrorRateDelta, canary.MaxP95LatencyRatio)
-            : null;
+        if (canary.Version is not { } version)
+        {
+            return null;
+        }
+        return plan
+            ? new CanarySpec(
+                version,
+                null,
+                canary.Steps ?? CanaryPlan.DefaultSteps,
+                canary.StepSeconds ?? CanaryPlan.DefaultStepSeconds,
+                canary.MinRequests ?? CanaryPlan.DefaultMinRequests,
+                canary.MaxErrorRateDelta ?? CanaryPlan.DefaultMaxErrorRateDelta,
+                canary.MaxP95LatencyRatio ?? CanaryPlan.DefaultMaxP95LatencyRatio)
+            : new CanarySpec(version, canary.Percent, null, null, null, null, null);
     }
 
     private static ShadowSpec? ValidateShadow(ShadowRequest? shadow, long? stable, Errors found)

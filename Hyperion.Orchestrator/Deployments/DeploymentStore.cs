@@ -2,7 +2,9 @@ using System.Text.Json;
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Audit;
 using Hyperion.Orchestrator.Notifications;
+using Hyperion.Orchestrator.Rollouts;
 using Hyperion.Orchestrator.Security;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -14,7 +16,7 @@ namespace Hyperion.Orchestrator.Deployments;
 /// changes of one deployment take turns and never number two revisions alike.
 /// Webhooks subscribed to <c>deployment.updated</c> hear of each change from the same transaction (the outbox).
 /// </summary>
-internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox webhooks)
+internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox webhooks, IOptions<RolloutOptions> rolloutOptions)
 {
     public async Task<PutResult> PutAsync(string model, DeploymentSpec spec, string actor, CancellationToken cancellationToken)
     {
@@ -44,30 +46,7 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
             return new PutResult(PutStatus.Unchanged, current.Revision, [], existing);
         }
 
-        long revision;
-        await using (var next = new NpgsqlCommand("SELECT coalesce(max(revision), 0) + 1 FROM deployment_revisions WHERE model = $1", connection, transaction))
-        {
-            next.Parameters.Add(new NpgsqlParameter { Value = model });
-            revision = (long)(await next.ExecuteScalarAsync(cancellationToken))!;
-        }
-        await using (var insert = new NpgsqlCommand(
-            "INSERT INTO deployment_revisions (model, revision, spec, created_by) VALUES ($1, $2, $3, $4)", connection, transaction))
-        {
-            insert.Parameters.Add(new NpgsqlParameter { Value = model });
-            insert.Parameters.Add(new NpgsqlParameter { Value = revision });
-            insert.Parameters.Add(new NpgsqlParameter { Value = specJson, NpgsqlDbType = NpgsqlDbType.Jsonb });
-            insert.Parameters.Add(new NpgsqlParameter { Value = actor });
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await using (var point = new NpgsqlCommand("""
-            INSERT INTO deployments (model, revision) VALUES ($1, $2)
-            ON CONFLICT (model) DO UPDATE SET revision = excluded.revision, updated_at = now()
-            """, connection, transaction))
-        {
-            point.Parameters.Add(new NpgsqlParameter { Value = model });
-            point.Parameters.Add(new NpgsqlParameter { Value = revision });
-            await point.ExecuteNonQueryAsync(cancellationToken);
-        }
+        var revision = await AppendRevisionAsync(connection, transaction, model, specJson, actor, cancellationToken);
         await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
             actor,
             current is null ? "deployment.created" : "deployment.updated",
@@ -112,7 +91,8 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
 
     /// <summary>
     /// Moves the serving stable from <paramref name="from"/> to <paramref name="to"/> unless the deployment changed
-    /// meanwhile (another revision, or another orchestrator made the same move): true when this call made it.
+    /// meanwhile (another revision, or another orchestrator made the same move): true when this call made it. The
+    /// version moved off stays loaded for the retention period (<see cref="RolloutOptions.PreviousStableRetentionSeconds"/>).
     /// </summary>
     public async Task<bool> SetServingStableAsync(
         DeploymentRecord deployment, long? from, long to, IReadOnlyList<string> readyOn, CancellationToken cancellationToken)
@@ -120,7 +100,8 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var update = new NpgsqlCommand("""
-            UPDATE deployments SET serving_stable = $3, updated_at = now()
+            UPDATE deployments SET serving_stable = $3, updated_at = now(),
+                previous_stable = serving_stable, previous_stable_until = now() + make_interval(secs => $5)
             WHERE model = $1 AND revision = $2 AND serving_stable IS NOT DISTINCT FROM $4
             """, connection, transaction))
         {
@@ -128,6 +109,7 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
             update.Parameters.Add(new NpgsqlParameter { Value = deployment.Revision });
             update.Parameters.Add(new NpgsqlParameter { Value = to });
             update.Parameters.Add(new NpgsqlParameter { Value = (object?)from ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+            update.Parameters.Add(new NpgsqlParameter { Value = (double)rolloutOptions.Value.PreviousStableRetentionSeconds, NpgsqlDbType = NpgsqlDbType.Double });
             if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
                 return false;
@@ -140,7 +122,7 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
             $"revision {deployment.Revision}",
             Before: new { serving_stable = from },
             After: new { serving_stable = to },
-            Details: new { revision = deployment.Revision, ready_on = readyOn }), cancellationToken);
+            Details: new { revision = deployment.Revision, ready_on = readyOn, previous_stable_retained_seconds = from is null ? 0 : rolloutOptions.Value.PreviousStableRetentionSeconds }), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return true;
     }
@@ -173,7 +155,9 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         NpgsqlConnection connection, NpgsqlTransaction transaction, string? model, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
-            SELECT d.model, d.revision, r.spec, d.serving_stable, d.updated_at
+            SELECT d.model, d.revision, r.spec, d.serving_stable, d.updated_at,
+                   CASE WHEN d.previous_stable_until > now() THEN d.previous_stable END,
+                   CASE WHEN d.previous_stable_until > now() THEN d.previous_stable_until END
             FROM deployments d
             JOIN deployment_revisions r ON r.model = d.model AND r.revision = d.revision
             WHERE $1::text IS NULL OR d.model = $1
@@ -189,9 +173,45 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
                 reader.GetInt64(1),
                 SnapshotReader.ParseSpec(reader.GetString(2)),
                 reader.IsDBNull(3) ? null : reader.GetInt64(3),
-                reader.GetFieldValue<DateTimeOffset>(4)));
+                reader.GetFieldValue<DateTimeOffset>(4),
+                reader.IsDBNull(5) ? null : reader.GetInt64(5),
+                reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6)));
         }
         return deployments;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="specJson"/> as the model's next revision and points the deployment at it. The caller
+    /// holds <see cref="LockAsync"/> in <paramref name="transaction"/> (revision numbers are max + 1).
+    /// </summary>
+    public static async Task<long> AppendRevisionAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string model, string specJson, string actor, CancellationToken cancellationToken)
+    {
+        long revision;
+        await using (var next = new NpgsqlCommand("SELECT coalesce(max(revision), 0) + 1 FROM deployment_revisions WHERE model = $1", connection, transaction))
+        {
+            next.Parameters.Add(new NpgsqlParameter { Value = model });
+            revision = (long)(await next.ExecuteScalarAsync(cancellationToken))!;
+        }
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO deployment_revisions (model, revision, spec, created_by) VALUES ($1, $2, $3, $4)", connection, transaction))
+        {
+            insert.Parameters.Add(new NpgsqlParameter { Value = model });
+            insert.Parameters.Add(new NpgsqlParameter { Value = revision });
+            insert.Parameters.Add(new NpgsqlParameter { Value = specJson, NpgsqlDbType = NpgsqlDbType.Jsonb });
+            insert.Parameters.Add(new NpgsqlParameter { Value = actor });
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using (var point = new NpgsqlCommand("""
+            INSERT INTO deployments (model, revision) VALUES ($1, $2)
+            ON CONFLICT (model) DO UPDATE SET revision = excluded.revision, updated_at = now()
+            """, connection, transaction))
+        {
+            point.Parameters.Add(new NpgsqlParameter { Value = model });
+            point.Parameters.Add(new NpgsqlParameter { Value = revision });
+            await point.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return revision;
     }
 
     private static async Task<List<long>> ReadVersionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string model, CancellationToken cancellationToken)
@@ -207,7 +227,8 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         return versions;
     }
 
-    private static async Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string model, CancellationToken cancellationToken)
+    /// <summary>The deployment's advisory lock until the transaction ends: changes of one deployment take turns.</summary>
+    public static async Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string model, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended('hyperion.deployment:' || $1, 0))", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = model });

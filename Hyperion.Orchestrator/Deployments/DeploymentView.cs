@@ -24,6 +24,15 @@ internal sealed record DeploymentView(
     DateTimeOffset UpdatedAt,
     bool? Changed = null)
 {
+    /// <summary>The stable that served before the last switch while it stays loaded for an instant rollback.</summary>
+    public PreviousStableView? PreviousStable { get; init; }
+
+    /// <summary>The current or last rollout (<see cref="Rollouts.RolloutStatusReader"/>); null when the deployment never had a plan.</summary>
+    public Rollouts.RolloutView? Rollout { get; init; }
+
+    /// <summary>How the shadow's answers compare with stable's, when there is a shadow.</summary>
+    public Rollouts.ShadowAnalysisView? ShadowAnalysis { get; init; }
+
     public static DeploymentView From(DeploymentRecord deployment, ConvergencePlan plan)
     {
         var spec = deployment.Spec;
@@ -80,7 +89,10 @@ internal sealed record DeploymentView(
             new ServingView(route.Stable, route.Canary?.Version, route.Shadow?.Version),
             plan.IsReady(deployment),
             statuses,
-            deployment.UpdatedAt);
+            deployment.UpdatedAt)
+        {
+            PreviousStable = deployment is { RetainedStable: { } retained, RetainedUntil: { } until } ? new PreviousStableView(retained, until) : null,
+        };
     }
 }
 
@@ -93,6 +105,9 @@ internal sealed record CanaryView(
     long? MinRequests,
     double? MaxErrorRateDelta,
     double? MaxP95LatencyRatio);
+
+/// <param name="LoadedUntil">When the replicas may unload it (a rollback before then switches back at once).</param>
+internal sealed record PreviousStableView(long Version, DateTimeOffset LoadedUntil);
 
 /// <summary>The versions actually taking traffic: stable once ready everywhere, canary and shadow once ready on a replica.</summary>
 internal sealed record ServingView(long? Stable, long? Canary, long? Shadow);

@@ -85,12 +85,15 @@ public sealed class DeploymentLifecycleTests(HyperionAppFixture hyperion)
             Assert.Equal(ExpectedDigitLabels, labels);
         }
 
-        // Once stable moved, replicas let version 1 go.
-        await WaitForAsync(api, model, status => Version(status, 1) is null, "version 1 unloaded from every replica");
+        // Once stable moved, version 1 stays loaded as the previous stable, so a rollback is instant; it is unloaded
+        // after Orchestrator:Rollouts:PreviousStableRetentionSeconds (Rollouts/BlueGreenTests sees that happen).
+        var retained = await GetAsync(api, model);
+        Assert.Equal(1, retained["previous_stable"]!["version"]!.GetValue<long>());
+        Assert.Equal(hyperion.InferenceReplicas, Version(retained, 1)!["ready_replicas"]!.GetValue<int>());
         for (var replica = 0; replica < hyperion.InferenceReplicas; replica++)
         {
-            var (status, _, _) = await InferDigitsAsync(hyperion, replica, model, 1);
-            Assert.NotEqual(HttpStatusCode.OK, status);
+            var (status, _, body) = await InferDigitsAsync(hyperion, replica, model, 1);
+            Assert.True(status == HttpStatusCode.OK, $"inference-{replica}, version 1: {(int)status} {body}");
         }
 
         using (var response = await api.GetAsync($"/api/v1/deployments/{model}/revisions"))

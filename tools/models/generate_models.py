@@ -239,6 +239,39 @@ def digits_model(scaler, classifier):
     return make_model(graph), weight.astype(np.float32), bias.astype(np.float32)
 
 
+def digits_failing_model(weight, bias):
+    """The digits classifier's signature (pixels [batch, 64] -> probabilities, label) whose every run fails.
+
+    A Gather of pixel 64 (out of range) feeds the logits through a multiplication by zero: shape inference and
+    loading accept it, ONNX Runtime refuses it when it runs. A canary of this version answers 500 to every request,
+    which is what the rollout tests need to see a rollback.
+    """
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gemm", ["pixels", "weight", "bias"], ["raw_logits"], transB=1),
+            helper.make_node("Gather", ["pixels", "missing_pixel"], ["gathered"], axis=1),
+            helper.make_node("Mul", ["gathered", "zero"], ["nothing"]),
+            helper.make_node("Add", ["raw_logits", "nothing"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+            helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0),
+        ],
+        "digits_failing",
+        [tensor_info("pixels", TensorProto.FLOAT, ["batch", 64])],
+        [
+            tensor_info("probabilities", TensorProto.FLOAT, ["batch", 10]),
+            tensor_info("label", TensorProto.INT64, ["batch"]),
+        ],
+        initializer=[
+            numpy_helper.from_array(weight, "weight"),
+            numpy_helper.from_array(bias, "bias"),
+            numpy_helper.from_array(np.array([64], dtype=np.int64), "missing_pixel"),
+            numpy_helper.from_array(np.array(0, dtype=np.float32), "zero"),
+        ],
+        doc_string="The digits classifier with a Gather of a pixel that does not exist: loads, but every run fails.",
+    )
+    return make_model(graph)
+
+
 def graph_forward(weight, bias, x):
     """The exported graph's math in float32, as ONNX Runtime computes it."""
     logits = x.astype(np.float32) @ weight.T + bias
@@ -304,6 +337,7 @@ def write_digits(models_dir, samples_dir):
     train_accuracy = float((graph_forward(weight, bias, x_train).argmax(axis=1) == y_train).mean())
 
     save(model, models_dir, "digits")
+    save(digits_failing_model(weight, bias), models_dir, "digits_failing")
     write_json(os.path.join(samples_dir, "lineage.json"), {
         "git_commit": git_commit(),
         "dataset": {

@@ -1,0 +1,46 @@
+using Hyperion.Orchestrator.Deployments;
+
+namespace Hyperion.Orchestrator.Rollouts;
+
+/// <summary>
+/// A canary plan with its defaults applied: what the rollout controller follows. The defaults suit a first rollout
+/// of a model that takes some traffic: three steps (10 %, 50 %, 100 %), at least a minute and 100 canary requests
+/// per step, at most two points more errors than stable, and a p95 at most twice stable's.
+/// </summary>
+/// <param name="Version">The canary version.</param>
+/// <param name="Steps">Canary percents, increasing; the last step's success promotes the canary.</param>
+/// <param name="StepSeconds">Least time at each step.</param>
+/// <param name="MinRequests">Least canary requests at each step before the gates are judged.</param>
+/// <param name="MaxErrorRateDelta">The canary's error rate may exceed stable's by this much (a fraction: 0.02 = 2 points).</param>
+/// <param name="MaxP95LatencyRatio">The canary's p95 latency may be this many times stable's.</param>
+internal sealed record CanaryPlan(
+    long Version,
+    IReadOnlyList<double> Steps,
+    int StepSeconds,
+    long MinRequests,
+    double MaxErrorRateDelta,
+    double MaxP95LatencyRatio)
+{
+    public static readonly IReadOnlyList<double> DefaultSteps = [10, 50, 100];
+    public const int DefaultStepSeconds = 60;
+    public const long DefaultMinRequests = 100;
+    public const double DefaultMaxErrorRateDelta = 0.02;
+    public const double DefaultMaxP95LatencyRatio = 2.0;
+
+    /// <summary>Whether <paramref name="canary"/> is a plan (the controller moves it) rather than a fixed split.</summary>
+    public static bool IsPlan(CanarySpec? canary) => canary is { Steps: not null };
+
+    /// <summary>The plan of <paramref name="canary"/>, defaults filled in; null for a fixed split or no canary.</summary>
+    public static CanaryPlan? Of(CanarySpec? canary) =>
+        IsPlan(canary)
+            ? new CanaryPlan(
+                canary!.Version,
+                canary.Steps is { Count: > 0 } steps ? steps : DefaultSteps,
+                canary.StepSeconds ?? DefaultStepSeconds,
+                canary.MinRequests ?? DefaultMinRequests,
+                canary.MaxErrorRateDelta ?? DefaultMaxErrorRateDelta,
+                canary.MaxP95LatencyRatio ?? DefaultMaxP95LatencyRatio)
+            : null;
+
+    public bool IsLastStep(int step) => step >= Steps.Count - 1;
+}

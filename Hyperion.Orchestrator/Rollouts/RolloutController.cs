@@ -1,0 +1,380 @@
+using System.Globalization;
+using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Deployments;
+using Hyperion.Orchestrator.Notifications;
+using Hyperion.Orchestrator.Security;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Hyperion.Orchestrator.Rollouts;
+
+/// <summary>
+/// The rollout controller: every <see cref="RolloutOptions.TickSeconds"/> it looks at each deployment with a canary
+/// plan (and each rollout still in progress) and moves it on by the gateways' per-arm numbers
+/// (<see cref="RolloutAnalysis"/>): next step, promotion, or rollback. Each rollout is handled in a transaction that
+/// holds its row (<c>FOR UPDATE SKIP LOCKED</c>: a row another orchestrator holds is left to it this tick) and the
+/// deployment's lock, and re-reads everything it decides on inside it, so no decision is ever made twice.
+/// </summary>
+internal sealed partial class RolloutController(
+    NpgsqlDataSource dataSource,
+    SnapshotReader snapshots,
+    ArmStatisticsReader statistics,
+    RolloutRecorder recorder,
+    RolloutMetrics metrics,
+    IOptions<RolloutOptions> options,
+    ILogger<RolloutController> logger) : BackgroundService
+{
+    private static readonly string Actor = ActorClaims.System("rollout");
+
+    private bool _statisticsDown;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.TickSeconds));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await TickAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+    }
+
+    /// <summary>One look at every rollout (tests call it directly).</summary>
+    public async Task TickAsync(CancellationToken cancellationToken)
+    {
+        ConvergencePlan convergence;
+        IReadOnlyList<string> active;
+        try
+        {
+            convergence = new ConvergencePlan(await snapshots.ReadAsync(model: null, cancellationToken));
+            active = await RolloutStore.ActiveModelsAsync(dataSource, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogTickFailed(logger, "(all)", ex.Message);
+            return;
+        }
+        var models = new SortedSet<string>(active, StringComparer.Ordinal);
+        foreach (var deployment in convergence.Snapshot.Deployments)
+        {
+            if (CanaryPlan.IsPlan(deployment.Spec.Canary))
+            {
+                models.Add(deployment.Model);
+            }
+        }
+        foreach (var model in models)
+        {
+            try
+            {
+                await StepAsync(model, convergence, cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // One rollout's trouble (a database hiccup, a row that does not parse) must neither stop the others
+                // nor the controller: it is retried on the next tick.
+                LogTickFailed(logger, model, ex.Message);
+            }
+        }
+    }
+
+    private async Task StepAsync(string model, ConvergencePlan convergence, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var (rowLock, rollout, now) = await RolloutStore.LockAsync(connection, transaction, model, skipLocked: true, cancellationToken);
+        if (rowLock == RowLock.Busy)
+        {
+            metrics.Skipped();
+            return;
+        }
+        await DeploymentRevisions.LockAsync(connection, transaction, model, cancellationToken);
+        if (rowLock == RowLock.Missing)
+        {
+            // Another orchestrator may have started this rollout while this one waited for the deployment's lock.
+            (rowLock, rollout, now) = await RolloutStore.LockAsync(connection, transaction, model, skipLocked: true, cancellationToken);
+            if (rowLock != RowLock.Missing)
+            {
+                return;
+            }
+        }
+        var deployment = await DeploymentRevisions.CurrentAsync(connection, transaction, model, cancellationToken);
+
+        var change = await DecideAsync(connection, transaction, model, deployment, rollout, convergence, now, cancellationToken);
+        if (change is null)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return;
+        }
+        var revision = await recorder.RecordAsync(connection, transaction, deployment!, change, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        await recorder.PublishAsync(model, change, revision, cancellationToken);
+    }
+
+    /// <summary>The change to record, or null (nothing to decide, or only the row's window was saved).</summary>
+    private async Task<RolloutChange?> DecideAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        string model,
+        DeploymentRecord? deployment,
+        RolloutRecord? rollout,
+        ConvergencePlan convergence,
+        DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        if (deployment is null)
+        {
+            if (rollout is { IsActive: true })
+            {
+                // No revision to write and no deployment to record against: the row alone says what happened.
+                await RolloutStore.SaveAsync(connection, transaction, Ended(rollout, RolloutState.RolledBack, RolloutChange.RolledBack, now,
+                    "the deployment was deleted"), cancellationToken);
+            }
+            return null;
+        }
+
+        var plan = CanaryPlan.Of(deployment.Spec.Canary);
+        if (rollout is null || rollout.Revision != deployment.Revision)
+        {
+            return await ChangedByOthersAsync(connection, transaction, deployment, rollout, plan, now, cancellationToken);
+        }
+        if (!rollout.IsActive)
+        {
+            return null;
+        }
+
+        var serving = deployment.ServingStable;
+        if (rollout.StepStartedAt is null || rollout.Baseline is null || serving is null || rollout.Baseline.Stable.Version != serving)
+        {
+            return await StartWindowAsync(connection, transaction, deployment, rollout, convergence, now, cancellationToken);
+        }
+
+        StepBaseline current;
+        try
+        {
+            current = await ReadTotalsAsync(model, serving.Value, rollout.CanaryVersion);
+        }
+        catch (StatisticsUnavailableException ex)
+        {
+            StatisticsDown(ex.Message);
+            return null;
+        }
+        var decision = RolloutAnalysis.Decide(new StepMeasurement(
+            rollout.Plan,
+            rollout.Step,
+            rollout.Percent,
+            (now - rollout.StepStartedAt.Value).TotalSeconds,
+            current.Canary.Since(rollout.Baseline.Canary),
+            current.Stable.Since(rollout.Baseline.Stable),
+            rollout.StableAtStart is { } start && start.Version == serving ? current.Stable.Since(start) : null,
+            options.Value.LatencyGateFloorMs));
+
+        var canary = deployment.Spec.Canary!;
+        switch (decision.Action)
+        {
+            case RolloutAction.RollBack:
+                return new RolloutChange(RolloutChange.RolledBack, NotificationEventTypes.RolloutRolledBack, Actor, decision.Reason,
+                    deployment.Spec with { Canary = null },
+                    Decided(rollout, RolloutState.RolledBack, RolloutChange.RolledBack, now, decision) with { Percent = 0 },
+                    decision.Evidence);
+            case RolloutAction.Step when rollout.State == RolloutState.Progressing:
+                var next = rollout.Plan.Steps[rollout.Step + 1];
+                return new RolloutChange(RolloutChange.Stepped, NotificationEventTypes.RolloutStep, Actor, decision.Reason,
+                    deployment.Spec with { Canary = canary with { Percent = next } },
+                    Decided(rollout, RolloutState.Progressing, RolloutChange.Stepped, now, decision) with
+                    {
+                        Step = rollout.Step + 1,
+                        Percent = next,
+                        StepStartedAt = now,
+                        Baseline = current,
+                    },
+                    decision.Evidence);
+            case RolloutAction.Promote when rollout.State == RolloutState.Progressing:
+                return new RolloutChange(RolloutChange.Promoted, NotificationEventTypes.RolloutPromoted, Actor, decision.Reason,
+                    PromotedSpec(deployment.Spec),
+                    Decided(rollout, RolloutState.Promoted, RolloutChange.Promoted, now, decision) with { Percent = 100 },
+                    decision.Evidence);
+            default:
+                // Waiting, or paused with the gates holding: a paused rollout still rolls back, but never moves on.
+                return null;
+        }
+    }
+
+    /// <summary>The deployment is at a revision this rollout did not write: a user's PUT starts a new rollout or ends this one.</summary>
+    private async Task<RolloutChange?> ChangedByOthersAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        DeploymentRecord deployment,
+        RolloutRecord? rollout,
+        CanaryPlan? plan,
+        DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var creator = await DeploymentRevisions.CreatorAsync(connection, transaction, deployment.Model, deployment.Revision, cancellationToken);
+        if (plan is not null)
+        {
+            var replacing = rollout is { IsActive: true }
+                ? Invariant($"; it replaces the rollout of version {rollout.CanaryVersion}, which was at step {rollout.Step} ({RolloutAnalysis.Percent(rollout.Percent)})")
+                : "";
+            var reason = Invariant(
+                $"revision {deployment.Revision} by {creator} rolls out version {plan.Version} over {string.Join(", ", plan.Steps.Select(RolloutAnalysis.Percent))} against stable version {deployment.Spec.Stable}{replacing}");
+            return new RolloutChange(RolloutChange.Started, NotificationEventTypes.RolloutStarted, Actor, reason, null,
+                Start(deployment, plan, now, reason));
+        }
+        if (rollout is not { IsActive: true })
+        {
+            return null;
+        }
+        var promoted = deployment.Spec.Stable == rollout.CanaryVersion;
+        var ended = Ended(rollout, promoted ? RolloutState.Promoted : RolloutState.RolledBack, promoted ? RolloutChange.Promoted : RolloutChange.RolledBack, now,
+            Invariant($"revision {deployment.Revision} by {creator} replaced the plan: stable is version {deployment.Spec.Stable}{(deployment.Spec.Canary is { } c ? $", canary version {c.Version} at a fixed {RolloutAnalysis.Percent(c.InitialPercent)}" : ", no canary")}"))
+            with { Evidence = null };
+        return new RolloutChange(ended.LastAction!, promoted ? NotificationEventTypes.RolloutPromoted : NotificationEventTypes.RolloutRolledBack, creator, ended.Reason!, null, ended);
+    }
+
+    /// <summary>
+    /// Starts (or restarts) the step's window once the canary takes traffic: the arms' counters now are its baseline.
+    /// A canary that fails to load on every replica is rolled back; one still loading is waited for.
+    /// </summary>
+    private async Task<RolloutChange?> StartWindowAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        DeploymentRecord deployment,
+        RolloutRecord rollout,
+        ConvergencePlan convergence,
+        DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        if (FailedEverywhere(convergence, deployment, rollout.CanaryVersion) is { } failure)
+        {
+            var reason = Invariant($"version {rollout.CanaryVersion} could not be loaded on any replica ({failure}); the canary never took traffic");
+            return new RolloutChange(RolloutChange.RolledBack, NotificationEventTypes.RolloutRolledBack, Actor, reason,
+                deployment.Spec with { Canary = null },
+                Ended(rollout, RolloutState.RolledBack, RolloutChange.RolledBack, now, reason));
+        }
+        if (deployment.ServingStable is not { } serving || convergence.ReadyOn(deployment, rollout.CanaryVersion).Count == 0)
+        {
+            return null;
+        }
+        StepBaseline baseline;
+        try
+        {
+            baseline = await ReadTotalsAsync(deployment.Model, serving, rollout.CanaryVersion);
+        }
+        catch (StatisticsUnavailableException ex)
+        {
+            StatisticsDown(ex.Message);
+            return null;
+        }
+        await RolloutStore.SaveAsync(connection, transaction, rollout with
+        {
+            StepStartedAt = now,
+            Baseline = baseline,
+            StableAtStart = rollout.StableAtStart is { } start && start.Version == serving ? start : baseline.Stable,
+        }, cancellationToken);
+        return null;
+    }
+
+    private async Task<StepBaseline> ReadTotalsAsync(string model, long stable, long canary)
+    {
+        var stableTotals = statistics.ReadAsync(model, stable, ArmStatisticsKeys.Stable);
+        var canaryTotals = statistics.ReadAsync(model, canary, ArmStatisticsKeys.Canary);
+        var baseline = new StepBaseline(await stableTotals, await canaryTotals);
+        if (_statisticsDown)
+        {
+            _statisticsDown = false;
+            LogStatisticsBack(logger);
+        }
+        return baseline;
+    }
+
+    private void StatisticsDown(string reason)
+    {
+        if (!_statisticsDown)
+        {
+            _statisticsDown = true;
+            LogStatisticsDown(logger, reason);
+        }
+    }
+
+    /// <summary>Why the version failed, when it failed on every replica holding the deployment (and there is one); else null.</summary>
+    private static string? FailedEverywhere(ConvergencePlan convergence, DeploymentRecord deployment, long version)
+    {
+        var replicas = convergence.AssignedReplicas(deployment);
+        if (replicas.Count == 0)
+        {
+            return null;
+        }
+        string? reason = null;
+        foreach (var replica in replicas)
+        {
+            var state = convergence.StateOf(replica.Id, deployment.Model, version);
+            if (state?.State != ReplicaModelPhase.Failed)
+            {
+                return null;
+            }
+            reason ??= $"{replica.Id}: {state.Reason}";
+        }
+        return reason;
+    }
+
+    public static DeploymentSpec PromotedSpec(DeploymentSpec spec)
+    {
+        var version = spec.Canary!.Version;
+        return spec with { Stable = version, Canary = null, Shadow = spec.Shadow?.Version == version ? null : spec.Shadow };
+    }
+
+    public static RolloutRecord Start(DeploymentRecord deployment, CanaryPlan plan, DateTimeOffset now, string reason) => new(
+        deployment.Model,
+        deployment.Revision,
+        deployment.Revision,
+        deployment.Spec.Stable,
+        plan.Version,
+        plan,
+        RolloutState.Progressing,
+        0,
+        deployment.Spec.Canary!.InitialPercent,
+        now,
+        StepStartedAt: null,
+        Baseline: null,
+        StableAtStart: null,
+        RolloutChange.Started,
+        now,
+        reason,
+        Evidence: null);
+
+    private static RolloutRecord Decided(RolloutRecord rollout, RolloutState state, string action, DateTimeOffset now, RolloutDecision decision) =>
+        rollout with
+        {
+            State = state,
+            LastAction = action,
+            LastDecisionAt = now,
+            Reason = decision.Reason,
+            Evidence = System.Text.Json.JsonSerializer.SerializeToNode(decision.Evidence, ControlPlaneJson.Options),
+        };
+
+    public static RolloutRecord Ended(RolloutRecord rollout, RolloutState state, string action, DateTimeOffset now, string reason) =>
+        rollout with
+        {
+            State = state,
+            Percent = state == RolloutState.Promoted ? 100 : 0,
+            LastAction = action,
+            LastDecisionAt = now,
+            Reason = reason,
+        };
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout controller: could not look at {Model} this tick: {Reason}")]
+    private static partial void LogTickFailed(ILogger logger, string model, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout controller: {Reason}; rollouts wait until the numbers can be read again")]
+    private static partial void LogStatisticsDown(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rollout controller: per-arm statistics can be read again")]
+    private static partial void LogStatisticsBack(ILogger logger);
+}

@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Text.Json;
+using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Deployments;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Hyperion.Orchestrator.Rollouts;
+
+/// <summary>The rollout and shadow parts of a deployment's status, from the rollout row and the gateways' counters.</summary>
+internal sealed class RolloutStatusReader(NpgsqlDataSource dataSource, ArmStatisticsReader statistics, IOptions<RolloutOptions> options)
+{
+    public async Task<DeploymentView> DescribeAsync(DeploymentRecord deployment, DeploymentView view, CancellationToken cancellationToken)
+    {
+        var rollout = await RolloutStore.ReadAsync(dataSource, deployment.Model, cancellationToken);
+        return view with
+        {
+            Rollout = await RolloutAsync(deployment, rollout),
+            ShadowAnalysis = deployment.Spec.Shadow is { } shadow ? await ShadowAsync(deployment.Model, shadow.Version) : null,
+        };
+    }
+
+    private async Task<RolloutView?> RolloutAsync(DeploymentRecord deployment, RolloutRecord? rollout)
+    {
+        if ((rollout is null || rollout.Revision != deployment.Revision) && CanaryPlan.Of(deployment.Spec.Canary) is { } plan)
+        {
+            // PUT a moment ago: the controller picks the plan up on its next tick.
+            var starting = RolloutController.Start(deployment, plan, deployment.UpdatedAt,
+                string.Create(CultureInfo.InvariantCulture, $"revision {deployment.Revision} rolls out version {plan.Version}; the rollout controller is picking it up"));
+            return View(starting with { LastAction = null, LastDecisionAt = null }, arms: null, analysis: null);
+        }
+        if (rollout is null)
+        {
+            return null;
+        }
+        if (!rollout.IsActive)
+        {
+            return View(rollout, rollout.Evidence?["arms"]?.DeepClone(), analysis: null);
+        }
+        if (rollout.StepStartedAt is not { } started || rollout.Baseline is not { } baseline || deployment.ServingStable is not { } serving)
+        {
+            return View(rollout, arms: null, string.Create(CultureInfo.InvariantCulture, $"the step's window starts on the controller's next tick once version {rollout.CanaryVersion} is ready on a replica and the stable serves"));
+        }
+        try
+        {
+            var stable = (await statistics.ReadAsync(deployment.Model, serving, ArmStatisticsKeys.Stable)).Since(baseline.Stable);
+            var canary = (await statistics.ReadAsync(deployment.Model, rollout.CanaryVersion, ArmStatisticsKeys.Canary)).Since(baseline.Canary);
+            var decision = RolloutAnalysis.Decide(new StepMeasurement(
+                rollout.Plan, rollout.Step, rollout.Percent, (DateTimeOffset.UtcNow - started).TotalSeconds, canary, stable, null, options.Value.LatencyGateFloorMs));
+            var analysis = decision.Action switch
+            {
+                RolloutAction.Wait => decision.Reason,
+                _ when rollout.State == RolloutState.Paused && decision.Action != RolloutAction.RollBack => "paused, so it does not move on: " + decision.Reason,
+                _ => "deciding: " + decision.Reason,
+            };
+            return View(rollout, JsonSerializer.SerializeToNode(decision.Evidence.Arms, ControlPlaneJson.Options), analysis);
+        }
+        catch (StatisticsUnavailableException ex)
+        {
+            return View(rollout, arms: null, ex.Message);
+        }
+    }
+
+    private async Task<ShadowAnalysisView?> ShadowAsync(string model, long version)
+    {
+        try
+        {
+            var totals = await statistics.ReadShadowAsync(model, version);
+            var arm = totals.Arm.Since(null);
+            var compared = totals.Compared;
+            return new ShadowAnalysisView(
+                version,
+                compared,
+                totals.Agreed,
+                compared == 0 ? null : Math.Round((double)totals.Agreed / compared, 6),
+                compared == 0 ? null : totals.AbsDiffSum / compared,
+                compared == 0 ? null : totals.AbsDiffMax,
+                arm.Requests,
+                arm.Errors,
+                Math.Round(arm.ErrorRate, 6),
+                ArmNumbers.Of(arm).P95Ms);
+        }
+        catch (StatisticsUnavailableException)
+        {
+            // The status still answers without Redis; the shadow's numbers are left out until it is back.
+            return null;
+        }
+    }
+
+    private static RolloutView View(RolloutRecord rollout, System.Text.Json.Nodes.JsonNode? arms, string? analysis) => new(
+        rollout.State,
+        rollout.Step,
+        rollout.Percent,
+        rollout.Reason,
+        rollout.StartedAt,
+        rollout.StepStartedAt,
+        rollout.Plan,
+        arms,
+        rollout.LastAction is { } action && rollout.LastDecisionAt is { } at ? new LastDecisionView(action, at, rollout.Reason) : null,
+        analysis,
+        rollout.StableVersion,
+        rollout.CanaryVersion,
+        rollout.StartedRevision);
+}

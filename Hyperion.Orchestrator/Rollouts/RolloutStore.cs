@@ -1,0 +1,157 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hyperion.Contracts.ControlPlane;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Hyperion.Orchestrator.Rollouts;
+
+/// <summary>
+/// <c>rollouts</c>. Changes happen inside the caller's transaction, on a row it locked with <see cref="LockAsync"/>:
+/// the controller skips a row another orchestrator holds (<c>SKIP LOCKED</c>), API calls wait for it. Lock order,
+/// everywhere: the rollout row, then the deployment's advisory lock.
+/// </summary>
+internal static class RolloutStore
+{
+    private const string Columns = """
+        model, revision, started_revision, stable_version, canary_version, plan, state, step, percent, started_at,
+        step_started_at, baseline, rollout_baseline, last_action, last_decision_at, reason, evidence
+        """;
+
+    /// <summary>Locks the model's row; <see cref="RowLock.Busy"/> when another transaction holds it and <paramref name="skipLocked"/>.</summary>
+    public static async Task<(RowLock Lock, RolloutRecord? Rollout, DateTimeOffset Now)> LockAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string model, bool skipLocked, CancellationToken cancellationToken)
+    {
+        await using (var command = new NpgsqlCommand(
+            $"SELECT {Columns}, now() FROM rollouts WHERE model = $1 FOR UPDATE{(skipLocked ? " SKIP LOCKED" : "")}", connection, transaction))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = model });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                return (RowLock.Locked, Read(reader), reader.GetFieldValue<DateTimeOffset>(17));
+            }
+        }
+        await using var exists = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM rollouts WHERE model = $1), now()", connection, transaction);
+        exists.Parameters.Add(new NpgsqlParameter { Value = model });
+        await using (var reader = await exists.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            return (reader.GetBoolean(0) ? RowLock.Busy : RowLock.Missing, null, reader.GetFieldValue<DateTimeOffset>(1));
+        }
+    }
+
+    /// <summary>The model's rollout without locking (status reads); null when it never had one.</summary>
+    public static async Task<RolloutRecord?> ReadAsync(NpgsqlDataSource dataSource, string model, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM rollouts WHERE model = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = model });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    /// <summary>Models whose rollout is still progressing or paused (the controller looks at them even when their deployment lost its plan).</summary>
+    public static async Task<IReadOnlyList<string>> ActiveModelsAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT model FROM rollouts WHERE state IN ('progressing', 'paused') ORDER BY model");
+        var models = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            models.Add(reader.GetString(0));
+        }
+        return models;
+    }
+
+    /// <summary>Inserts or replaces the model's row (the caller holds its lock, or there was none).</summary>
+    public static async Task SaveAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, RolloutRecord rollout, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"""
+            INSERT INTO rollouts ({Columns}, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, now())
+            ON CONFLICT (model) DO UPDATE SET
+                revision = excluded.revision, started_revision = excluded.started_revision,
+                stable_version = excluded.stable_version, canary_version = excluded.canary_version, plan = excluded.plan,
+                state = excluded.state, step = excluded.step, percent = excluded.percent, started_at = excluded.started_at,
+                step_started_at = excluded.step_started_at, baseline = excluded.baseline, rollout_baseline = excluded.rollout_baseline,
+                last_action = excluded.last_action, last_decision_at = excluded.last_decision_at, reason = excluded.reason,
+                evidence = excluded.evidence, updated_at = now()
+            """, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = rollout.Model });
+        command.Parameters.Add(new NpgsqlParameter { Value = rollout.Revision });
+        command.Parameters.Add(new NpgsqlParameter { Value = rollout.StartedRevision });
+        command.Parameters.Add(new NpgsqlParameter { Value = rollout.StableVersion });
+        command.Parameters.Add(new NpgsqlParameter { Value = rollout.CanaryVersion });
+        command.Parameters.Add(Json(rollout.Plan));
+        command.Parameters.Add(new NpgsqlParameter { Value = StateName(rollout.State) });
+        command.Parameters.Add(new NpgsqlParameter { Value = rollout.Step });
+        command.Parameters.Add(new NpgsqlParameter { Value = rollout.Percent });
+        command.Parameters.Add(new NpgsqlParameter { Value = rollout.StartedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)rollout.StepStartedAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(Json(rollout.Baseline));
+        command.Parameters.Add(Json(rollout.StableAtStart));
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)rollout.LastAction ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)rollout.LastDecisionAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)rollout.Reason ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(Json(rollout.Evidence));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public static string StateName(RolloutState state) => state switch
+    {
+        RolloutState.Progressing => "progressing",
+        RolloutState.Paused => "paused",
+        RolloutState.Promoted => "promoted",
+        RolloutState.RolledBack => "rolled_back",
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "unknown rollout state"),
+    };
+
+    private static RolloutState ParseState(string state) => state switch
+    {
+        "progressing" => RolloutState.Progressing,
+        "paused" => RolloutState.Paused,
+        "promoted" => RolloutState.Promoted,
+        "rolled_back" => RolloutState.RolledBack,
+        _ => throw new InvalidDataException($"rollouts.state '{state}' is not one of progressing, paused, promoted, rolled_back"),
+    };
+
+    private static RolloutRecord Read(NpgsqlDataReader reader) => new(
+        reader.GetString(0),
+        reader.GetInt64(1),
+        reader.GetInt64(2),
+        reader.GetInt64(3),
+        reader.GetInt64(4),
+        Parse<CanaryPlan>(reader.GetString(5)),
+        ParseState(reader.GetString(6)),
+        reader.GetInt32(7),
+        reader.GetDouble(8),
+        reader.GetFieldValue<DateTimeOffset>(9),
+        reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10),
+        reader.IsDBNull(11) ? null : Parse<StepBaseline>(reader.GetString(11)),
+        reader.IsDBNull(12) ? null : Parse<ArmTotals>(reader.GetString(12)),
+        reader.IsDBNull(13) ? null : reader.GetString(13),
+        reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
+        reader.IsDBNull(15) ? null : reader.GetString(15),
+        reader.IsDBNull(16) ? null : JsonNode.Parse(reader.GetString(16)));
+
+    private static T Parse<T>(string json) =>
+        JsonSerializer.Deserialize<T>(json, ControlPlaneJson.Options) ?? throw new InvalidDataException($"rollouts holds a null {typeof(T).Name}");
+
+    private static NpgsqlParameter Json(object? value) => new()
+    {
+        Value = value is null ? DBNull.Value : JsonSerializer.Serialize(value, ControlPlaneJson.Options),
+        NpgsqlDbType = NpgsqlDbType.Jsonb,
+    };
+}
+
+internal enum RowLock
+{
+    /// <summary>The row is locked by this transaction.</summary>
+    Locked,
+
+    /// <summary>Another transaction holds the row (another orchestrator is acting on the rollout).</summary>
+    Busy,
+
+    /// <summary>The model has no rollout row.</summary>
+    Missing,
+}

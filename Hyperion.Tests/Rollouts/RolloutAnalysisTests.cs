@@ -1,0 +1,99 @@
+using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Rollouts;
+
+namespace Hyperion.Tests.Rollouts;
+
+/// <summary>The controller's judgement of a step from the numbers alone (the graph tests see it act on live traffic).</summary>
+public sealed class RolloutAnalysisTests
+{
+    private static readonly CanaryPlan Plan = new(2, [10, 50, 100], StepSeconds: 60, MinRequests: 100, MaxErrorRateDelta: 0.02, MaxP95LatencyRatio: 2.0);
+
+    [Fact]
+    public void Too_few_canary_requests_wait_even_when_every_one_failed()
+    {
+        var decision = Decide(step: 0, seconds: 600, canary: Arm(2, 99, 99, 5), stable: Arm(1, 1000, 0, 5));
+        Assert.Equal(RolloutAction.Wait, decision.Action);
+        Assert.Contains("99 of 100 requests", decision.Reason);
+    }
+
+    [Fact]
+    public void A_failing_error_gate_rolls_back_before_the_step_time_is_up()
+    {
+        var decision = Decide(step: 0, seconds: 1, canary: Arm(2, 100, 10, 5), stable: Arm(1, 900, 9, 5));
+        Assert.Equal(RolloutAction.RollBack, decision.Action);
+        Assert.Contains("error rate 10.0 % on canary version 2 (10 of 100 requests) vs 1.0 % on stable version 1 (9 of 900)", decision.Reason);
+        Assert.Equal(0.09, decision.Evidence.ErrorRateDelta, 6);
+        Assert.Equal(10, decision.Evidence.Arms.Canary.Errors);
+    }
+
+    [Fact]
+    public void Errors_within_the_delta_hold()
+    {
+        var decision = Decide(step: 0, seconds: 60, canary: Arm(2, 100, 3, 5), stable: Arm(1, 900, 9, 5));
+        Assert.Equal(RolloutAction.Step, decision.Action);
+        Assert.Contains("step 1, 50 %", decision.Reason);
+    }
+
+    [Fact]
+    public void A_slow_canary_fails_the_latency_gate_and_small_latencies_are_judged_against_the_floor()
+    {
+        // Not before the step's time is up: a p95 of the first requests is noise.
+        Assert.Equal(RolloutAction.Wait, Decide(step: 1, seconds: 5, canary: Arm(2, 200, 0, 300), stable: Arm(1, 200, 0, 50)).Action);
+        var slow = Decide(step: 1, seconds: 60, canary: Arm(2, 200, 0, 300), stable: Arm(1, 200, 0, 50));
+        Assert.Equal(RolloutAction.RollBack, slow.Action);
+        Assert.Contains("p95 latency 300 ms on canary version 2 vs 50 ms on stable version 1", slow.Reason);
+        Assert.Equal(6, slow.Evidence.P95Ratio);
+
+        // 7.5 ms against 2 ms is a ratio of 3.75, but both are under the 10 ms floor: noise, not a regression.
+        var fast = Decide(step: 1, seconds: 60, canary: Arm(2, 200, 0, 7.5), stable: Arm(1, 200, 0, 2));
+        Assert.Equal(RolloutAction.Step, fast.Action);
+        var overFloor = Decide(step: 1, seconds: 60, canary: Arm(2, 200, 0, 30), stable: Arm(1, 200, 0, 2));
+        Assert.Equal(RolloutAction.RollBack, overFloor.Action);
+        Assert.Contains("the 10 ms floor", overFloor.Reason);
+    }
+
+    [Fact]
+    public void Gates_that_hold_wait_for_the_step_time_then_step_and_the_last_step_promotes()
+    {
+        Assert.Equal(RolloutAction.Wait, Decide(step: 0, seconds: 59.9, canary: Arm(2, 500, 0, 5), stable: Arm(1, 500, 0, 5)).Action);
+        Assert.Equal(RolloutAction.Step, Decide(step: 1, seconds: 60, canary: Arm(2, 500, 0, 5), stable: Arm(1, 500, 0, 5)).Action);
+        var last = Decide(step: 2, seconds: 60, canary: Arm(2, 500, 0, 5), stable: Arm(1, 0, 0, 5), stableSinceStart: Arm(1, 2000, 0, 5));
+        Assert.Equal(RolloutAction.Promote, last.Action);
+        Assert.Contains("version 2 becomes stable", last.Reason);
+    }
+
+    [Fact]
+    public void At_100_percent_stable_is_compared_over_the_whole_rollout()
+    {
+        // Stable takes no traffic at 100 %: its errors since the rollout started are the reference.
+        var decision = Decide(step: 2, seconds: 60, canary: Arm(2, 500, 25, 5), stable: Arm(1, 0, 0, 5), stableSinceStart: Arm(1, 1000, 40, 5));
+        Assert.Equal(RolloutAction.Promote, decision.Action);
+        Assert.Contains("since the rollout started", decision.Reason);
+        Assert.Equal(1000, decision.Evidence.StableReference!.Requests);
+        Assert.Equal(0.01, decision.Evidence.ErrorRateDelta, 6);
+    }
+
+    [Fact]
+    public void Counters_that_went_back_count_from_zero()
+    {
+        var baseline = new ArmTotals(1, 1000, 10, 5000, Buckets(1000, 5));
+        var now = new ArmTotals(1, 50, 1, 250, Buckets(50, 5));
+        Assert.Equal(50, now.Since(baseline).Requests);
+        var later = new ArmTotals(1, 1100, 12, 5500, Buckets(1100, 5));
+        Assert.Equal((100, 2), (later.Since(baseline).Requests, later.Since(baseline).Errors));
+        Assert.Equal(5, later.Since(baseline).P95Ms);
+    }
+
+    private static RolloutDecision Decide(int step, double seconds, ArmWindow canary, ArmWindow stable, ArmWindow? stableSinceStart = null) =>
+        RolloutAnalysis.Decide(new StepMeasurement(Plan, step, Plan.Steps[step], seconds, canary, stable, stableSinceStart, LatencyFloorMs: 10));
+
+    /// <summary>An arm whose requests all took <paramref name="ms"/> (one of the statistics' bucket bounds).</summary>
+    private static ArmWindow Arm(long version, long requests, long errors, double ms) => new(version, requests, errors, requests * ms, Buckets(requests, ms));
+
+    private static long[] Buckets(long requests, double ms)
+    {
+        var buckets = new long[ArmTotals.BucketCount];
+        buckets[ArmStatisticsKeys.LatencyBucketsMs.ToList().IndexOf(ms)] = requests;
+        return buckets;
+    }
+}
