@@ -14,11 +14,16 @@ public sealed class GatewayTrafficPolicyTests(GatewayFixture hyperion)
     {
         var model = await hyperion.DeployIdentityAsync(2, Deployment("""{"stable": 1, "canary": {"version": 2, "percent": 30}}"""));
         using var gateway = hyperion.CreateGatewayClient();
-        await WaitUntilAsync(async () =>
+        // Each replica refreshes its routing table on the change notice; the sticky check below asks both.
+        for (var replica = 0; replica < hyperion.Gateways; replica++)
         {
-            using var response = await InferAsync(gateway, model);
-            return VersionOf(response) == "2";
-        }, TimeSpan.FromMinutes(1), "the canary taking traffic");
+            using var client = hyperion.CreateGatewayClient(replica);
+            await WaitUntilAsync(async () =>
+            {
+                using var response = await InferAsync(client, model);
+                return VersionOf(response) == "2";
+            }, TimeSpan.FromMinutes(1), $"the canary taking traffic on gateway replica {replica}");
+        }
 
         var counts = new Dictionary<string, int>();
         for (var i = 0; i < 200; i++)
