@@ -17,7 +17,7 @@ public sealed class GatewayTrafficPolicyTests(GatewayFixture hyperion)
         // Each replica refreshes its routing table on the change notice; the sticky check below asks both.
         for (var replica = 0; replica < hyperion.Gateways; replica++)
         {
-            using var client = hyperion.CreateGatewayClient(replica);
+            using var client = hyperion.CreateGatewayClient(replica: replica);
             await WaitUntilAsync(async () =>
             {
                 using var response = await InferAsync(client, model);
