@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Audit;
 using Hyperion.Orchestrator.Notifications;
@@ -37,6 +38,18 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         if (missing.Count > 0)
         {
             return new PutResult(PutStatus.MissingVersions, 0, missing, existing);
+        }
+        if (spec.Batching is not null || spec.MaxBatchSize is not null)
+        {
+            var problems = new List<string>();
+            foreach (var (version, config) in await ReadConfigsAsync(connection, transaction, model, [.. spec.NamedVersions().Distinct()], cancellationToken))
+            {
+                problems.AddRange(VersionOverridesCheck.Problems(version, config, spec));
+            }
+            if (problems.Count > 0)
+            {
+                return new PutResult(PutStatus.OverridesDoNotFit, 0, [], existing, problems);
+            }
         }
 
         var current = (await ReadDeploymentsAsync(connection, transaction, model, cancellationToken)).SingleOrDefault();
@@ -227,6 +240,21 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         return versions;
     }
 
+    private static async Task<List<(long Version, JsonObject Config)>> ReadConfigsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string model, long[] versions, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT version, config::text FROM model_versions WHERE model = $1 AND version = ANY($2) ORDER BY version", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = model });
+        command.Parameters.Add(new NpgsqlParameter { Value = versions });
+        var configs = new List<(long, JsonObject)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            configs.Add((reader.GetInt64(0), JsonNode.Parse(reader.GetString(1))!.AsObject()));
+        }
+        return configs;
+    }
+
     /// <summary>The deployment's advisory lock until the transaction ends: changes of one deployment take turns.</summary>
     public static async Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string model, CancellationToken cancellationToken)
     {
@@ -240,6 +268,7 @@ internal enum PutStatus
 {
     ModelNotFound,
     MissingVersions,
+    OverridesDoNotFit,
     Created,
     Updated,
     Unchanged,
@@ -247,7 +276,8 @@ internal enum PutStatus
 
 /// <param name="Missing">The named versions that do not exist (<see cref="PutStatus.MissingVersions"/>).</param>
 /// <param name="Existing">The model's versions.</param>
-internal sealed record PutResult(PutStatus Status, long Revision, IReadOnlyList<long> Missing, IReadOnlyList<long> Existing);
+/// <param name="Problems">Why the overrides do not fit the named versions (<see cref="PutStatus.OverridesDoNotFit"/>).</param>
+internal sealed record PutResult(PutStatus Status, long Revision, IReadOnlyList<long> Missing, IReadOnlyList<long> Existing, IReadOnlyList<string>? Problems = null);
 
 internal sealed record RevisionView(long Revision, DeploymentSpec Spec, string CreatedBy, DateTimeOffset CreatedAt, bool Current);
 

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text;
 using Hyperion.Tests.Hosting;
 using static Hyperion.Tests.ControlPlane.DeploymentTestSupport;
@@ -38,6 +40,38 @@ public sealed class DeploymentBadInputTests(HyperionAppFixture hyperion)
         using var response = await PutAsync(api, model, """{"stable": 1}""");
         var detail = (await RegistryTestData.ProblemAsync(response, HttpStatusCode.UnprocessableEntity)).GetProperty("detail").GetString();
         Assert.Contains($"has no version 1; it has no versions yet; upload one with POST /api/v1/models/{model}/versions", detail);
+    }
+
+    [Fact]
+    public async Task Overrides_that_do_not_fit_a_version_are_422_naming_the_version_and_what_would_fit()
+    {
+        using var api = hyperion.CreateApiClient();
+        // Version 1 batches (max_batch_size completed from the artifact); version 2 was uploaded without a batch dimension.
+        var model = await RegisterDigitsAsync(api, "overrides", versions: 2, configOf: version => version == 2 ? """{"max_batch_size": 0}""" : null);
+        var max = (await api.GetFromJsonAsync<JsonElement>($"/api/v1/models/{model}/versions/1")).GetProperty("config").GetProperty("max_batch_size").GetInt32();
+        Assert.True(max > 0);
+
+        using (var tooLarge = await PutAsync(api, model, $$$"""{"stable": 1, "batching": {"preferred_batch_size": [{{{max * 16}}}]}}"""))
+        {
+            var detail = (await RegistryTestData.ProblemAsync(tooLarge, HttpStatusCode.UnprocessableEntity)).GetProperty("detail").GetString();
+            Assert.Contains($"batching.preferred_batch_size {max * 16} does not fit version 1: it is over its max_batch_size {max}", detail);
+        }
+        using (var unbatched = await PutAsync(api, model, """{"stable": 1, "canary": {"version": 2, "percent": 10}, "batching": {"max_queue_delay_microseconds": 100}}"""))
+        {
+            var detail = (await RegistryTestData.ProblemAsync(unbatched, HttpStatusCode.UnprocessableEntity)).GetProperty("detail").GetString();
+            Assert.Contains("batching does not fit version 2: it has no batch dimension", detail);
+            Assert.DoesNotContain("version 1", detail);
+        }
+        using (var batchDimension = await PutAsync(api, model, """{"stable": 2, "max_batch_size": 8}"""))
+        {
+            var detail = (await RegistryTestData.ProblemAsync(batchDimension, HttpStatusCode.UnprocessableEntity)).GetProperty("detail").GetString();
+            Assert.Contains("max_batch_size 8 does not fit version 2: it has no batch dimension (its max_batch_size is 0), so it must stay 0", detail);
+        }
+        await AssertNoDeploymentAsync(api, model);
+
+        // Raising max_batch_size in the same spec makes the preferred size fit.
+        var deployed = await PutOkAsync(api, model, $$$"""{"stable": 1, "max_batch_size": {{{max * 16}}}, "batching": {"preferred_batch_size": [{{{max * 16}}}]}}""");
+        Assert.Equal(1, deployed["stable"]!.GetValue<long>());
     }
 
     [Theory]
