@@ -19,6 +19,7 @@ internal static class RegistryModule
         builder.Services.AddSingleton(services => new FileSystemArtifactStore(services.GetRequiredService<IOptions<OrchestratorOptions>>().Value.ArtifactsPath));
         builder.Services.AddSingleton<IArtifactStore>(services => services.GetRequiredService<FileSystemArtifactStore>());
         builder.Services.AddHostedService<ArtifactStagingCleanup>();
+        builder.Services.AddHostedService<ArtifactOrphanSweeper>();
         builder.Services.AddSingleton<OnnxArtifactInspector>();
         builder.Services.AddSingleton<RegistryStore>();
         builder.Services.AddSingleton<VersionUpload>();

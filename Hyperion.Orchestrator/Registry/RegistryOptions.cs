@@ -15,6 +15,12 @@ public sealed class RegistryOptions
 
     /// <summary>Largest <c>config</c>, <c>lineage</c> or <c>baseline_profile</c> part of an upload.</summary>
     public int MaxMetadataPartBytes { get; set; } = 16 << 20;
+
+    /// <summary>How often the artifact store is swept for blobs no version refers to (an upload that stopped between storing its blob and registering the version).</summary>
+    public int OrphanSweepIntervalSeconds { get; set; } = 3600;
+
+    /// <summary>An unreferenced blob is removed only once it was committed this long ago, so an upload registering its version now keeps it.</summary>
+    public int OrphanGraceSeconds { get; set; } = 3600;
 }
 
 internal sealed class RegistryOptionsValidator : IValidateOptions<RegistryOptions>
@@ -29,6 +35,14 @@ internal sealed class RegistryOptionsValidator : IValidateOptions<RegistryOption
         if (options.MaxMetadataPartBytes < 1024)
         {
             failures.Add($"{RegistryOptions.SectionName}:MaxMetadataPartBytes must be at least 1024, got {options.MaxMetadataPartBytes}.");
+        }
+        if (options.OrphanSweepIntervalSeconds < 1)
+        {
+            failures.Add($"{RegistryOptions.SectionName}:OrphanSweepIntervalSeconds must be at least 1, got {options.OrphanSweepIntervalSeconds}.");
+        }
+        if (options.OrphanGraceSeconds < 1)
+        {
+            failures.Add($"{RegistryOptions.SectionName}:OrphanGraceSeconds must be at least 1, got {options.OrphanGraceSeconds}.");
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -37,6 +37,41 @@ public sealed class RegistryArtifactStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_sweep_removes_only_blobs_committed_before_the_cutoff_and_a_recommit_counts_as_new()
+    {
+        var bytes = RandomBytes(10_000);
+        var stored = await ((IArtifactStore)_store).PutAsync(new MemoryStream(bytes), long.MaxValue, CancellationToken.None);
+        var path = _store.BlobPath(stored.Digest["sha256:".Length..]);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddHours(-2));
+        Assert.Equal([(stored.Digest, (long)bytes.Length)], _store.Blobs().Select(blob => (blob.Digest, blob.SizeBytes)));
+
+        // Uploaded again: the commit time is now, so a sweep with a cutoff an hour ago puts it back.
+        await ((IArtifactStore)_store).PutAsync(new MemoryStream(bytes), long.MaxValue, CancellationToken.None);
+        Assert.False(_store.RemoveIfCommittedBefore(stored.Digest, DateTime.UtcNow.AddHours(-1)));
+        Assert.True(await _store.ExistsAsync(stored.Digest, CancellationToken.None));
+
+        Assert.True(_store.RemoveIfCommittedBefore(stored.Digest, DateTime.UtcNow.AddMinutes(1)));
+        Assert.False(await _store.ExistsAsync(stored.Digest, CancellationToken.None));
+        Assert.False(_store.RemoveIfCommittedBefore(stored.Digest, DateTime.UtcNow.AddMinutes(1)));
+        Assert.Empty(Directory.GetFiles(_root.Path, "*.sweep-*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task A_blob_an_interrupted_sweep_set_aside_is_put_back()
+    {
+        var bytes = RandomBytes(10_000);
+        var stored = await ((IArtifactStore)_store).PutAsync(new MemoryStream(bytes), long.MaxValue, CancellationToken.None);
+        var path = _store.BlobPath(stored.Digest["sha256:".Length..]);
+        File.Move(path, path + ".sweep-0123456789abcdef");
+
+        Assert.Equal(1, _store.RestoreSweptAside());
+        await using var read = await _store.OpenReadAsync(stored.Digest, CancellationToken.None);
+        var copy = new MemoryStream();
+        await read!.CopyToAsync(copy);
+        Assert.Equal(bytes, copy.ToArray());
+    }
+
+    [Fact]
     public async Task A_blob_reads_back_byte_identical()
     {
         var bytes = RandomBytes(1_000_000);

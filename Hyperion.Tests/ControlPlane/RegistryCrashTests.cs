@@ -13,6 +13,8 @@ public sealed class RegistryCrashFixture : HyperionAppFixture
 {
     public const long MaxArtifactBytes = 256 * 1024;
 
+    public const int OrphanGraceSeconds = 600;
+
     public string ArtifactsPath => Path.Combine(StateDirectory, "artifacts");
 
     /// <summary>Unfinished uploads anywhere in the store's staging area.</summary>
@@ -22,7 +24,9 @@ public sealed class RegistryCrashFixture : HyperionAppFixture
     {
         var orchestrator = (ProcessResource)builder.Resources.Single(resource => resource.Name == "orchestrator");
         builder.CreateResourceBuilder(orchestrator)
-            .WithEnvironment("Orchestrator__MaxArtifactBytes", MaxArtifactBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            .WithEnvironment("Orchestrator__MaxArtifactBytes", MaxArtifactBytes.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .WithEnvironment("Orchestrator__Registry__OrphanSweepIntervalSeconds", "1")
+            .WithEnvironment("Orchestrator__Registry__OrphanGraceSeconds", OrphanGraceSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 }
 
@@ -160,6 +164,37 @@ public sealed class RegistryCrashTests(RegistryCrashFixture hyperion)
         await WaitUntilAsync(async () => (await client.GetAsync($"/api/v1/models/{model}/versions")).IsSuccessStatusCode, "the registry to answer again");
         Assert.Empty(await VersionNumbersAsync(client, model));
         Assert.Equal(1, (await UploadOkAsync(client, model, Digits)).GetProperty("version").GetInt64());
+    }
+
+    [Fact]
+    public async Task Blobs_no_version_refers_to_are_removed_after_the_grace_period_and_registered_ones_are_kept()
+    {
+        using var client = hyperion.CreateApiClient();
+        var model = UniqueName("sweep");
+        await CreateModelAsync(client, model);
+        var registered = Model("identity_int8");
+        var registeredDigest = (await UploadOkAsync(client, model, registered)).GetProperty("digest").GetString()!;
+        var longAgo = DateTime.UtcNow.AddDays(-1);
+        File.SetLastWriteTimeUtc(BlobPath(registeredDigest), longAgo);
+
+        // What an upload stopped between storing its blob and registering the version leaves: one long ago, one just now.
+        string Orphan(DateTime committedUtc)
+        {
+            var bytes = new byte[4096];
+            Random.Shared.NextBytes(bytes);
+            var digest = Sha256(bytes);
+            Directory.CreateDirectory(Path.GetDirectoryName(BlobPath(digest))!);
+            File.WriteAllBytes(BlobPath(digest), bytes);
+            File.SetLastWriteTimeUtc(BlobPath(digest), committedUtc);
+            return digest;
+        }
+        var stale = Orphan(longAgo);
+        var recent = Orphan(DateTime.UtcNow);
+
+        await WaitUntilAsync(() => !File.Exists(BlobPath(stale)), "the sweep (every second) to remove the stale orphan");
+        Assert.True(File.Exists(BlobPath(recent)), "an orphan younger than the grace period may still be registered: kept");
+        Assert.Equal(registered, await client.GetByteArrayAsync($"/api/v1/models/{model}/versions/1/artifact"));
+        Assert.Empty(Directory.GetFiles(hyperion.ArtifactsPath, "*.sweep-*", SearchOption.AllDirectories));
     }
 
     private string BlobPath(string digest) => Path.Combine(hyperion.ArtifactsPath, "sha256", digest[7..9], digest[7..]);

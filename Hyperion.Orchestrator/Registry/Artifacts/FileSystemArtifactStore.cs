@@ -154,6 +154,73 @@ internal sealed class FileSystemArtifactStore : IArtifactStore, IDisposable
         return removed;
     }
 
+    /// <summary>Every blob with the time it was last committed.</summary>
+    public IEnumerable<(string Digest, long SizeBytes, DateTime CommittedUtc)> Blobs()
+    {
+        foreach (var path in Directory.EnumerateFiles(_blobs, "*", SearchOption.AllDirectories))
+        {
+            var name = Path.GetFileName(path);
+            if (ArtifactDigest.TryParse("sha256:" + name, out _))
+            {
+                var info = new FileInfo(path);
+                yield return ("sha256:" + name, info.Length, info.LastWriteTimeUtc);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Deletes the blob unless it was committed at or after <paramref name="committedBeforeUtc"/>. The blob is first
+    /// renamed aside and its time read there: an upload that commits the same bytes meanwhile either lands after the
+    /// rename (a new file, untouched) or before it (a fresh time, so the file is put back).
+    /// </summary>
+    public bool RemoveIfCommittedBefore(string digest, DateTime committedBeforeUtc)
+    {
+        var target = BlobPath(HexOf(digest));
+        var aside = $"{target}.sweep-{Guid.NewGuid():N}";
+        try
+        {
+            File.Move(target, aside);
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+        if (File.GetLastWriteTimeUtc(aside) < committedBeforeUtc)
+        {
+            File.Delete(aside);
+            return true;
+        }
+        try
+        {
+            File.Move(aside, target, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(target))
+        {
+            File.Delete(aside); // committed again meanwhile: the same bytes are in place
+        }
+        return false;
+    }
+
+    /// <summary>Puts back blobs a sweep renamed aside and did not finish with (the orchestrator stopped in between).</summary>
+    public int RestoreSweptAside()
+    {
+        var restored = 0;
+        foreach (var aside in Directory.EnumerateFiles(_blobs, "*.sweep-*", SearchOption.AllDirectories))
+        {
+            var target = aside[..aside.LastIndexOf(".sweep-", StringComparison.Ordinal)];
+            try
+            {
+                File.Move(aside, target, overwrite: false);
+                restored++;
+            }
+            catch (IOException) when (File.Exists(target))
+            {
+                File.Delete(aside);
+            }
+        }
+        return restored;
+    }
+
     public void Dispose()
     {
         TryDeleteDirectory(_staging);
@@ -169,6 +236,8 @@ internal sealed class FileSystemArtifactStore : IArtifactStore, IDisposable
         {
             File.SetUnixFileMode(stagedPath, BlobMode);
         }
+        // The commit time is what the orphan sweep's grace period counts from, not when the bytes finished arriving.
+        File.SetLastWriteTimeUtc(stagedPath, DateTime.UtcNow);
         // Replacing an existing blob is harmless (same bytes, and open readers keep the old file) and repairs one
         // that was damaged on disk.
         File.Move(stagedPath, target, overwrite: true);
