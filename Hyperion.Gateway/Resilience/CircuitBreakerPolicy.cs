@@ -8,9 +8,12 @@ namespace Hyperion.Gateway.Resilience;
 
 /// <summary>
 /// YARP passive health policy working as a circuit breaker per replica: <see cref="ResilienceOptions.BreakerFailureThreshold"/>
-/// consecutive failures (transport errors, 502, 503, 504) open it: the replica is marked unhealthy and gets no
-/// traffic for the cluster's reactivation period (<see cref="ResilienceOptions.BreakerCooldownSeconds"/>). Then YARP
-/// lets traffic through again (half-open): the first failure re-opens it at once, the first success closes it.
+/// consecutive failures of the replica itself (it could not be reached, the connection broke, it did not answer
+/// within the upstream time-out) open it: the replica is marked unhealthy and gets no traffic for the cluster's
+/// reactivation period (<see cref="ResilienceOptions.BreakerCooldownSeconds"/>). Then YARP lets traffic through
+/// again (half-open): the first failure re-opens it at once, the first success closes it. An error the replica
+/// answers with (a model's queue full, a model's batching time-out) is that model's answer from a working replica:
+/// it does not count, or one overloaded model would take the replica away from every other model.
 /// </summary>
 internal sealed class CircuitBreakerPolicy(IDestinationHealthUpdater healthUpdater, IOptions<GatewayOptions> options, GatewayMetrics metrics) : IPassiveHealthCheckPolicy
 {
@@ -23,8 +26,7 @@ internal sealed class CircuitBreakerPolicy(IDestinationHealthUpdater healthUpdat
 
     public void RequestProxied(HttpContext context, ClusterState cluster, DestinationState destination)
     {
-        var failed = context.Features.Get<IForwarderErrorFeature>() is { Error: not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient) }
-            || context.Response.StatusCode is StatusCodes.Status502BadGateway or StatusCodes.Status503ServiceUnavailable or StatusCodes.Status504GatewayTimeout;
+        var failed = context.Features.Get<IForwarderErrorFeature>() is { Error: not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient) };
         var circuit = _circuits.GetValue(destination, static _ => new Circuit());
         var cooldown = cluster.Model.Config.HealthCheck?.Passive?.ReactivationPeriod ?? TimeSpan.FromSeconds(10);
         if (!failed)
