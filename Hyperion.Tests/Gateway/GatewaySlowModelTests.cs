@@ -19,10 +19,7 @@ public sealed class GatewaySlowModelTests(GatewayOneReplicaFixture hyperion)
         var healthy = await hyperion.DeployIdentityAsync(1, Deployment("""{"stable": 1}"""), prefix: "fast");
 
         // The batcher holds a lone request for 20 s waiting for a batch of 64: a replica that takes too long.
-        using var admin = hyperion.CreateApiClient();
-        using var put = await admin.PutAsync($"/api/v1/deployments/{slow}", new StringContent(
-            """{"stable": 1, "max_batch_size": 64, "batching": {"max_queue_delay_microseconds": 20000000, "preferred_batch_size": [64]}}""", Encoding.UTF8, "application/json"));
-        Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+        await RedeployAsync(slow, """{"stable": 1, "max_batch_size": 64, "batching": {"max_queue_delay_microseconds": 20000000, "preferred_batch_size": [64]}}""");
 
         using var gateway = hyperion.CreateGatewayClient();
         HttpResponseMessage? timedOut = null;
@@ -61,11 +58,8 @@ public sealed class GatewaySlowModelTests(GatewayOneReplicaFixture hyperion)
         var healthy = await hyperion.DeployIdentityAsync(1, Deployment("""{"stable": 1}"""), prefix: "calm");
         // A lone request waits for a batch of 64 and the replica's batcher gives up on it after 100 ms: the replica
         // itself answers 504, quickly, as it would for a model whose queue cannot keep up.
-        using var admin = hyperion.CreateApiClient();
-        using var put = await admin.PutAsync($"/api/v1/deployments/{overloaded}", new StringContent(
-            """{"stable": 1, "max_batch_size": 64, "batching": {"max_queue_delay_microseconds": 20000000, "preferred_batch_size": [64], "default_timeout_microseconds": 100000}}""",
-            Encoding.UTF8, "application/json"));
-        Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+        await RedeployAsync(overloaded,
+            """{"stable": 1, "max_batch_size": 64, "batching": {"max_queue_delay_microseconds": 20000000, "preferred_batch_size": [64], "default_timeout_microseconds": 100000}}""");
 
         using var gateway = hyperion.CreateGatewayClient();
         await WaitUntilAsync(async () =>
@@ -88,6 +82,13 @@ public sealed class GatewaySlowModelTests(GatewayOneReplicaFixture hyperion)
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
         Assert.Equal(openedBefore, await CircuitOpeningsAsync());
+    }
+
+    private async Task RedeployAsync(string model, string spec)
+    {
+        using var admin = hyperion.CreateApiClient();
+        using var put = await admin.PutAsync($"/api/v1/deployments/{model}", new StringContent(spec, Encoding.UTF8, "application/json"));
+        Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
     }
 
     private async Task<double> CircuitOpeningsAsync()
