@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Hyperion.Gateway.Routing;
 
 namespace Hyperion.Gateway;
 
@@ -43,10 +44,15 @@ internal sealed class GatewayMetrics
         _breaker = meter.CreateCounter<long>("hyperion_gateway_circuit_transitions_total", description: "Replica circuits opened (state=open) and closed again (state=closed)");
     }
 
-    public void ArmRequest(string model, string version, string arm, int status, bool transportFailed, double seconds)
+    public void ArmRequest(string model, string version, string arm, ArmOutcome outcome, double seconds)
     {
-        var outcome = transportFailed || status >= 500 ? "error" : status >= 400 ? "client_error" : "success";
-        var tags = new TagList { { "model", model }, { "version", version }, { "arm", arm }, { "outcome", outcome } };
+        var label = outcome switch
+        {
+            ArmOutcome.Error => "error",
+            ArmOutcome.ClientError => "client_error",
+            _ => "success",
+        };
+        var tags = new TagList { { "model", model }, { "version", version }, { "arm", arm }, { "outcome", label } };
         _requests.Add(1, tags);
         _armDuration.Record(seconds, new TagList { { "model", model }, { "version", version }, { "arm", arm } });
     }

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Gateway.Statistics;
-using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
 namespace Hyperion.Gateway.Routing;
@@ -60,18 +59,16 @@ internal sealed class TrafficPolicyStage(RequestDelegate next, RoutingTableCache
         await next(context);
         if (!request.ServedFromCache)
         {
-            Record(context, arm, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Record(arm, ArmOutcomes.Of(context, request.Shape), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
     }
 
-    private void Record(HttpContext context, RoutedArm arm, double milliseconds)
+    private void Record(RoutedArm arm, ArmOutcome outcome, double milliseconds)
     {
-        var status = context.Response.StatusCode;
-        var failed = context.Features.Get<IForwarderErrorFeature>() is not null;
-        metrics.ArmRequest(arm.Target.Model, arm.Target.VersionText, arm.Arm, status, failed, milliseconds / 1000);
+        metrics.ArmRequest(arm.Target.Model, arm.Target.VersionText, arm.Arm, outcome, milliseconds / 1000);
         if (arm.Arm != RoutedArm.Pinned)
         {
-            statistics.Record(arm.Target, arm.Arm, failed || status >= 500, milliseconds);
+            statistics.Record(arm.Target, arm.Arm, outcome == ArmOutcome.Error, milliseconds);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Threading.Channels;
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Gateway.Routing;
 using Hyperion.Gateway.Statistics;
 using Microsoft.Extensions.Options;
 
@@ -116,9 +117,9 @@ internal sealed partial class ShadowDispatcher : BackgroundService
             LogShadowFailed(_logger, copy.Target.Model, copy.Target.Version, ex.Message);
         }
         var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        var failed = status is 0 or >= 500;
-        _statistics.Record(copy.Target, ArmStatisticsKeys.Shadow, failed, milliseconds);
-        _metrics.ArmRequest(copy.Target.Model, copy.Target.VersionText, ArmStatisticsKeys.Shadow, status, status == 0, milliseconds / 1000);
+        var outcome = status is 0 or >= 500 ? ArmOutcome.Error : status >= 400 ? ArmOutcome.ClientError : ArmOutcome.Success;
+        _statistics.Record(copy.Target, ArmStatisticsKeys.Shadow, outcome == ArmOutcome.Error, milliseconds);
+        _metrics.ArmRequest(copy.Target.Model, copy.Target.VersionText, ArmStatisticsKeys.Shadow, outcome, milliseconds / 1000);
         if (answer is not null && OutputComparer.TryCompare(copy.StableAnswer, answer, out var agreed, out var difference))
         {
             _statistics.RecordComparison(copy.Target, agreed, difference);

@@ -46,9 +46,9 @@ public sealed class GatewayTrafficPolicyTests(GatewayFixture hyperion)
             {
                 using var sticky = hyperion.CreateGatewayClient(replica: i % hyperion.Gateways);
                 using var response = await InferAsync(sticky, model, configure: request => request.Headers.Add("X-Hyperion-Session", $"user-{session}"));
-                seen.Add(VersionOf(response));
+                seen.Add($"{VersionOf(response)} ({(int)response.StatusCode})");
             }
-            Assert.Single(seen);
+            Assert.True(seen.Count == 1, $"session user-{session} saw {string.Join(", ", seen)}");
         }
 
         using var pinned = await InferAsync(gateway, model, $"/v2/models/{model}/versions/2/infer");
@@ -102,5 +102,54 @@ public sealed class GatewayTrafficPolicyTests(GatewayFixture hyperion)
             using var response = await InferAsync(gateway, model);
             return response.StatusCode == HttpStatusCode.OK && VersionOf(response) == "2";
         }, TimeSpan.FromSeconds(60), "version 2 stable");
+    }
+
+    [Fact]
+    public async Task A_canary_failing_over_gRPC_counts_its_errors_as_one_failing_over_REST_does()
+    {
+        // Version 2 fails every run (testdata's digits_failing): 500 over REST, INTERNAL over gRPC (an HTTP 200
+        // whose grpc-status trailer says so). The rollout gates read the errors, so both must count.
+        using var admin = hyperion.CreateApiClient();
+        var model = Hyperion.Tests.ControlPlane.RegistryTestData.UniqueName("grpcerr");
+        await Hyperion.Tests.ControlPlane.RegistryTestData.CreateModelAsync(admin, model);
+        await Hyperion.Tests.ControlPlane.RegistryTestData.UploadOkAsync(admin, model, Hyperion.Tests.ControlPlane.RegistryTestData.Digits);
+        await Hyperion.Tests.ControlPlane.RegistryTestData.UploadOkAsync(admin, model, Hyperion.Tests.ControlPlane.RegistryTestData.Model("digits_failing"));
+        using (var put = await admin.PutAsync($"/api/v1/deployments/{model}", Hyperion.Tests.ControlPlane.KeysTestApi.Json("""{"stable": 1, "canary": {"version": 2, "percent": 100}}""")))
+        {
+            Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+        }
+        var pixels = Hyperion.Tests.ControlPlane.DeploymentTestSupport.DigitsRequest;
+        using var gateway = hyperion.CreateGatewayClient();
+        await WaitUntilAsync(async () =>
+        {
+            using var response = await InferAsync(gateway, model, body: pixels);
+            return response.StatusCode == HttpStatusCode.InternalServerError && VersionOf(response) == "2";
+        }, TimeSpan.FromMinutes(1), "the failing canary taking the traffic");
+
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(hyperion.GetEndpoint("gateway", "grpc"));
+        var client = new Hyperion.Inference.Protocol.Grpc.V2.GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        var request = new Hyperion.Inference.Protocol.Grpc.V2.ModelInferRequest { ModelName = model };
+        request.Inputs.Add(new Hyperion.Inference.Protocol.Grpc.V2.ModelInferRequest.Types.InferInputTensor { Name = "pixels", Datatype = "FP32", Shape = { 1, 64 } });
+        request.RawInputContents.Add(Google.Protobuf.ByteString.CopyFrom(GatewayRoutingTests.MemoryMarshalFloats(new float[64])));
+        var headers = new Grpc.Core.Metadata { { "authorization", "Bearer " + hyperion.AdminKey } };
+        const int Calls = 6;
+        for (var i = 0; i < Calls; i++)
+        {
+            var failed = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await client.ModelInferAsync(request, headers));
+            Assert.Equal(Grpc.Core.StatusCode.Internal, failed.StatusCode);
+        }
+
+        var redis = await ConnectionMultiplexer.ConnectAsync(hyperion.GetConnectionString("cache"));
+        var database = redis.GetDatabase();
+        HashEntry[] canary = [];
+        long Field(string name) => canary.Where(e => e.Name == name).Select(e => (long)e.Value).FirstOrDefault();
+        await WaitUntilAsync(async () =>
+        {
+            canary = await database.HashGetAllAsync(ArmStatisticsKeys.For(model, 2, ArmStatisticsKeys.Canary));
+            // The REST call that found the canary, then the gRPC calls.
+            return Field(ArmStatisticsKeys.Requests) >= 1 + Calls;
+        }, TimeSpan.FromSeconds(10), "the statistics flushed (once a second)");
+        Assert.Equal(Field(ArmStatisticsKeys.Requests), Field(ArmStatisticsKeys.Errors));
+        await redis.DisposeAsync();
     }
 }
