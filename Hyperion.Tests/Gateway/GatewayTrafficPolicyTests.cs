@@ -13,11 +13,13 @@ public sealed class GatewayTrafficPolicyTests(GatewayFixture hyperion)
     public async Task Canary_gets_its_share_sticky_sessions_keep_their_version_and_an_explicit_version_wins()
     {
         var model = await hyperion.DeployIdentityAsync(2, Deployment("""{"stable": 1, "canary": {"version": 2, "percent": 30}}"""));
-        using var gateway = hyperion.CreateGatewayClient();
+        // Some 300 calls in a few seconds: a key whose plan allows them (the default plan would answer 429).
+        var key = await hyperion.CreateKeyWithPlanAsync(requestsPerSecond: 10_000, burst: 10_000);
+        using var gateway = hyperion.CreateGatewayClient(key);
         // Each replica refreshes its routing table on the change notice; the sticky check below asks both.
         for (var replica = 0; replica < hyperion.Gateways; replica++)
         {
-            using var client = hyperion.CreateGatewayClient(replica: replica);
+            using var client = hyperion.CreateGatewayClient(key, replica);
             await WaitUntilAsync(async () =>
             {
                 using var response = await InferAsync(client, model);
@@ -44,7 +46,7 @@ public sealed class GatewayTrafficPolicyTests(GatewayFixture hyperion)
             var seen = new HashSet<string>();
             for (var i = 0; i < 6; i++)
             {
-                using var sticky = hyperion.CreateGatewayClient(replica: i % hyperion.Gateways);
+                using var sticky = hyperion.CreateGatewayClient(key, i % hyperion.Gateways);
                 using var response = await InferAsync(sticky, model, configure: request => request.Headers.Add("X-Hyperion-Session", $"user-{session}"));
                 seen.Add($"{VersionOf(response)} ({(int)response.StatusCode})");
             }
