@@ -148,7 +148,9 @@ public sealed class GatewayDegradedModeTests(GatewayDegradedFixture hyperion)
         Assert.True(Stopwatch.GetElapsedTime(killedAt) > TimeSpan.FromSeconds(5), "the load went on well past the kill");
         // The dead replica's circuit opened, and requests that could not connect went to the other replica.
         var metrics = await hyperion.CreateHttpClient("gateway").GetStringAsync("/metrics");
-        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("hyperion_gateway_circuit_transitions_total", StringComparison.Ordinal) && line.Contains("state=\"open\"", StringComparison.Ordinal));
+        Assert.True(metrics.Split('\n').Any(line => line.StartsWith("hyperion_gateway_circuit_transitions_total", StringComparison.Ordinal) && line.Contains("state=\"open\"", StringComparison.Ordinal)),
+            $"the dead replica's circuit did not open; {failures.Count} failed ({string.Join(" | ", failures.Take(8))}); gateway: "
+            + string.Join(" | ", metrics.Split('\n').Where(line => line.StartsWith("hyperion_gateway_c", StringComparison.Ordinal) || line.StartsWith("hyperion_gateway_arm_requests_total", StringComparison.Ordinal))));
         Assert.Contains(metrics.Split('\n'), line => line.StartsWith("hyperion_gateway_connect_retries_total", StringComparison.Ordinal));
         await hyperion.App.WaitForAsync("inference-0", s => s[0].State == ResourceState.Healthy && s[0].Pid != pid, HyperionAppFixture.StartTimeout, "restarted");
     }
