@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
 using Yarp.ReverseProxy.Model;
@@ -8,12 +9,13 @@ namespace Hyperion.Gateway.Resilience;
 
 /// <summary>
 /// YARP passive health policy working as a circuit breaker per replica: <see cref="ResilienceOptions.BreakerFailureThreshold"/>
-/// consecutive failures of the replica itself (it could not be reached, the connection broke, it did not answer
-/// within the upstream time-out) open it: the replica is marked unhealthy and gets no traffic for the cluster's
-/// reactivation period (<see cref="ResilienceOptions.BreakerCooldownSeconds"/>). Then YARP lets traffic through
-/// again (half-open): the first failure re-opens it at once, the first success closes it. An error the replica
-/// answers with (a model's queue full, a model's batching time-out) is that model's answer from a working replica:
-/// it does not count, or one overloaded model would take the replica away from every other model.
+/// consecutive failures of the replica itself open it: it could not be reached, the connection broke, it did not
+/// answer within the upstream time-out, or it answered 502, or 503 without <c>Retry-After</c> (it cannot serve:
+/// restarting, the model not loaded on it). The replica is then marked unhealthy and gets no traffic for the
+/// cluster's reactivation period (<see cref="ResilienceOptions.BreakerCooldownSeconds"/>). Then YARP lets traffic
+/// through again (half-open): the first failure re-opens it at once, the first success closes it. An overloaded
+/// model's answers (503 with <c>Retry-After</c> for a full queue, 504 for a batching time-out) come from a working
+/// replica: they do not count, or one overloaded model would take the replica away from every other model.
 /// </summary>
 internal sealed class CircuitBreakerPolicy(IDestinationHealthUpdater healthUpdater, IOptions<GatewayOptions> options, GatewayMetrics metrics) : IPassiveHealthCheckPolicy
 {
@@ -26,7 +28,10 @@ internal sealed class CircuitBreakerPolicy(IDestinationHealthUpdater healthUpdat
 
     public void RequestProxied(HttpContext context, ClusterState cluster, DestinationState destination)
     {
-        var failed = context.Features.Get<IForwarderErrorFeature>() is { Error: not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient) };
+        var response = context.Response;
+        var failed = context.Features.Get<IForwarderErrorFeature>() is { Error: not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient) }
+            || response.StatusCode == StatusCodes.Status502BadGateway
+            || (response.StatusCode == StatusCodes.Status503ServiceUnavailable && !response.Headers.ContainsKey(HeaderNames.RetryAfter));
         var circuit = _circuits.GetValue(destination, static _ => new Circuit());
         var cooldown = cluster.Model.Config.HealthCheck?.Passive?.ReactivationPeriod ?? TimeSpan.FromSeconds(10);
         if (!failed)

@@ -92,12 +92,12 @@ public sealed class HostingTests : IDisposable
         await app.StartAsync();
         await app.WaitForAllHealthyAsync(s_timeout);
 
-        var client = ProcessInspector.ReadEnvironment(app.GetProcessId("client")!.Value);
+        var client = await ProcessInspector.ReadEnvironmentWithAsync(app.GetProcessId("client")!.Value, "services__web__http__0");
         for (var replica = 0; replica < 2; replica++)
         {
             var url = app.GetEndpoint("web", replica: replica);
             Assert.Equal($"http://127.0.0.1:{url.Port}", client[$"services__web__http__{replica}"]);
-            var server = ProcessInspector.ReadEnvironment(app.GetProcessId($"web-{replica}")!.Value);
+            var server = await ProcessInspector.ReadEnvironmentWithAsync(app.GetProcessId($"web-{replica}")!.Value, "PORT");
             Assert.Equal(url.Port.ToString(), server["PORT"]);
             Assert.Equal(replica.ToString(), server["REPLICA"]);
         }

@@ -5,6 +5,24 @@ namespace Hyperion.Tests.Hosting;
 /// <summary>Reads /proc: what environment a service really received, and which processes are still alive.</summary>
 public static class ProcessInspector
 {
+    /// <summary>
+    /// The environment of <paramref name="pid"/> once it holds <paramref name="key"/>: a process just started may
+    /// still be the forked child before its exec, showing the parent's environment.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, string>> ReadEnvironmentWithAsync(int pid, string key)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var environment = ReadEnvironment(pid);
+            if (environment.ContainsKey(key) || DateTime.UtcNow > deadline)
+            {
+                return environment;
+            }
+            await Task.Delay(50);
+        }
+    }
+
     public static IReadOnlyDictionary<string, string> ReadEnvironment(int pid)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
