@@ -25,14 +25,9 @@ internal static class ArmOutcomes
         {
             return ArmOutcome.Error;
         }
-        var status = context.Response.StatusCode;
-        if (status >= 500)
+        if (OfStatus(context.Response.StatusCode) is not ArmOutcome.Success and var byStatus)
         {
-            return ArmOutcome.Error;
-        }
-        if (status >= 400)
-        {
-            return ArmOutcome.ClientError;
+            return byStatus;
         }
         if (shape != PathShape.Grpc || GrpcStatusOf(context) is not { } code || code == 0)
         {
@@ -42,6 +37,10 @@ internal static class ArmOutcomes
             ? ArmOutcome.Error
             : ArmOutcome.ClientError;
     }
+
+    /// <summary>By the HTTP status alone: 5xx an error, 4xx the caller's.</summary>
+    public static ArmOutcome OfStatus(int status) =>
+        status >= 500 ? ArmOutcome.Error : status >= 400 ? ArmOutcome.ClientError : ArmOutcome.Success;
 
     private const int Unknown = 2;
     private const int DeadlineExceeded = 4;

@@ -117,7 +117,7 @@ internal sealed partial class ShadowDispatcher : BackgroundService
             LogShadowFailed(_logger, copy.Target.Model, copy.Target.Version, ex.Message);
         }
         var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        var outcome = status is 0 or >= 500 ? ArmOutcome.Error : status >= 400 ? ArmOutcome.ClientError : ArmOutcome.Success;
+        var outcome = status == 0 ? ArmOutcome.Error : ArmOutcomes.OfStatus(status); // 0: no answer at all
         _statistics.Record(copy.Target, ArmStatisticsKeys.Shadow, outcome == ArmOutcome.Error, milliseconds);
         _metrics.ArmRequest(copy.Target.Model, copy.Target.VersionText, ArmStatisticsKeys.Shadow, outcome, milliseconds / 1000);
         if (answer is not null && OutputComparer.TryCompare(copy.StableAnswer, answer, out var agreed, out var difference))
