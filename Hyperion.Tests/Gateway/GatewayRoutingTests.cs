@@ -142,7 +142,10 @@ public sealed class GatewayRoutingTests(GatewayFixture hyperion)
     {
         var model = await hyperion.DeployIdentityAsync(1, Deployment("""{"stable": 1}"""));
         using var gateway = hyperion.CreateGatewayClient();
-        using var response = await InferAsync(gateway, model, body: new string(' ', GatewayFixture.MaxRequestBodyBytes + 1));
+        // As curl does for large bodies: the client waits for "100 Continue" before sending the body, so the gateway's
+        // 413 (answered from Content-Length, before any body is read) reaches it instead of racing its upload.
+        using var response = await InferAsync(gateway, model, body: new string(' ', GatewayFixture.MaxRequestBodyBytes + 1),
+            configure: request => request.Headers.ExpectContinue = true);
         var error = await AssertOipErrorAsync(response, HttpStatusCode.RequestEntityTooLarge);
         Assert.Contains("Gateway:MaxRequestBodyBytes", error);
     }
