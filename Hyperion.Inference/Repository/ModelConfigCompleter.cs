@@ -55,7 +55,7 @@ internal static class ModelConfigCompleter
         {
             if (tensor.Dims.Length == 0 || tensor.Dims[0] != -1)
             {
-                reason = $"'{tensor.Name}' has shape {FormatDims(tensor.Dims)}";
+                reason = $"'{tensor.Name}' has shape {ModelConfigRules.FormatDims(tensor.Dims)}";
                 return false;
             }
         }
@@ -98,32 +98,15 @@ internal static class ModelConfigCompleter
                 throw new ModelLoadException(
                     $"config {role} '{actual.Name}' has datatype {stated.DataType}, but the model's is {dataType.ToOipName()}");
             }
-            if (!DimsAgree(stated.Dims, expectedDims))
+            if (!ModelConfigRules.DimsAgree(stated.Dims, expectedDims))
             {
                 var batchNote = maxBatchSize > 0 ? $" (dims exclude the batch dimension because max_batch_size is {maxBatchSize})" : "";
                 throw new ModelLoadException(
-                    $"config {role} '{actual.Name}' has dims {FormatDims(stated.Dims)}, but the model's are {FormatDims(expectedDims)}{batchNote}");
+                    $"config {role} '{actual.Name}' has dims {ModelConfigRules.FormatDims(stated.Dims)}, but the model's are {ModelConfigRules.FormatDims(expectedDims)}{batchNote}");
             }
             completed.Add(stated);
         }
         return completed;
-    }
-
-    // A config may pin a dimension the model leaves dynamic, never contradict or loosen a fixed one.
-    private static bool DimsAgree(IReadOnlyList<long> stated, long[] actual)
-    {
-        if (stated.Count != actual.Length)
-        {
-            return false;
-        }
-        for (var i = 0; i < actual.Length; i++)
-        {
-            if (actual[i] != -1 && stated[i] != actual[i])
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static bool Contains(IReadOnlyList<BackendTensorInfo> tensors, string name)
@@ -160,5 +143,4 @@ internal static class ModelConfigCompleter
         return string.Join(", ", names);
     }
 
-    internal static string FormatDims(IReadOnlyList<long> dims) => "[" + string.Join(',', dims) + "]";
 }

@@ -46,16 +46,9 @@ internal static class ModelConfigValidator
         {
             return;
         }
-        if (config.MaxBatchSize == 0)
+        if (ModelConfigRules.BatchSizeProblem(config) is { } problem)
         {
-            Fail("dynamic_batching needs max_batch_size > 0 (the model must have a batch dimension)");
-        }
-        foreach (var preferred in batching.PreferredBatchSize)
-        {
-            if (preferred < 1 || preferred > config.MaxBatchSize)
-            {
-                Fail($"dynamic_batching.preferred_batch_size {preferred} must be between 1 and max_batch_size {config.MaxBatchSize}");
-            }
+            Fail(problem);
         }
         if (batching.MaxQueueDelayMicroseconds < 0)
         {

@@ -101,7 +101,7 @@ internal static class ModelConfigCheck
         {
             if (tensor.Dims.Count == 0 || tensor.Dims[0] != -1)
             {
-                reason = $"'{tensor.Name}' has shape {FormatDims(tensor.Dims)}";
+                reason = $"'{tensor.Name}' has shape {ModelConfigRules.FormatDims(tensor.Dims)}";
                 return false;
             }
         }
@@ -136,31 +136,14 @@ internal static class ModelConfigCheck
             {
                 Fail($"{role} '{actual.Name}' has datatype {stated.DataType}, but the model's is {actual.Datatype}");
             }
-            if (!DimsAgree(stated.Dims, expectedDims))
+            if (!ModelConfigRules.DimsAgree(stated.Dims, expectedDims))
             {
                 var batchNote = maxBatchSize > 0 ? $" (dims exclude the batch dimension because max_batch_size is {maxBatchSize})" : "";
-                Fail($"{role} '{actual.Name}' has dims {FormatDims(stated.Dims)}, but the model's are {FormatDims(expectedDims)}{batchNote}");
+                Fail($"{role} '{actual.Name}' has dims {ModelConfigRules.FormatDims(stated.Dims)}, but the model's are {ModelConfigRules.FormatDims(expectedDims)}{batchNote}");
             }
             completed.Add(stated);
         }
         return completed;
-    }
-
-    // A config may pin a dimension the model leaves variable, never contradict a fixed one.
-    private static bool DimsAgree(IReadOnlyList<long> stated, long[] actual)
-    {
-        if (stated.Count != actual.Length)
-        {
-            return false;
-        }
-        for (var i = 0; i < actual.Length; i++)
-        {
-            if (actual[i] != -1 && stated[i] != actual[i])
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static void CheckTensorList(IReadOnlyList<ModelTensorConfig> tensors, string role)
@@ -182,7 +165,7 @@ internal static class ModelConfigCheck
             }
             if (tensor.Dims.Any(dim => dim is 0 or < -1))
             {
-                Fail($"{role} '{tensor.Name}' dims {FormatDims(tensor.Dims)}: each dim must be positive or -1 (variable)");
+                Fail($"{role} '{tensor.Name}' dims {ModelConfigRules.FormatDims(tensor.Dims)}: each dim must be positive or -1 (variable)");
             }
         }
     }
@@ -193,16 +176,9 @@ internal static class ModelConfigCheck
         {
             return;
         }
-        if (config.MaxBatchSize == 0)
+        if (ModelConfigRules.BatchSizeProblem(config) is { } problem)
         {
-            Fail("dynamic_batching needs max_batch_size > 0 (the model must have a batch dimension)");
-        }
-        foreach (var preferred in batching.PreferredBatchSize)
-        {
-            if (preferred < 1 || preferred > config.MaxBatchSize)
-            {
-                Fail($"dynamic_batching.preferred_batch_size {preferred} must be between 1 and max_batch_size {config.MaxBatchSize}");
-            }
+            Fail(problem);
         }
         if (batching.MaxQueueDelayMicroseconds < 0 || batching.MaxQueueSize < 0 || batching.DefaultTimeoutMicroseconds < 0)
         {
@@ -244,9 +220,7 @@ internal static class ModelConfigCheck
         $"inputs {Join(signature.Inputs)}; outputs {Join(signature.Outputs)}";
 
     private static string Join(IReadOnlyList<TensorSignature> tensors) =>
-        string.Join(", ", tensors.Select(tensor => $"{tensor.Name} {tensor.Datatype} {FormatDims(tensor.Dims)}"));
-
-    private static string FormatDims(IReadOnlyList<long> dims) => "[" + string.Join(',', dims) + "]";
+        string.Join(", ", tensors.Select(tensor => $"{tensor.Name} {tensor.Datatype} {ModelConfigRules.FormatDims(tensor.Dims)}"));
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void Fail(string reason) => throw new ConfigMismatchException($"config: {reason}");
