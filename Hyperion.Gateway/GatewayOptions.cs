@@ -11,6 +11,12 @@ public sealed class GatewayOptions
     /// <summary>Where gRPC (cleartext HTTP/2, prior knowledge) is served, e.g. <c>http://127.0.0.1:5081</c>; empty: no gRPC.</summary>
     public string? GrpcUrl { get; set; }
 
+    /// <summary>
+    /// Requests are read, forwarded and answered on the socket threads instead of being handed to the thread pool at
+    /// each step (see <c>InlineIoExtensions</c>); the request path never blocks. Off: the default ASP.NET Core scheduling.
+    /// </summary>
+    public bool InlineIo { get; set; } = true;
+
     /// <summary>Largest request body; larger ones get 413 before anything is forwarded.</summary>
     [Range(1024, long.MaxValue)]
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;

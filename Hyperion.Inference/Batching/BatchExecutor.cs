@@ -13,7 +13,7 @@ namespace Hyperion.Inference.Batching;
 /// <summary>
 /// Runs batches on one instance: concatenates the requests' inputs along dimension 0 into one pooled buffer
 /// per input (a single request's inputs go to the backend as they are), runs the model, and copies each
-/// request's rows of the requested outputs into its own pooled tensors. Owned by one worker thread.
+/// request's rows of the requested outputs into its own pooled tensors. Used by one thread at a time: its instance's worker, or a request running inline while the instance is free.
 /// </summary>
 internal sealed partial class BatchExecutor(
     ModelVersionKey key, ModelSignature signature, IModelInstance instance, InferenceMetrics metrics, ILogger logger)
@@ -22,6 +22,20 @@ internal sealed partial class BatchExecutor(
     private readonly int[] _outputOffsets = new int[signature.Outputs.Length];
     private readonly int[] _sliceStarts = new int[signature.Outputs.Length];
     private readonly int[] _sliceLengths = new int[signature.Outputs.Length];
+    private readonly List<PendingRequest> _single = new(1);
+
+    public void ExecuteOne(PendingRequest request)
+    {
+        _single.Add(request);
+        try
+        {
+            Execute(_single);
+        }
+        finally
+        {
+            _single.Clear();
+        }
+    }
 
     public void Execute(List<PendingRequest> batch)
     {

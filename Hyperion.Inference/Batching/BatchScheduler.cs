@@ -13,7 +13,9 @@ namespace Hyperion.Inference.Batching;
 /// arrival order: it cuts at once when the batch reaches max_batch_size or a preferred size (the largest
 /// reachable), and otherwise when the oldest request has waited max_queue_delay (at once when that is 0).
 /// Requests whose non-batch dimensions differ from the oldest request's are left for a later batch, so
-/// they are never concatenated. Without a dynamic batcher every request runs alone, one per free instance.
+/// they are never concatenated. Without a dynamic batcher every request runs alone, one per free instance; a fast
+/// model's request runs on the thread that received it when an instance is free and nothing waits
+/// (<see cref="BatchingPolicy.InlineMaxTicks"/>), the rest on the instances' workers in arrival order.
 /// </summary>
 internal sealed class BatchScheduler : IDisposable
 {
@@ -22,12 +24,17 @@ internal sealed class BatchScheduler : IDisposable
     private readonly ModelSignature _signature;
     private readonly BatchingPolicy _policy;
     private readonly IModelInstance[] _instances;
+    private readonly BatchExecutor[] _executors;
+    private readonly bool[] _busy;
     private readonly Thread[] _workers;
     private readonly int[] _selected;
     private PendingRequest[] _queue;
     private int _count;
     private int _idleWorkers;
+    private int _inlineRuns;
+    private int _inlineWaiters;
     private bool _stopping;
+    private long _averageRunTicks = -1;
 
     public BatchScheduler(
         ModelVersionKey key, ModelSignature signature, BatchingPolicy policy, IModelInstance[] instances,
@@ -39,11 +46,14 @@ internal sealed class BatchScheduler : IDisposable
         _instances = instances;
         _selected = new int[policy.MaxBatchSize];
         _queue = new PendingRequest[Math.Min(policy.MaxQueueSize, 64)];
+        _executors = new BatchExecutor[instances.Length];
+        _busy = new bool[instances.Length];
         _workers = new Thread[instances.Length];
         for (var i = 0; i < instances.Length; i++)
         {
-            var executor = new BatchExecutor(key, signature, instances[i], metrics, logger);
-            _workers[i] = new Thread(() => RunWorker(executor))
+            _executors[i] = new BatchExecutor(key, signature, instances[i], metrics, logger);
+            var instance = i;
+            _workers[i] = new Thread(() => RunWorker(instance))
             {
                 IsBackground = true,
                 Name = $"hyperion {key.Model}/{key.Version} #{i}",
@@ -56,8 +66,70 @@ internal sealed class BatchScheduler : IDisposable
 
     public BatchingPolicy Policy => _policy;
 
-    /// <summary>Queues the request; throws QueueFull when max_queue_size requests already wait.</summary>
-    public void Enqueue(PendingRequest request)
+    /// <summary>
+    /// Runs the request now on this thread when the policy allows it (see <see cref="BatchingPolicy.InlineMaxTicks"/>),
+    /// otherwise queues it; throws QueueFull when max_queue_size requests already wait.
+    /// </summary>
+    public void Submit(PendingRequest request)
+    {
+        var average = Volatile.Read(ref _averageRunTicks);
+        if (_policy.InlineMaxTicks > 0 && average >= 0 && average <= _policy.InlineMaxTicks && TryRunInline(request))
+        {
+            return;
+        }
+        Enqueue(request);
+    }
+
+    private bool TryRunInline(PendingRequest request)
+    {
+        int instance;
+        lock (_gate)
+        {
+            while (true)
+            {
+                // Anything queued was there first: it keeps its turn on the workers.
+                if (_stopping || _count > 0)
+                {
+                    return false;
+                }
+                instance = Array.IndexOf(_busy, false);
+                if (instance >= 0)
+                {
+                    break;
+                }
+                // Every instance is running this fast model: waiting for one costs less than a hand-off to a worker.
+                _inlineWaiters++;
+                Monitor.Wait(_gate);
+                _inlineWaiters--;
+            }
+            _busy[instance] = true;
+            _inlineRuns++;
+        }
+        try
+        {
+            if (request.TryTake())
+            {
+                Run(instance, request);
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _busy[instance] = false;
+                _inlineRuns--;
+                // Wake only who can act: callers waiting for an instance, a worker with queued work (its instance may
+                // be this one), Dispose. An idle worker woken for nothing would cost a wake-up per request.
+                if (_inlineWaiters > 0 || (_count > 0 && _idleWorkers > 0) || _stopping)
+                {
+                    Monitor.PulseAll(_gate);
+                }
+            }
+        }
+        return true;
+    }
+
+    private void Enqueue(PendingRequest request)
     {
         lock (_gate)
         {
@@ -82,7 +154,16 @@ internal sealed class BatchScheduler : IDisposable
             _queue[_count++] = request;
             if (_idleWorkers > 0)
             {
-                Monitor.Pulse(_gate);
+                // With inline runs about, the one woken could be a caller waiting for an instance, or the worker of
+                // an instance an inline run holds: wake them all.
+                if (_inlineRuns > 0 || _inlineWaiters > 0)
+                {
+                    Monitor.PulseAll(_gate);
+                }
+                else
+                {
+                    Monitor.Pulse(_gate);
+                }
             }
         }
     }
@@ -106,6 +187,10 @@ internal sealed class BatchScheduler : IDisposable
             }
             _count = 0;
             Monitor.PulseAll(_gate);
+            while (_inlineRuns > 0)
+            {
+                Monitor.Wait(_gate);
+            }
         }
         foreach (var worker in _workers)
         {
@@ -120,17 +205,59 @@ internal sealed class BatchScheduler : IDisposable
         }
     }
 
-    private void RunWorker(BatchExecutor executor)
+    private void RunWorker(int instance)
     {
         var batch = new List<PendingRequest>(_policy.MaxBatchSize);
-        while (TakeBatch(batch))
+        while (TakeBatch(instance, batch))
         {
-            executor.Execute(batch);
-            batch.Clear();
+            try
+            {
+                Run(instance, batch);
+            }
+            finally
+            {
+                batch.Clear();
+                lock (_gate)
+                {
+                    _busy[instance] = false;
+                    if (_inlineWaiters > 0)
+                    {
+                        Monitor.PulseAll(_gate);
+                    }
+                }
+            }
         }
     }
 
-    private bool TakeBatch(List<PendingRequest> batch)
+    private void Run(int instance, PendingRequest request)
+    {
+        var started = Stopwatch.GetTimestamp();
+        _executors[instance].ExecuteOne(request);
+        Observe(Stopwatch.GetTimestamp() - started);
+    }
+
+    private void Run(int instance, List<PendingRequest> batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        _executors[instance].Execute(batch);
+        if (batch.Count == 1)
+        {
+            Observe(Stopwatch.GetTimestamp() - started);
+        }
+    }
+
+    /// <summary>A moving average of single-request runs: whether the model is fast enough to run inline.</summary>
+    private void Observe(long ticks)
+    {
+        if (_policy.InlineMaxTicks <= 0)
+        {
+            return;
+        }
+        var average = Volatile.Read(ref _averageRunTicks);
+        Volatile.Write(ref _averageRunTicks, average < 0 ? ticks : average + ((ticks - average) / 8));
+    }
+
+    private bool TakeBatch(int instance, List<PendingRequest> batch)
     {
         lock (_gate)
         {
@@ -138,7 +265,7 @@ internal sealed class BatchScheduler : IDisposable
             {
                 var now = Stopwatch.GetTimestamp();
                 Compact(now);
-                if (_count == 0)
+                if (_count == 0 || _busy[instance])
                 {
                     Wait(Timeout.Infinite);
                     continue;
@@ -146,6 +273,7 @@ internal sealed class BatchScheduler : IDisposable
                 var waitTicks = _policy.Dynamic ? FormBatch(now, batch) : TakeOldest(batch);
                 if (batch.Count > 0)
                 {
+                    _busy[instance] = true;
                     Compact(now);
                     if (_count > 0 && _idleWorkers > 0)
                     {

@@ -22,7 +22,13 @@ internal sealed record BatchingPolicy
     /// <summary>Stopwatch ticks a queued request may wait when it brings no timeout of its own; 0 for no limit.</summary>
     public required long DefaultTimeoutTicks { get; init; }
 
-    public static BatchingPolicy From(ModelConfig config, int defaultMaxQueueSize)
+    /// <summary>
+    /// Without a dynamic batcher: requests of a model whose recent runs took at most this long run on the thread that
+    /// received them when an instance is free and nothing waits, instead of waking the instance's worker; 0: never.
+    /// </summary>
+    public long InlineMaxTicks { get; init; }
+
+    public static BatchingPolicy From(ModelConfig config, int defaultMaxQueueSize, long inlineMaxMicroseconds)
     {
         var batching = config.MaxBatchSize > 0 ? config.DynamicBatching : null;
         int[] preferred = [.. batching?.PreferredBatchSize ?? []];
@@ -35,6 +41,7 @@ internal sealed record BatchingPolicy
             MaxQueueDelayTicks = MicrosecondsToTicks(batching?.MaxQueueDelayMicroseconds ?? 0),
             MaxQueueSize = batching is { MaxQueueSize: > 0 } ? batching.MaxQueueSize : defaultMaxQueueSize,
             DefaultTimeoutTicks = MicrosecondsToTicks(batching?.DefaultTimeoutMicroseconds ?? 0),
+            InlineMaxTicks = batching is null ? MicrosecondsToTicks(inlineMaxMicroseconds) : 0,
         };
     }
 

@@ -17,6 +17,13 @@ public sealed class InferenceProtocolOptions : IValidatableObject
     /// </summary>
     public string? GrpcUrl { get; set; }
 
+    /// <summary>
+    /// Requests are read, run (when the model runs inline, see <c>Inference:InlineExecutionMaxMicroseconds</c>) and
+    /// answered on the socket threads instead of being handed to the thread pool at each step (see
+    /// <c>InlineIoExtensions</c>). Off: the default ASP.NET Core scheduling.
+    /// </summary>
+    public bool InlineIo { get; set; } = true;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!string.IsNullOrWhiteSpace(GrpcUrl)

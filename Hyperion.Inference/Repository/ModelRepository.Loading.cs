@@ -149,7 +149,7 @@ internal sealed partial class ModelRepository
         using var onnx = OnnxModel.Open(path, source.Config, _options.OnnxThreadSpinning);
         var config = ModelConfigCompleter.Complete(source, onnx.Signature, name, _options.DefaultMaxBatchSize);
         var signature = new ModelSignature(config);
-        var policy = BatchingPolicy.From(config, _options.DefaultMaxQueueSize);
+        var policy = BatchingPolicy.From(config, _options.DefaultMaxQueueSize, _options.InlineExecutionMaxMicroseconds);
         var key = new ModelVersionKey(name, version.ToString(CultureInfo.InvariantCulture));
         var scheduler = new BatchScheduler(key, signature, policy, onnx.CreateInstances(signature), _metrics, _logger);
         return new LoadedModelVersion(key, version, config, signature, scheduler, stamp);

@@ -26,7 +26,7 @@ internal sealed class InferenceDispatcher(ModelRepository repository, InferenceM
             cancellationToken.ThrowIfCancellationRequested();
 
             var pending = new PendingRequest(request, rows, outputs, Deadline(request, version.Scheduler.Policy, started));
-            version.Scheduler.Enqueue(pending);
+            version.Scheduler.Submit(pending);
             InferenceResponse response;
             using (cancellationToken.UnsafeRegister(
                 static (state, token) => ((PendingRequest)state!).TryAbandon(new OperationCanceledException(token)), pending))
