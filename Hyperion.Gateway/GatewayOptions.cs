@@ -104,6 +104,16 @@ public sealed class RateLimitOptions
 
     [Range(10, 10_000)]
     public int RedisTimeoutMilliseconds { get; set; } = 250;
+
+    /// <summary>
+    /// A busy caller's check may take several tokens from the shared bucket at once (at most 1/16 of the burst) and
+    /// spend them on its next requests without asking Redis (see <c>TokenLeases</c>); false: every request asks Redis.
+    /// </summary>
+    public bool Leasing { get; set; } = true;
+
+    /// <summary>How long leased tokens stay usable; unspent ones are then dropped.</summary>
+    [Range(10, 60_000)]
+    public int LeaseMilliseconds { get; set; } = 1_000;
 }
 
 public sealed class PlanOptions
@@ -139,6 +149,16 @@ public sealed class CachingOptions
 
     [Range(10, 10_000)]
     public int RedisTimeoutMilliseconds { get; set; } = 250;
+
+    /// <summary>
+    /// A busy caller's check may take several tokens from the shared bucket at once (at most 1/16 of the burst) and
+    /// spend them on its next requests without asking Redis (see <c>TokenLeases</c>); false: every request asks Redis.
+    /// </summary>
+    public bool Leasing { get; set; } = true;
+
+    /// <summary>How long leased tokens stay usable; unspent ones are then dropped.</summary>
+    [Range(10, 60_000)]
+    public int LeaseMilliseconds { get; set; } = 1_000;
 }
 
 public sealed class ShadowingOptions

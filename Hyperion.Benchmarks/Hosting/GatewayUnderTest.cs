@@ -5,9 +5,10 @@ namespace Hyperion.Benchmarks.Hosting;
 
 /// <summary>
 /// The gateway in front of one standalone inference server, as in the graph but without an orchestrator: a Redis of
-/// its own (rate limits are checked on every request, as in production), callers authenticated with a JWT signed by
-/// a key made for the run (the orchestrator is not there to confirm API keys), and no routing table (the model is
-/// forwarded as it is). The row measures what the gateway adds to each request: auth, a Redis round trip, YARP.
+/// its own (every request is rate limited, as in production: a busy caller's tokens come from Redis in leases),
+/// callers authenticated with a JWT signed by a key made for the run (the orchestrator is not there to confirm API
+/// keys), and no routing table (the model is forwarded as it is). The row measures what the gateway adds to each
+/// request: auth, the rate limit, YARP.
 /// </summary>
 internal static class GatewayUnderTest
 {
@@ -34,7 +35,7 @@ internal static class GatewayUnderTest
                 ["Gateway__Auth__Jwt__SigningKey"] = signingKey,
                 ["Gateway__Auth__Jwt__Issuer"] = Issuer,
                 ["Gateway__Auth__Jwt__Audience"] = Audience,
-                // Limits far above what the run sends: every request still takes a token in Redis.
+                // Limits far above what the run sends: every request still takes a token from the shared bucket.
                 ["Gateway__RateLimiting__Default__RequestsPerSecond"] = "1000000",
                 ["Gateway__RateLimiting__Default__Burst"] = "10000000",
                 ["Logging__LogLevel__Default"] = "Warning",

@@ -40,6 +40,7 @@ internal static class GatewayHostingExtensions
         services.AddSingleton<RoutingTableCache>();
         services.AddHostedService(provider => provider.GetRequiredService<RoutingTableCache>());
         services.AddSingleton<RedisTokenBuckets>();
+        services.AddSingleton<TokenLeases>();
         services.AddSingleton<ArmStatistics>();
         services.AddSingleton<ArmStatisticsFlusher>();
         services.AddHostedService(provider => provider.GetRequiredService<ArmStatisticsFlusher>());

@@ -7,13 +7,15 @@ namespace Hyperion.Gateway.RateLimiting;
 
 /// <summary>
 /// Proxy stage: one token per request from the caller's bucket (and its bucket for the model), with the key's plan
-/// or <see cref="RateLimitOptions.Default"/>. Answers carry <c>RateLimit-Limit</c>, <c>RateLimit-Remaining</c>,
+/// or <see cref="RateLimitOptions.Default"/>; a busy caller's tokens come from a lease when this replica holds one
+/// (<see cref="TokenLeases"/>). Answers carry <c>RateLimit-Limit</c>, <c>RateLimit-Remaining</c>,
 /// <c>RateLimit-Reset</c>; a refused one is 429 with <c>Retry-After</c>. When Redis cannot be asked the request goes
 /// through (counted as fail_open, logged) unless <see cref="RateLimitOptions.FailClosed"/>.
 /// </summary>
 internal sealed partial class RateLimitStage(
     RequestDelegate next,
     RedisTokenBuckets buckets,
+    TokenLeases leases,
     IOptions<GatewayOptions> options,
     GatewayMetrics metrics,
     ILogger<RateLimitStage> logger)
@@ -33,16 +35,26 @@ internal sealed partial class RateLimitStage(
         }
 
         var plan = caller.Plan ?? _default;
+        var modelPlan = request.Model is null ? null : _perModel ?? plan;
+        var leaseModel = modelPlan is null ? null : request.Model;
+        if (leases.TryTake(caller.RateLimitKey, leaseModel, out var decision))
+        {
+            WriteHeaders(context, decision);
+            metrics.RateLimit("allowed");
+            await next(context);
+            return;
+        }
         if (!buckets.IsConnected)
         {
             await DegradedAsync(context, request, "Redis is not connected");
             return;
         }
-        RateLimitDecision decision;
         try
         {
+            var asked = leases.SizeFor(caller.RateLimitKey, leaseModel, Math.Min(plan.Burst, modelPlan?.Burst ?? int.MaxValue));
             // Bounded by the multiplexer's timeout (RedisTimeoutMilliseconds, see GatewayRedis).
-            decision = await buckets.TakeAsync(caller.RateLimitKey, plan, request.Model, request.Model is null ? null : _perModel ?? plan);
+            var granted = await buckets.TakeAsync(caller.RateLimitKey, plan, request.Model, modelPlan, asked);
+            decision = leases.Store(caller.RateLimitKey, leaseModel, asked, granted);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -50,20 +62,25 @@ internal sealed partial class RateLimitStage(
             return;
         }
 
-        var headers = context.Response.Headers;
-        headers["RateLimit-Limit"] = RedisTokenBuckets.Format(decision.Limit);
-        headers["RateLimit-Remaining"] = RedisTokenBuckets.Format(decision.Remaining);
-        headers["RateLimit-Reset"] = RedisTokenBuckets.Format(decision.ResetSeconds);
+        WriteHeaders(context, decision);
         if (!decision.Allowed)
         {
             metrics.RateLimit("limited");
-            headers.RetryAfter = RedisTokenBuckets.Format(decision.RetryAfterSeconds);
+            context.Response.Headers.RetryAfter = RedisTokenBuckets.Format(decision.RetryAfterSeconds);
             await GatewayErrors.WriteAsync(context, request.ErrorStyle, StatusCodes.Status429TooManyRequests,
                 $"rate limit exceeded: {plan.Burst} requests at once, refilled at {plan.RequestsPerSecond} per second; retry after {decision.RetryAfterSeconds} s");
             return;
         }
         metrics.RateLimit("allowed");
         await next(context);
+    }
+
+    private static void WriteHeaders(HttpContext context, RateLimitDecision decision)
+    {
+        var headers = context.Response.Headers;
+        headers["RateLimit-Limit"] = RedisTokenBuckets.Format(decision.Limit);
+        headers["RateLimit-Remaining"] = RedisTokenBuckets.Format(decision.Remaining);
+        headers["RateLimit-Reset"] = RedisTokenBuckets.Format(decision.ResetSeconds);
     }
 
     private async Task DegradedAsync(HttpContext context, GatewayRequest request, string reason)

@@ -10,11 +10,13 @@ namespace Hyperion.Gateway.RateLimiting;
 /// <param name="Remaining">Whole tokens left in the binding bucket.</param>
 /// <param name="ResetSeconds">Until the binding bucket is full again.</param>
 /// <param name="RetryAfterSeconds">When refused: until one token is there again.</param>
-internal readonly record struct RateLimitDecision(bool Allowed, int Limit, long Remaining, long ResetSeconds, long RetryAfterSeconds);
+/// <param name="Granted">Tokens taken (0 when refused); more than one when a lease was asked for.</param>
+internal readonly record struct RateLimitDecision(bool Allowed, int Limit, long Remaining, long ResetSeconds, long RetryAfterSeconds, int Granted = 1);
 
 /// <summary>
-/// Token buckets in Redis, shared by every gateway replica: one Lua script per check takes a token from the key's
-/// bucket and, when there is one, the key+model bucket, atomically (both or neither), refilled by Redis's own clock.
+/// Token buckets in Redis, shared by every gateway replica: one Lua script per check takes tokens (one, or a lease of
+/// several, see <see cref="TokenLeases"/>: as many as asked for and both buckets hold) from the key's bucket and, when
+/// there is one, the key+model bucket, atomically (both or neither), refilled by Redis's own clock.
 /// Keys: <c>hyperion:ratelimit:{&lt;subject&gt;}</c> and <c>hyperion:ratelimit:{&lt;subject&gt;}:&lt;model&gt;</c>
 /// (the braces keep both in one cluster slot); hash fields <c>tokens</c> and <c>ts</c> (ms); they expire once full.
 /// </summary>
@@ -22,15 +24,16 @@ internal sealed class RedisTokenBuckets(IConnectionMultiplexer redis)
 {
     public const string KeyPrefix = "hyperion:ratelimit:";
 
-    // Returns {allowed, then per bucket: floor(tokens), ms until full, ms until one token}.
+    // ARGV: tokens wanted, then rate and burst per bucket.
+    // Returns {tokens granted (0: refused), then per bucket: floor(tokens), ms until full, ms until one token}.
     private const string Script = """
         local time = redis.call('TIME')
         local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-        local allowed = 1
+        local granted = tonumber(ARGV[1])
         local tokens = {}
         for i = 1, #KEYS do
-          local rate = tonumber(ARGV[i * 2 - 1])
-          local burst = tonumber(ARGV[i * 2])
+          local rate = tonumber(ARGV[i * 2])
+          local burst = tonumber(ARGV[i * 2 + 1])
           local state = redis.call('HMGET', KEYS[i], 'tokens', 'ts')
           local t = tonumber(state[1])
           local ts = tonumber(state[2])
@@ -40,14 +43,14 @@ internal sealed class RedisTokenBuckets(IConnectionMultiplexer redis)
             t = math.min(burst, t + math.max(0, now - ts) * rate / 1000)
           end
           tokens[i] = t
-          if t < 1 then allowed = 0 end
+          granted = math.min(granted, math.floor(t))
         end
-        local result = {allowed}
+        if granted < 1 then granted = 0 end
+        local result = {granted}
         for i = 1, #KEYS do
-          local rate = tonumber(ARGV[i * 2 - 1])
-          local burst = tonumber(ARGV[i * 2])
-          local t = tokens[i]
-          if allowed == 1 then t = t - 1 end
+          local rate = tonumber(ARGV[i * 2])
+          local burst = tonumber(ARGV[i * 2 + 1])
+          local t = tokens[i] - granted
           redis.call('HSET', KEYS[i], 'tokens', tostring(t), 'ts', now)
           local full = math.ceil((burst - t) * 1000 / rate)
           redis.call('PEXPIRE', KEYS[i], full + 1000)
@@ -63,14 +66,14 @@ internal sealed class RedisTokenBuckets(IConnectionMultiplexer redis)
     public bool IsConnected => redis.IsConnected;
 
     /// <exception cref="RedisException">Redis could not run the script.</exception>
-    public async Task<RateLimitDecision> TakeAsync(string subjectKey, RateLimitPlan plan, string? model, RateLimitPlan? modelPlan)
+    public async Task<RateLimitDecision> TakeAsync(string subjectKey, RateLimitPlan plan, string? model, RateLimitPlan? modelPlan, int tokens = 1)
     {
         RedisKey[] keys = model is null || modelPlan is null ? [subjectKey] : [subjectKey, subjectKey + ":" + model];
         RedisValue[] values = model is null || modelPlan is null
-            ? [plan.RequestsPerSecond, plan.Burst]
-            : [plan.RequestsPerSecond, plan.Burst, modelPlan.RequestsPerSecond, modelPlan.Burst];
+            ? [tokens, plan.RequestsPerSecond, plan.Burst]
+            : [tokens, plan.RequestsPerSecond, plan.Burst, modelPlan.RequestsPerSecond, modelPlan.Burst];
         var result = (RedisResult[])(await s_script.EvaluateAsync(redis, keys, values))!;
-        var allowed = (long)result[0] == 1;
+        var granted = (int)(long)result[0];
 
         // The binding bucket: the one with fewest tokens left.
         var binding = 0;
@@ -89,7 +92,7 @@ internal sealed class RedisTokenBuckets(IConnectionMultiplexer redis)
         {
             retryMs = Math.Max(retryMs, (long)result[3 + (3 * i)]);
         }
-        return new RateLimitDecision(allowed, burst, Math.Max(0, remaining), CeilSeconds(resetMs), Math.Max(1, CeilSeconds(retryMs)));
+        return new RateLimitDecision(granted > 0, burst, Math.Max(0, remaining), CeilSeconds(resetMs), Math.Max(1, CeilSeconds(retryMs)), granted);
     }
 
     /// <summary>The key of a subject's bucket (<c>key:&lt;id&gt;</c> or <c>jwt:&lt;sub&gt;</c>).</summary>
