@@ -66,7 +66,7 @@ public sealed class BatcherTests : IAsyncLifetime
         for (var i = 0; i < 24; i++)
         {
             var rows = 1 + i % 3;
-            var values = RandomFloats(random, rows * 64);
+            var values = Tensors.RandomFloats(random, rows * 64);
             inputs.Add(values);
             calls.Add(Infer("batched", Tensors.Fp32("input", [rows, 64], values)));
         }
@@ -79,7 +79,7 @@ public sealed class BatcherTests : IAsyncLifetime
             var logits = response.Output("logits");
             var rows = inputs[i].Length / 64;
             Assert.Equal([(long)rows, 10L], logits.Shape);
-            var expected = RunInProcess(session, inputs[i], rows);
+            var expected = Tensors.MlpSmallInProcess(session, inputs[i], rows);
             var actual = Tensors.ToFloats(logits);
             for (var k = 0; k < expected.Length; k++)
             {
@@ -175,7 +175,7 @@ public sealed class BatcherTests : IAsyncLifetime
         {
             var columns = new[] { 3, 5, 8 }[i % 3];
             var rows = 1 + i % 2;
-            var data = Enumerable.Range(0, rows).Select(_ => RandomFloats(random, columns)).ToArray();
+            var data = Enumerable.Range(0, rows).Select(_ => Tensors.RandomFloats(random, columns)).ToArray();
             inputs.Add(data);
             calls.Add(Infer("row_sum", Tensors.Fp32("input", [rows, columns], data.SelectMany(r => r).ToArray())));
         }
@@ -273,23 +273,6 @@ public sealed class BatcherTests : IAsyncLifetime
             throw new TimeoutException($"not finished within {limit.TotalSeconds} s");
         }
         await task;
-    }
-
-    private static float[] RandomFloats(Random random, int count)
-    {
-        var values = new float[count];
-        for (var i = 0; i < count; i++)
-        {
-            values[i] = (float)(random.NextDouble() * 2 - 1);
-        }
-        return values;
-    }
-
-    private static float[] RunInProcess(InferenceSession session, float[] input, int rows)
-    {
-        using var value = OrtValue.CreateTensorValueFromMemory(input, [rows, 64]);
-        using var results = session.Run(new RunOptions(), ["input"], [value], ["logits"]);
-        return results.First().GetTensorDataAsSpan<float>().ToArray();
     }
 
     private static void DisposeAll(IEnumerable<Task<InferenceResponse>> calls)

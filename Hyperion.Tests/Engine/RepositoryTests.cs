@@ -188,6 +188,15 @@ public sealed class RepositoryTests
     private static (string, string, ModelVersionState) Project(ModelIndexEntry entry) => (entry.Name, entry.Version, entry.State);
 
     [Fact]
+    public async Task A_negative_inline_execution_limit_stops_start_up_naming_the_setting()
+    {
+        using var repository = new TestRepository().Add("simple");
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            EngineHost.StartAsync(repository.Path, new Dictionary<string, string?> { ["Inference:InlineExecutionMaxMicroseconds"] = "-5" }));
+        Assert.Contains("Inference:InlineExecutionMaxMicroseconds must be 0 (never) or positive, got -5", error.Message);
+    }
+
+    [Fact]
     public async Task A_missing_repository_stops_start_up_with_a_clear_message()
     {
         var missing = Path.Combine(Path.GetTempPath(), "hyperion-no-such-repository");

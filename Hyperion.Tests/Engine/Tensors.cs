@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Hyperion.Contracts.Inference;
 using Hyperion.Contracts.Tensors;
+using Microsoft.ML.OnnxRuntime;
 
 namespace Hyperion.Tests.Engine;
 
@@ -17,6 +18,25 @@ internal static class Tensors
     }
 
     public static TensorData Fp32(string name, long[] shape, float[] values) => Create(name, TensorDataType.Fp32, shape, values);
+
+    /// <summary>Values in [-1, 1) from <paramref name="random"/>.</summary>
+    public static float[] RandomFloats(Random random, int count)
+    {
+        var values = new float[count];
+        for (var i = 0; i < count; i++)
+        {
+            values[i] = (float)(random.NextDouble() * 2 - 1);
+        }
+        return values;
+    }
+
+    /// <summary>mlp_small's logits for <paramref name="rows"/> rows of 64 inputs, straight from ONNX Runtime.</summary>
+    public static float[] MlpSmallInProcess(InferenceSession session, float[] input, int rows)
+    {
+        using var value = OrtValue.CreateTensorValueFromMemory(input, [rows, 64]);
+        using var results = session.Run(new RunOptions(), ["input"], [value], ["logits"]);
+        return results.First().GetTensorDataAsSpan<float>().ToArray();
+    }
 
     public static TensorData Int32(string name, long[] shape, int[] values) => Create(name, TensorDataType.Int32, shape, values);
 
