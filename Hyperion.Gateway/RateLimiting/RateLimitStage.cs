@@ -51,10 +51,11 @@ internal sealed partial class RateLimitStage(
         }
         try
         {
-            var asked = leases.SizeFor(caller.RateLimitKey, leaseModel, Math.Min(plan.Burst, modelPlan?.Burst ?? int.MaxValue));
+            var smallestBurst = Math.Min(plan.Burst, modelPlan?.Burst ?? int.MaxValue);
+            var asked = leases.SizeFor(caller.RateLimitKey, leaseModel, smallestBurst);
             // Bounded by the multiplexer's timeout (RedisTimeoutMilliseconds, see GatewayRedis).
             var granted = await buckets.TakeAsync(caller.RateLimitKey, plan, request.Model, modelPlan, asked);
-            decision = leases.Store(caller.RateLimitKey, leaseModel, asked, granted);
+            decision = leases.Store(caller.RateLimitKey, leaseModel, smallestBurst, asked, granted);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {

@@ -22,6 +22,7 @@ internal sealed class TokenLeases(IOptions<GatewayOptions> options)
     private static readonly long s_growWithinTicks = Stopwatch.Frequency * GrowWithinMilliseconds / 1000;
 
     private readonly ConcurrentDictionary<(string Subject, string? Model), Lease> _leases = new();
+    private int _entries;
     private readonly bool _enabled = options.Value.RateLimiting.Leasing;
     private readonly long _lifetimeTicks = Stopwatch.Frequency * options.Value.RateLimiting.LeaseMilliseconds / 1000;
 
@@ -48,18 +49,23 @@ internal sealed class TokenLeases(IOptions<GatewayOptions> options)
     }
 
     /// <summary>Keeps what Redis granted beyond the token this request spends; returns the decision to answer with.</summary>
-    public RateLimitDecision Store(string subject, string? model, int asked, RateLimitDecision granted)
+    public RateLimitDecision Store(string subject, string? model, int smallestBurst, int asked, RateLimitDecision granted)
     {
-        if (!_enabled || !granted.Allowed)
+        // A plan too small to lease from never needs one: nothing to keep.
+        if (!_enabled || !granted.Allowed || smallestBurst / BurstShare <= 1)
         {
             return granted;
         }
-        if (_leases.Count >= MaxEntries && !_leases.ContainsKey((subject, model)))
+        if (!_leases.TryGetValue((subject, model), out var lease))
         {
             // Bounded memory: forgetting leases only costs their holders round trips.
-            _leases.Clear();
+            if (Interlocked.Increment(ref _entries) > MaxEntries)
+            {
+                _leases.Clear();
+                Interlocked.Exchange(ref _entries, 0);
+            }
+            lease = _leases.GetOrAdd((subject, model), static _ => new Lease());
         }
-        var lease = _leases.GetOrAdd((subject, model), static _ => new Lease());
         return lease.Refill(Stopwatch.GetTimestamp(), _lifetimeTicks, asked, granted);
     }
 
