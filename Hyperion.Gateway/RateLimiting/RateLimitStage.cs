@@ -37,51 +37,42 @@ internal sealed partial class RateLimitStage(
         var plan = caller.Plan ?? _default;
         var modelPlan = request.Model is null ? null : _perModel ?? plan;
         var leaseModel = modelPlan is null ? null : request.Model;
-        if (leases.TryTake(caller.RateLimitKey, leaseModel, out var decision))
+        if (!leases.TryTake(caller.RateLimitKey, leaseModel, out var decision))
         {
-            WriteHeaders(context, decision);
-            metrics.RateLimit("allowed");
-            await next(context);
-            return;
-        }
-        if (!buckets.IsConnected)
-        {
-            await DegradedAsync(context, request, "Redis is not connected");
-            return;
-        }
-        try
-        {
-            var smallestBurst = Math.Min(plan.Burst, modelPlan?.Burst ?? int.MaxValue);
-            var asked = leases.SizeFor(caller.RateLimitKey, leaseModel, smallestBurst);
-            // Bounded by the multiplexer's timeout (RedisTimeoutMilliseconds, see GatewayRedis).
-            var granted = await buckets.TakeAsync(caller.RateLimitKey, plan, request.Model, modelPlan, asked);
-            decision = leases.Store(caller.RateLimitKey, leaseModel, smallestBurst, asked, granted);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            await DegradedAsync(context, request, ex.Message);
-            return;
+            if (!buckets.IsConnected)
+            {
+                await DegradedAsync(context, request, "Redis is not connected");
+                return;
+            }
+            try
+            {
+                var smallestBurst = Math.Min(plan.Burst, modelPlan?.Burst ?? int.MaxValue);
+                var asked = leases.SizeFor(caller.RateLimitKey, leaseModel, smallestBurst);
+                // Bounded by the multiplexer's timeout (RedisTimeoutMilliseconds, see GatewayRedis).
+                var granted = await buckets.TakeAsync(caller.RateLimitKey, plan, request.Model, modelPlan, asked);
+                decision = leases.Store(caller.RateLimitKey, leaseModel, smallestBurst, asked, granted);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                await DegradedAsync(context, request, ex.Message);
+                return;
+            }
         }
 
-        WriteHeaders(context, decision);
+        var headers = context.Response.Headers;
+        headers["RateLimit-Limit"] = RedisTokenBuckets.Format(decision.Limit);
+        headers["RateLimit-Remaining"] = RedisTokenBuckets.Format(decision.Remaining);
+        headers["RateLimit-Reset"] = RedisTokenBuckets.Format(decision.ResetSeconds);
         if (!decision.Allowed)
         {
             metrics.RateLimit("limited");
-            context.Response.Headers.RetryAfter = RedisTokenBuckets.Format(decision.RetryAfterSeconds);
+            headers.RetryAfter = RedisTokenBuckets.Format(decision.RetryAfterSeconds);
             await GatewayErrors.WriteAsync(context, request.ErrorStyle, StatusCodes.Status429TooManyRequests,
                 $"rate limit exceeded: {plan.Burst} requests at once, refilled at {plan.RequestsPerSecond} per second; retry after {decision.RetryAfterSeconds} s");
             return;
         }
         metrics.RateLimit("allowed");
         await next(context);
-    }
-
-    private static void WriteHeaders(HttpContext context, RateLimitDecision decision)
-    {
-        var headers = context.Response.Headers;
-        headers["RateLimit-Limit"] = RedisTokenBuckets.Format(decision.Limit);
-        headers["RateLimit-Remaining"] = RedisTokenBuckets.Format(decision.Remaining);
-        headers["RateLimit-Reset"] = RedisTokenBuckets.Format(decision.ResetSeconds);
     }
 
     private async Task DegradedAsync(HttpContext context, GatewayRequest request, string reason)
