@@ -24,6 +24,9 @@ public static class ServiceDefaultsExtensions
     /// <summary>Meters whose instruments every service exports (each service adds its own meter name here).</summary>
     public const string MeterPrefix = "Hyperion.";
 
+    /// <summary>ASP.NET Core's per-request log category (request starting/finished, and each request's log scope).</summary>
+    public const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
@@ -41,6 +44,14 @@ public static class ServiceDefaultsExtensions
 
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
+        // While this category is enabled at any level, ASP.NET Core gives every request an Activity and a log scope,
+        // whether or not anything records them: on the gateway that was a tenth of its work per request (every await
+        // after it restores the flowed context). Its logs are per-request Information lines; an operator who wants
+        // them sets the level, and traces (OTEL_EXPORTER_OTLP_ENDPOINT) create the Activity regardless.
+        if (builder.Configuration[$"Logging:LogLevel:{HostingDiagnosticsCategory}"] is null)
+        {
+            builder.Logging.AddFilter(HostingDiagnosticsCategory, LogLevel.None);
+        }
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
@@ -56,8 +67,8 @@ public static class ServiceDefaultsExtensions
                 .AddPrometheusExporter());
 
         // Spans are recorded only when something receives them: recording costs every request a few microseconds,
-        // which on the gateway's path is a tenth of its work. Trace context flows either way: ASP.NET Core continues a
-        // caller's traceparent (or starts one) and HttpClient passes it on.
+        // which on the gateway's path is a tenth of its work. Without them a caller's traceparent still reaches the
+        // replica unchanged (the gateway forwards it as it forwards other headers).
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             otel.WithTracing(tracing => tracing

@@ -1,5 +1,6 @@
 using Hyperion.Gateway.Auth;
 using Hyperion.Gateway.Caching;
+using Hyperion.Gateway.Forwarding;
 using Hyperion.Gateway.RateLimiting;
 using Hyperion.Gateway.Resilience;
 using Hyperion.Gateway.Routing;
@@ -7,6 +8,7 @@ using Hyperion.Gateway.Shadowing;
 using Hyperion.Gateway.Statistics;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
 
 namespace Hyperion.Gateway.Hosting;
@@ -50,6 +52,7 @@ internal static class GatewayHostingExtensions
 
         services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
         services.AddSingleton<IPassiveHealthCheckPolicy, CircuitBreakerPolicy>();
+        services.AddSingleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>();
         services.AddReverseProxy();
         return builder;
     }

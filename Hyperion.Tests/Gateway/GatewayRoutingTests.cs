@@ -57,6 +57,38 @@ public sealed class GatewayRoutingTests(GatewayFixture hyperion)
     }
 
     [Fact]
+    public async Task Request_bodies_of_every_size_reach_the_replica_whole_small_ones_sent_with_their_headers_in_one_write()
+    {
+        var model = await hyperion.DeployIdentityAsync(1, Deployment("""{"stable": 1}"""));
+        using var gateway = hyperion.CreateGatewayClient();
+        var limit = Hyperion.Gateway.Forwarding.OneWriteRequestHandler.MaxBodyBytes;
+
+        // Around the one-write limit and far above it; the padding is whitespace, the id comes back in the answer.
+        foreach (var size in new[] { 200, limit - 1, limit, limit + 1, 40_000 })
+        {
+            var id = $"size-{size}";
+            var json = $$"""{"id":"{{id}}","inputs":[{"name":"INPUT0","shape":[1,4],"datatype":"FP32","data":[1,2,3,{{size % 7}}]}]}""";
+            var body = string.Concat(json.AsSpan(0, json.Length - 1), new string(' ', size - json.Length), "}");
+            Assert.Equal(size, System.Text.Encoding.UTF8.GetByteCount(body));
+
+            using var response = await InferAsync(gateway, model, body: body);
+            var answer = await JsonAsync(response);
+            Assert.Equal(id, answer.GetProperty("id").GetString());
+            Assert.Equal([-1f, -2f, -3f, -(size % 7)], answer.GetProperty("outputs")[0].GetProperty("data").EnumerateArray().Select(v => v.GetSingle()));
+        }
+
+        // A body without Content-Length (chunked) is streamed as before.
+        using var chunked = new HttpRequestMessage(HttpMethod.Post, $"/v2/models/{model}/infer")
+        {
+            Content = new StreamContent(new UnknownLengthStream(IdentityRequest)),
+        };
+        chunked.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var streamed = await gateway.SendAsync(chunked);
+        Assert.Null(chunked.Content.Headers.ContentLength);
+        Assert.Equal([-1f, -2f, -3f, -4f], (await JsonAsync(streamed)).GetProperty("outputs")[0].GetProperty("data").EnumerateArray().Select(v => v.GetSingle()));
+    }
+
+    [Fact]
     public async Task gRPC_ModelInfer_goes_through_with_the_key_in_metadata()
     {
         var model = await hyperion.DeployIdentityAsync(1, Deployment("""{"stable": 1}"""));
@@ -155,4 +187,10 @@ public sealed class GatewayRoutingTests(GatewayFixture hyperion)
     internal static float[] Floats(ReadOnlySpan<byte> bytes) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
 
     internal static JsonElement Parse(string json) => JsonDocument.Parse(json).RootElement.Clone();
+
+    /// <summary>A body whose length HttpClient cannot know, so it is sent chunked.</summary>
+    private sealed class UnknownLengthStream(string text) : MemoryStream(System.Text.Encoding.UTF8.GetBytes(text))
+    {
+        public override bool CanSeek => false;
+    }
 }
