@@ -16,18 +16,29 @@ internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys,
     private const string BearerPrefix = "Bearer ";
     private readonly AuthOptions _options = options.Value.Auth;
 
-    public async Task InvokeAsync(HttpContext context)
+    // Not async: a known key or token (every request after a caller's first) passes without a state machine.
+    public Task InvokeAsync(HttpContext context)
     {
         var request = GatewayRequest.Of(context);
         if (request.Kind == RequestKind.ControlPlane
             || (_options.AllowAnonymousMetadata && request.Kind is RequestKind.Health or RequestKind.ServerMetadata or RequestKind.ModelMetadata))
         {
             metrics.Auth(request.Kind == RequestKind.ControlPlane ? "forwarded" : "anonymous");
-            await next(context);
-            return;
+            return next(context);
         }
 
-        var (caller, status, problem) = await AuthenticateAsync(context);
+        var authentication = AuthenticateAsync(context);
+        return authentication.IsCompletedSuccessfully
+            ? AdmitAsync(context, request, authentication.Result)
+            : AdmitWhenAuthenticatedAsync(context, request, authentication);
+    }
+
+    private async Task AdmitWhenAuthenticatedAsync(HttpContext context, GatewayRequest request, ValueTask<(CallerIdentity? Caller, int Status, string? Problem)> authentication) =>
+        await AdmitAsync(context, request, await authentication);
+
+    private Task AdmitAsync(HttpContext context, GatewayRequest request, (CallerIdentity? Caller, int Status, string? Problem) authentication)
+    {
+        var (caller, status, problem) = authentication;
         if (caller is null)
         {
             metrics.Auth(status == StatusCodes.Status503ServiceUnavailable ? "unavailable" : "unauthenticated");
@@ -35,8 +46,7 @@ internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys,
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
             }
-            await GatewayErrors.WriteAsync(context, request.ErrorStyle, status, problem!);
-            return;
+            return GatewayErrors.WriteAsync(context, request.ErrorStyle, status, problem!);
         }
         request.Caller = caller;
         context.User = caller.Principal;
@@ -44,12 +54,11 @@ internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys,
         if (Forbidden(request, caller) is { } needed)
         {
             metrics.Auth("forbidden");
-            await GatewayErrors.WriteAsync(context, request.ErrorStyle, StatusCodes.Status403Forbidden,
+            return GatewayErrors.WriteAsync(context, request.ErrorStyle, StatusCodes.Status403Forbidden,
                 $"this call needs the scope {needed}; the credential has [{string.Join(", ", caller.Scopes)}]");
-            return;
         }
         metrics.Auth("allowed");
-        await next(context);
+        return next(context);
     }
 
     private async ValueTask<(CallerIdentity? Caller, int Status, string? Problem)> AuthenticateAsync(HttpContext context)

@@ -25,26 +25,23 @@ internal sealed class ResponseCacheStage(RequestDelegate next, IConnectionMultip
 
     private readonly CachingOptions _options = options.Value.Caching;
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var request = GatewayRequest.Of(context);
         if (request.Arm is not { Policy.Cache: { Enabled: true, TtlSeconds: > 0 } cache } arm
             || request.Kind != RequestKind.Infer || request.Shape is not (PathShape.V2Model or PathShape.V1Predict))
         {
-            await next(context);
-            return;
+            return next(context);
         }
         if (OptsOut(context.Request) || context.Request.ContentLength is not { } length || length > _options.MaxBodyBytes)
         {
-            await BypassAsync(context, "bypass");
-            return;
+            return BypassAsync(context, "bypass");
         }
-        if (!redis.IsConnected)
-        {
-            await BypassAsync(context, "unavailable");
-            return;
-        }
+        return redis.IsConnected ? LookUpAsync(context, request, arm, cache, length) : BypassAsync(context, "unavailable");
+    }
 
+    private async Task LookUpAsync(HttpContext context, GatewayRequest request, RoutedArm arm, Contracts.ControlPlane.CachePolicy cache, long length)
+    {
         var body = ArrayPool<byte>.Shared.Rent((int)Math.Max(length, 1));
         try
         {

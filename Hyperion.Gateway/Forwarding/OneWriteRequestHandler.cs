@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 
 namespace Hyperion.Gateway.Forwarding;
@@ -16,12 +17,19 @@ internal sealed class OneWriteRequestHandler : DelegatingHandler
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (request.Content is { } content && request.Version.Major == 1 && content.Headers.ContentLength is > 0 and <= MaxBodyBytes)
+        if (request.Content is { } content && request.Version.Major == 1 && IsSmall(content))
         {
             request.Content = new UnflushedHeadersContent(content);
         }
         return base.SendAsync(request, cancellationToken);
     }
+
+    /// <summary>Read as sent (<c>ContentLength</c> would parse the header and box the number on every request).</summary>
+    private static bool IsSmall(HttpContent content) =>
+        content.Headers.NonValidated.TryGetValues("Content-Length", out var values)
+        && values.Count == 1
+        && long.TryParse(values.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var length)
+        && length is > 0 and <= MaxBodyBytes;
 
     /// <summary>The same content, serialized through a stream that ignores flushes until the body's first write.</summary>
     private sealed class UnflushedHeadersContent : HttpContent
@@ -31,9 +39,20 @@ internal sealed class OneWriteRequestHandler : DelegatingHandler
         public UnflushedHeadersContent(HttpContent inner)
         {
             _inner = inner;
-            foreach (var header in inner.Headers)
+            // As they are, unparsed: what the client sent is what the replica gets.
+            foreach (var (name, values) in inner.Headers.NonValidated)
             {
-                Headers.TryAddWithoutValidation(header.Key, header.Value);
+                if (values.Count == 1)
+                {
+                    Headers.TryAddWithoutValidation(name, values.ToString());
+                }
+                else
+                {
+                    foreach (var value in values)
+                    {
+                        Headers.TryAddWithoutValidation(name, value);
+                    }
+                }
             }
         }
 
@@ -43,10 +62,11 @@ internal sealed class OneWriteRequestHandler : DelegatingHandler
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken) =>
             _inner.CopyToAsync(new FirstFlushSkippingStream(stream), context, cancellationToken);
 
+        // The Content-Length header was copied from the inner content; HttpClient sends it as it is.
         protected override bool TryComputeLength(out long length)
         {
-            length = Headers.ContentLength ?? -1;
-            return length >= 0;
+            length = -1;
+            return false;
         }
 
         protected override void Dispose(bool disposing)

@@ -59,6 +59,7 @@ internal static class GatewayHostingExtensions
 
     public static WebApplication MapGateway(this WebApplication app)
     {
+        SkipFrameworkAuthMiddleware(app);
         app.UseMiddleware<RequestIdMiddleware>();
         app.MapReverseProxy(pipeline =>
         {
@@ -73,5 +74,18 @@ internal static class GatewayHostingExtensions
             pipeline.UsePassiveHealthChecks();
         });
         return app;
+    }
+
+    /// <summary>
+    /// WebApplication adds ASP.NET Core's authentication and authorization middleware by itself when their services
+    /// exist (JwtBearer registers one, YARP the other) and the app did not add them. The gateway authenticates in its
+    /// own stage, only where a route needs it, so the two did nothing but cost every request a DI scope, an Items
+    /// dictionary and two async frames: about a twelfth of its CPU time. The markers below are what an explicit
+    /// <c>UseAuthentication()</c>/<c>UseAuthorization()</c> leaves for WebApplication to find.
+    /// </summary>
+    private static void SkipFrameworkAuthMiddleware(IApplicationBuilder app)
+    {
+        app.Properties["__AuthenticationMiddlewareSet"] = true;
+        app.Properties["__AuthorizationMiddlewareSet"] = true;
     }
 }

@@ -25,40 +25,49 @@ internal sealed partial class RateLimitStage(
     private readonly RateLimitPlan? _perModel = options.Value.RateLimiting.PerModel?.ToPlan();
     private long _lastWarning;
 
-    public async Task InvokeAsync(HttpContext context)
+    // Not async: a request served from a lease (the busy caller's usual case) passes without a state machine.
+    public Task InvokeAsync(HttpContext context)
     {
         var request = GatewayRequest.Of(context);
         if (!_options.Enabled || request.Caller is not { } caller)
         {
-            await next(context);
-            return;
+            return next(context);
         }
 
         var plan = caller.Plan ?? _default;
         var modelPlan = request.Model is null ? null : _perModel ?? plan;
         var leaseModel = modelPlan is null ? null : request.Model;
-        if (!leases.TryTake(caller.RateLimitKey, leaseModel, out var decision))
-        {
-            if (!buckets.IsConnected)
-            {
-                await DegradedAsync(context, request, "Redis is not connected");
-                return;
-            }
-            try
-            {
-                var smallestBurst = Math.Min(plan.Burst, modelPlan?.Burst ?? int.MaxValue);
-                var asked = leases.SizeFor(caller.RateLimitKey, leaseModel, smallestBurst);
-                // Bounded by the multiplexer's timeout (RedisTimeoutMilliseconds, see GatewayRedis).
-                var granted = await buckets.TakeAsync(caller.RateLimitKey, plan, request.Model, modelPlan, asked);
-                decision = leases.Store(caller.RateLimitKey, leaseModel, smallestBurst, asked, granted);
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                await DegradedAsync(context, request, ex.Message);
-                return;
-            }
-        }
+        return leases.TryTake(caller.RateLimitKey, leaseModel, out var decision)
+            ? ApplyAsync(context, request, plan, decision)
+            : AskRedisAsync(context, request, caller, plan, modelPlan, leaseModel);
+    }
 
+    private async Task AskRedisAsync(HttpContext context, GatewayRequest request, CallerIdentity caller, RateLimitPlan plan, RateLimitPlan? modelPlan, string? leaseModel)
+    {
+        if (!buckets.IsConnected)
+        {
+            await DegradedAsync(context, request, "Redis is not connected");
+            return;
+        }
+        RateLimitDecision decision;
+        try
+        {
+            var smallestBurst = Math.Min(plan.Burst, modelPlan?.Burst ?? int.MaxValue);
+            var asked = leases.SizeFor(caller.RateLimitKey, leaseModel, smallestBurst);
+            // Bounded by the multiplexer's timeout (RedisTimeoutMilliseconds, see GatewayRedis).
+            var granted = await buckets.TakeAsync(caller.RateLimitKey, plan, request.Model, modelPlan, asked);
+            decision = leases.Store(caller.RateLimitKey, leaseModel, smallestBurst, asked, granted);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            await DegradedAsync(context, request, ex.Message);
+            return;
+        }
+        await ApplyAsync(context, request, plan, decision);
+    }
+
+    private Task ApplyAsync(HttpContext context, GatewayRequest request, RateLimitPlan plan, RateLimitDecision decision)
+    {
         var headers = context.Response.Headers;
         headers["RateLimit-Limit"] = RedisTokenBuckets.Format(decision.Limit);
         headers["RateLimit-Remaining"] = RedisTokenBuckets.Format(decision.Remaining);
@@ -67,12 +76,11 @@ internal sealed partial class RateLimitStage(
         {
             metrics.RateLimit("limited");
             headers.RetryAfter = RedisTokenBuckets.Format(decision.RetryAfterSeconds);
-            await GatewayErrors.WriteAsync(context, request.ErrorStyle, StatusCodes.Status429TooManyRequests,
+            return GatewayErrors.WriteAsync(context, request.ErrorStyle, StatusCodes.Status429TooManyRequests,
                 $"rate limit exceeded: {plan.Burst} requests at once, refilled at {plan.RequestsPerSecond} per second; retry after {decision.RetryAfterSeconds} s");
-            return;
         }
         metrics.RateLimit("allowed");
-        await next(context);
+        return next(context);
     }
 
     private async Task DegradedAsync(HttpContext context, GatewayRequest request, string reason)

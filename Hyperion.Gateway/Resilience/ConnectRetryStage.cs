@@ -15,10 +15,16 @@ internal sealed class ConnectRetryStage(RequestDelegate next, IOptions<GatewayOp
 {
     private readonly int _retries = options.Value.Resilience.ConnectRetries;
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
+    {
+        var candidates = context.GetReverseProxyFeature().AvailableDestinations;
+        // With one replica there is no other to try: no state machine to keep around the forward.
+        return _retries > 0 && candidates.Count > 1 ? ForwardWithRetriesAsync(context, candidates) : next(context);
+    }
+
+    private async Task ForwardWithRetriesAsync(HttpContext context, IReadOnlyList<DestinationState> candidates)
     {
         var feature = context.GetReverseProxyFeature();
-        var candidates = feature.AvailableDestinations;
         await next(context);
         for (var attempt = 0; attempt < _retries && IsConnectFailure(context) && !context.Response.HasStarted; attempt++)
         {

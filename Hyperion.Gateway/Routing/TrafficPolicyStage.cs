@@ -17,16 +17,17 @@ internal sealed class TrafficPolicyStage(RequestDelegate next, RoutingTableCache
 {
     public const string VersionHeader = "X-Hyperion-Model-Version";
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var request = GatewayRequest.Of(context);
-        if (request.Model is not { } model || request.Kind is not (RequestKind.Infer or RequestKind.ModelMetadata)
-            || routing.Current.Find(model) is not { } policy)
-        {
-            await next(context);
-            return;
-        }
+        return request.Model is { } model && request.Kind is (RequestKind.Infer or RequestKind.ModelMetadata)
+            && routing.Current.Find(model) is { } policy
+            ? RouteAsync(context, request, model, policy)
+            : next(context);
+    }
 
+    private async Task RouteAsync(HttpContext context, GatewayRequest request, string model, ModelPolicy policy)
+    {
         RoutedArm arm;
         if (request.RequestedVersion is { } requested)
         {

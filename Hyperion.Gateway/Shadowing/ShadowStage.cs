@@ -15,17 +15,18 @@ internal sealed class ShadowStage(RequestDelegate next, ShadowDispatcher dispatc
 {
     private readonly int _maxBytes = options.Value.Shadowing.MaxBodyBytes;
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var request = GatewayRequest.Of(context);
-        if (request.Arm is not { Arm: Contracts.ControlPlane.ArmStatisticsKeys.Stable, Policy: { Shadow: { } shadow } policy }
-            || request.Kind != RequestKind.Infer || request.Shape is not (PathShape.V2Model or PathShape.V1Predict)
-            || !ArmSelector.SampleShadow(policy))
-        {
-            await next(context);
-            return;
-        }
+        return request.Arm is { Arm: Contracts.ControlPlane.ArmStatisticsKeys.Stable, Policy: { Shadow: { } shadow } policy }
+            && request.Kind == RequestKind.Infer && request.Shape is (PathShape.V2Model or PathShape.V1Predict)
+            && ArmSelector.SampleShadow(policy)
+            ? ForwardAndCopyAsync(context, request, shadow)
+            : next(context);
+    }
 
+    private async Task ForwardAndCopyAsync(HttpContext context, GatewayRequest request, VersionTarget shadow)
+    {
         var originalBody = context.Request.Body;
         var originalResponse = context.Response.Body;
         using var requestCopy = new CapturingReadStream(originalBody, _maxBytes);
