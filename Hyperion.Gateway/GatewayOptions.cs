@@ -17,6 +17,13 @@ public sealed class GatewayOptions
     /// </summary>
     public bool InlineIo { get; set; } = true;
 
+    /// <summary>
+    /// The forwarding client's own <c>http.client.*</c> metrics (per replica: request duration, open connections).
+    /// Off by default: recording them is about a twentieth of the gateway's work per request, and the per-arm metrics
+    /// (<c>hyperion_gateway_arm_*</c>) and each replica's <c>http.server.*</c> already say how forwarding goes.
+    /// </summary>
+    public bool ForwarderClientMetrics { get; set; }
+
     /// <summary>Largest request body; larger ones get 413 before anything is forwarded.</summary>
     [Range(1024, long.MaxValue)]
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;

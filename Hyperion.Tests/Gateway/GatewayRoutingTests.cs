@@ -157,6 +157,10 @@ public sealed class GatewayRoutingTests(GatewayFixture hyperion)
         Assert.Contains("hyperion_gateway_arm_requests_total", metrics);
         Assert.Contains($"model=\"{model}\"", metrics);
         Assert.Contains("hyperion_gateway_auth_total", metrics);
+        // The forwarding client's own metrics are off by default (Gateway:ForwarderClientMetrics); the control-plane client's are kept.
+        var replicaPort = $"server_port=\"{hyperion.GetEndpoint("inference", "http").Port}\"";
+        Assert.DoesNotContain(metrics.Split('\n'), line => line.StartsWith("http_client_request_duration", StringComparison.Ordinal) && line.Contains(replicaPort, StringComparison.Ordinal));
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("http_client_request_duration", StringComparison.Ordinal));
     }
 
     [Fact]
