@@ -24,6 +24,16 @@ public static class ServiceDefaultsExtensions
     /// <summary>Meters whose instruments every service exports (each service adds its own meter name here).</summary>
     public const string MeterPrefix = "Hyperion.";
 
+    private static readonly string[] AspNetCoreMeters =
+    [
+        "Microsoft.AspNetCore.Hosting",
+        "Microsoft.AspNetCore.Server.Kestrel",
+        "Microsoft.AspNetCore.Http.Connections",
+        "Microsoft.AspNetCore.Routing",
+        "Microsoft.AspNetCore.Diagnostics",
+        "Microsoft.AspNetCore.RateLimiting",
+    ];
+
     /// <summary>ASP.NET Core's per-request log category (request starting/finished, and each request's log scope).</summary>
     public const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
@@ -60,7 +70,10 @@ public static class ServiceDefaultsExtensions
 
         var otel = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
-                .AddAspNetCoreInstrumentation()
+                // ASP.NET Core records its http.server.* and kestrel.* metrics itself; subscribing to its meters (what
+                // AddAspNetCoreInstrumentation does besides) leaves out the middleware that instrumentation puts in
+                // front of every request only to copy a 5xx status into error.type, which the status tag already says.
+                .AddMeter(AspNetCoreMeters)
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter(MeterPrefix + "*")
