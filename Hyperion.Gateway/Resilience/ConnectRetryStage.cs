@@ -17,14 +17,14 @@ internal sealed class ConnectRetryStage(RequestDelegate next, IOptions<GatewayOp
 
     public Task InvokeAsync(HttpContext context)
     {
-        var candidates = context.GetReverseProxyFeature().AvailableDestinations;
+        var feature = context.GetReverseProxyFeature();
         // With one replica there is no other to try: no state machine to keep around the forward.
-        return _retries > 0 && candidates.Count > 1 ? ForwardWithRetriesAsync(context, candidates) : next(context);
+        return _retries > 0 && feature.AvailableDestinations.Count > 1 ? ForwardWithRetriesAsync(context, feature) : next(context);
     }
 
-    private async Task ForwardWithRetriesAsync(HttpContext context, IReadOnlyList<DestinationState> candidates)
+    private async Task ForwardWithRetriesAsync(HttpContext context, IReverseProxyFeature feature)
     {
-        var feature = context.GetReverseProxyFeature();
+        var candidates = feature.AvailableDestinations;
         await next(context);
         for (var attempt = 0; attempt < _retries && IsConnectFailure(context) && !context.Response.HasStarted; attempt++)
         {
