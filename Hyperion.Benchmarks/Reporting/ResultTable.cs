@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Hyperion.Benchmarks.Reporting;
 
-/// <summary>Formats the rows and target checks for the console and as markdown for the README.</summary>
+/// <summary>Formats the rows and target checks for the console and as markdown for docs/benchmarks.md.</summary>
 public static class ResultTable
 {
     private static readonly string[] Headers = ["scenario", "model", "body", "batch", "concurrency", "req/s", "rows/s", "p50 ms", "p99 ms", "p99/p50", "errors", "runs", "spread"];

@@ -4,7 +4,7 @@ using Hyperion.Orchestrator.Notifications;
 
 namespace Hyperion.Tests.ControlPlane;
 
-/// <summary>The signature scheme, the envelope and the back-off, as the README documents them.</summary>
+/// <summary>The signature scheme, the envelope and the back-off, as docs/webhooks.md documents them.</summary>
 public sealed class WebhookSigningTests
 {
     [Fact]
