@@ -1,4 +1,4 @@
 using System.Runtime.Versioning;
 
-// Process groups, setsid/setpriv and the machine's redis-server and PostgreSQL: the AppHost runs on Linux.
+// setpriv, unix file modes and the machine's redis-server and PostgreSQL: the AppHost runs the graph on Linux.
 [assembly: SupportedOSPlatform("linux")]

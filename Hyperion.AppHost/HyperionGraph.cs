@@ -1,76 +1,97 @@
-using Hyperion.AppHost.Hosting;
-using Microsoft.Extensions.Configuration;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Hyperion.AppHost.LocalServices;
+using Hyperion.AppHost.Publishing;
+using Hyperion.AppHost.Replicas;
+using Hyperion.AppHost.Samples;
+using Hyperion.AppHost.Supervision;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hyperion.AppHost;
 
 /// <summary>
-/// The Hyperion graph. Program.cs runs it, the test host builds it: one declaration, so tests run
-/// what users run.
+/// The Hyperion graph. Program.cs runs and publishes it, Aspire.Hosting.Testing starts it for the tests: one
+/// declaration, so tests run what users run.
 /// </summary>
 public static class HyperionGraph
 {
     public static void Declare(IDistributedApplicationBuilder builder)
     {
-        var options = new HyperionGraphOptions();
-        builder.Configuration.GetSection(HyperionGraphOptions.SectionName).Bind(options);
-        DistributedApplicationBuilder.Validate(options, HyperionGraphOptions.SectionName);
-        var adminKeyPath = Path.Combine(builder.Context.StateDirectory, "admin-key");
+        var options = HyperionGraphOptions.Bind(builder.Configuration);
+        var publishing = builder.ExecutionContext.IsPublishMode;
+        var state = publishing ? ContainerPaths.State : Path.GetFullPath(options.StateDirectory);
+        var adminKeyPath = Path.Combine(state, "admin-key");
+        builder.Services.AddOptions<SupervisionOptions>().BindConfiguration(SupervisionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<CrashRestarter>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<CrashRestarter>());
 
-        var cache = builder.AddRedis("cache");
+        // Backing services: the machine's redis-server and PostgreSQL when run (no container engine here),
+        // Aspire's containers of the same major versions when published.
+        IResourceBuilder<IResourceWithConnectionString> cache;
+        IResourceBuilder<IResourceWithConnectionString> database;
+        if (publishing)
+        {
+            cache = builder.AddRedis("cache").WithImageTag("7.4").WithDataVolume("cache-data");
+            database = builder.AddPostgres("pg").WithImageTag("15").WithDataVolume("pg-data").AddDatabase("hyperion");
+        }
+        else
+        {
+            var local = new LocalServiceContext(state);
+            cache = builder.AddLocalRedis("cache", local).WithAnnotation(new RestartOnCrashAnnotation());
+            database = builder.AddLocalPostgres("pg", local).WithAnnotation(new RestartOnCrashAnnotation()).AddDatabase("hyperion");
+            MissingPrerequisites.ThrowIfAny(local.Missing);
+        }
 
-        var pg = builder.AddPostgres("pg");
-        var db = pg.AddDatabase("hyperion");
-
-        var orchestrator = builder.AddProject<Projects.Hyperion_Orchestrator>("orchestrator")
-            .WithReference(db)
+        // The control plane.
+        var orchestrator = ReplicaSet.Add<Projects.Hyperion_Orchestrator>(builder, "orchestrator", 1).Replicas[0]
+            .WithReference(database)
             .WithReference(cache)
-            .WaitFor(db)
+            .WaitFor(database)
             .WaitFor(cache)
             .WithEnvironment("Orchestrator__AdminKeyPath", adminKeyPath)
-            .WithEnvironment("Orchestrator__ArtifactsPath", Path.Combine(builder.Context.StateDirectory, "artifacts"));
+            .WithEnvironment("Orchestrator__ArtifactsPath", Path.Combine(state, "artifacts"));
 
-        var inference = builder.AddProject<Projects.Hyperion_Inference>("inference")
-            .WithReplicas(options.InferenceReplicas)
-            .WithHttpEndpoint(name: "grpc") // h2c: OIP's gRPC service on its own port
-            .WithEndpoint("grpc", endpoint => endpoint.Transport = "http2")
-            .WithReference(orchestrator)
-            .WaitFor(orchestrator)
-            .WithEnvironment(context =>
+        // The data plane: replicas the orchestrator and the gateway address one by one.
+        var inference = ReplicaSet.Add<Projects.Hyperion_Inference>(builder, "inference", options.InferenceReplicas, extraHttpEndpoints: "grpc")
+            .Configure((replica, index) =>
             {
-                context.EnvironmentVariables["Inference__GrpcUrl"] = context.GetEndpointUrl("grpc");
-                if (context.IsPublishMode)
+                replica.WithReference(orchestrator)
+                    .WaitFor(orchestrator)
+                    .WithEnvironment("Inference__GrpcUrl", replica.GetEndpoint("grpc"));
+                if (publishing)
                 {
                     // A pod has a model repository of its own (an emptyDir); its replica id defaults to the pod name.
-                    context.EnvironmentVariables["Inference__ModelRepository"] = Path.Combine(context.StateDirectory, "models");
+                    replica.WithEnvironment("Inference__ModelRepository", Path.Combine(state, "models"));
                     return;
                 }
-                var models = Path.Combine(context.StateDirectory, "inference", context.ReplicaIndex.ToString(System.Globalization.CultureInfo.InvariantCulture), "models");
+                var models = Path.Combine(state, "inference", index.ToString(System.Globalization.CultureInfo.InvariantCulture), "models");
                 Directory.CreateDirectory(models);
-                context.EnvironmentVariables["Inference__ModelRepository"] = models;
-                context.EnvironmentVariables["Inference__ReplicaId"] = $"inference-{context.ReplicaIndex}";
+                replica.WithEnvironment("Inference__ModelRepository", models)
+                    .WithEnvironment("Inference__ReplicaId", replica.Resource.Name);
+            });
+        inference.PassTo(orchestrator, "http", "grpc");
+
+        // The public door.
+        var gateway = ReplicaSet.Add<Projects.Hyperion_Gateway>(builder, "gateway", options.GatewayReplicas, options.GatewayPort is > 0 ? options.GatewayPort : null, "grpc")
+            .Configure((replica, _) =>
+            {
+                replica.WithExternalHttpEndpoints()
+                    .WithEnvironment("Gateway__GrpcUrl", replica.GetEndpoint("grpc"))
+                    .WithReference(orchestrator)
+                    .WithReference(cache)
+                    .WaitFor(cache)
+                    .WaitFor(orchestrator);
+                inference.PassTo(replica, "http", "grpc");
+                inference.AwaitedBy(replica);
             });
 
-        // The control plane tracks which replicas serve which model version.
-        orchestrator.WithReference(inference);
-
-        builder.AddProject<Projects.Hyperion_Gateway>("gateway")
-            .WithReplicas(options.GatewayReplicas)
-            .WithEndpoint("http", endpoint => endpoint.Port = options.GatewayPort)
-            .WithHttpEndpoint(name: "grpc") // h2c: OIP's gRPC service through the gateway, on its own port
-            .WithEndpoint("grpc", endpoint => endpoint.Transport = "http2")
-            .WithExternalHttpEndpoints()
-            .WithEnvironment(context => context.EnvironmentVariables["Gateway__GrpcUrl"] = context.GetEndpointUrl("grpc"))
-            .WithReference(inference)
-            .WithReference(orchestrator)
-            .WithReference(cache)
-            .WaitFor(cache)
-            .WaitFor(orchestrator)
-            .WaitFor(inference);
-
-        builder.AddStartupNote("Admin key", $"{adminKeyPath} (written by the orchestrator)");
-        if (options.DeploySample)
+        if (!publishing)
         {
-            Samples.SampleModelDeployment.Declare(builder, adminKeyPath);
+            foreach (var project in new[] { orchestrator }.Concat(inference.Replicas).Concat(gateway.Replicas))
+            {
+                project.WithHttpHealthCheck("/health").WithAnnotation(new RestartOnCrashAnnotation());
+            }
+            OperatorCommands.Add(builder, orchestrator, gateway.Replicas[0], adminKeyPath, options.DeploySample);
         }
     }
 }

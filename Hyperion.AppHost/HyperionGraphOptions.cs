@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
 
 namespace Hyperion.AppHost;
 
@@ -6,6 +7,10 @@ namespace Hyperion.AppHost;
 public sealed class HyperionGraphOptions
 {
     public const string SectionName = "Hyperion";
+
+    /// <summary>Data, secrets and the admin key of a local run; relative paths are taken from the working directory.</summary>
+    [Required]
+    public string StateDirectory { get; set; } = ".hyperion";
 
     [Range(1, 16)]
     public int InferenceReplicas { get; set; } = 2;
@@ -20,4 +25,18 @@ public sealed class HyperionGraphOptions
 
     /// <summary>Once the graph is healthy, register and deploy the digits sample (idempotent) so there is a model to call.</summary>
     public bool DeploySample { get; set; } = true;
+
+    /// <summary>Bound and checked: a bad value stops the AppHost with every problem named, before anything starts.</summary>
+    public static HyperionGraphOptions Bind(IConfiguration configuration)
+    {
+        var options = new HyperionGraphOptions();
+        configuration.GetSection(SectionName).Bind(options);
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
+        {
+            throw new InvalidOperationException(
+                $"Invalid settings in section '{SectionName}': {string.Join("; ", results.Select(r => $"{SectionName}:{string.Join(",", r.MemberNames)}: {r.ErrorMessage}"))}");
+        }
+        return options;
+    }
 }

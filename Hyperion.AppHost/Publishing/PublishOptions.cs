@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
 
 namespace Hyperion.AppHost.Publishing;
 
@@ -44,4 +45,18 @@ public sealed class PublishOptions
     public string MonitoringNamespace { get; set; } = "monitoring";
 
     public string ImageOf(string resource, string tagSuffix = "") => $"{Registry}/{resource}:{Tag}{tagSuffix}";
+
+    /// <summary>Bound from the "Publish" section with the pipeline's output path; every invalid value is named at once.</summary>
+    public static PublishOptions Bind(IConfiguration configuration, string outputPath)
+    {
+        var options = new PublishOptions();
+        configuration.GetSection(SectionName).Bind(options);
+        options.OutputPath = outputPath;
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
+        {
+            throw new InvalidOperationException($"Invalid publish settings: {string.Join("; ", results.Select(r => r.ErrorMessage))}");
+        }
+        return options;
+    }
 }

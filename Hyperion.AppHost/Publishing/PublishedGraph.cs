@@ -30,7 +30,7 @@ internal abstract record PublishedResource(string Name);
 internal sealed record PublishedParameter(string Name, bool Secret) : PublishedResource(Name)
 {
     /// <summary>What the local AppHost generates, for tools that generate it the same way.</summary>
-    public int GeneratedLength => Hosting.SecretStore.GeneratedLength;
+    public int GeneratedLength => LocalServices.StateSecrets.GeneratedLength;
 }
 
 /// <summary>
@@ -70,3 +70,6 @@ internal sealed record PublishedBackingService(
 
 /// <summary>A database on a PostgreSQL server; only a connection string (Aspire's value.v0).</summary>
 internal sealed record PublishedDatabase(string Name, string DatabaseName, string Server, string ConnectionStringExpression) : PublishedResource(Name);
+
+/// <summary>A value Aspire computed when it wrote the manifest (value.v0 that is not a database), used inside other expressions.</summary>
+internal sealed record PublishedValue(string Name, string Expression) : PublishedResource(Name);

@@ -1,95 +1,102 @@
-using Hyperion.AppHost.Hosting;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Aspire.Hosting.ApplicationModel;
 
 namespace Hyperion.AppHost.Publishing;
 
 /// <summary>
-/// Reads a graph declared in publish mode into a <see cref="PublishedGraph"/>. Environment callbacks run as
-/// they do at launch, with manifest expressions where a running graph has ports and secrets, so whatever
-/// the graph declares (a new variable, a new endpoint, a new reference) is published without a line here.
+/// Reads the graph as Aspire published it (aspire-manifest.json, written by Aspire's own manifest step) into a
+/// <see cref="PublishedGraph"/>: environment as manifest expressions, bindings with their container ports. What the
+/// manifest does not say (replica counts, which kind of backing service a container is, a database's server) comes
+/// from the application model the manifest was written from.
 /// </summary>
-internal static class PublishedGraphReader
+internal static partial class PublishedGraphReader
 {
-    /// <summary>Where a project's container serves its "http" endpoint: the .NET images' ASPNETCORE_HTTP_PORTS.</summary>
-    public const int ProjectHttpPort = 8080;
-
-    public static PublishedGraph Read(IDistributedApplicationBuilder builder)
+    public static PublishedGraph Read(JsonDocument manifest, DistributedApplicationModel model)
     {
-        if (!builder.Context.IsPublishMode)
+        var resources = new List<PublishedResource>();
+        foreach (var entry in manifest.RootElement.GetProperty("resources").EnumerateObject())
         {
-            throw new InvalidOperationException("The graph was declared to run, not to publish: create the builder with IsPublishMode.");
+            var name = entry.Name;
+            var json = entry.Value;
+            var type = json.GetProperty("type").GetString() ?? "";
+            var resource = model.Resources.FirstOrDefault(r => r.Name == name);
+            if (type == "annotated.string")
+            {
+                // A parameter in another encoding (URI): only Aspire's reference forms that this graph does not pass use it.
+                continue;
+            }
+            resources.Add((type, resource) switch
+            {
+                ("parameter.v0", _) => new PublishedParameter(name, json.GetProperty("inputs").GetProperty("value").TryGetProperty("secret", out var secret) && secret.GetBoolean()),
+                (_, ProjectResource project) => ReadProject(name, json, project),
+                (_, RedisResource or PostgresServerResource) => ReadBackingService(name, json, resource!, model),
+                (_, PostgresDatabaseResource database) => new PublishedDatabase(name, database.DatabaseName, database.Parent.Name, json.GetProperty("connectionString").GetString()!),
+                // A value Aspire computed while publishing (whether Redis uses TLS, say): part of a connection string.
+                ("value.v0", _) => new PublishedValue(name, json.GetProperty("connectionString").GetString() ?? ""),
+                _ => throw new InvalidOperationException(
+                    $"'{name}' ({type}) cannot be published to Kubernetes: the tree is made of projects, Redis, PostgreSQL and parameters. " +
+                    "Run it as a project of the solution, or leave it out of the published graph."),
+            });
         }
-        // The same checks as a run: a WaitFor cycle is as wrong on a cluster as on a laptop.
-        GraphOrder.Sort(builder.Resources);
-        foreach (var parameter in builder.Resources.OfType<ParameterResource>())
-        {
-            // A callback that reads a parameter gets its expression, never a locally generated secret.
-            parameter.Value = ManifestExpressions.ParameterValue(parameter);
-        }
-
-        var resources = builder.Resources.Select<IResource, PublishedResource>(resource => resource switch
-        {
-            ParameterResource parameter => new PublishedParameter(parameter.Name, parameter.Secret),
-            ProjectResource project => ReadProject(project, builder.Context),
-            RedisResource or PostgresServerResource => ReadBackingService((ProcessResource)resource, builder.Resources),
-            PostgresDatabaseResource database => new PublishedDatabase(database.Name, database.DatabaseName, database.Server.Name, database.ConnectionStringExpression),
-            _ => throw new InvalidOperationException(
-                $"'{resource.Name}' ({resource.GetType().Name}) cannot be published: containers are made of projects, Redis, PostgreSQL and parameters. " +
-                "Run it as a project of the solution, or leave it out of the published graph."),
-        }).ToList();
         return new PublishedGraph(resources);
     }
 
-    private static PublishedProject ReadProject(ProjectResource project, HostingContext context)
+    private static PublishedProject ReadProject(string name, JsonElement json, ProjectResource project)
     {
-        // The first endpoint keeps the images' default port; any other one takes the next free port after it.
-        var taken = new HashSet<int> { ProjectHttpPort };
-        var nextPort = ProjectHttpPort + 1;
-        var bindings = new List<PublishedBinding>();
-        foreach (var endpoint in project.Endpoints)
-        {
-            int targetPort;
-            if (endpoint.Name == "http")
-            {
-                targetPort = ProjectHttpPort;
-            }
-            else
-            {
-                while (!taken.Add(nextPort))
-                {
-                    nextPort++;
-                }
-                targetPort = nextPort;
-            }
-            bindings.Add(ToBinding(endpoint, targetPort));
-        }
-
-        var environment = project.BuildEnvironment(context, replica: 0).ToList();
+        var environment = ReadEnvironment(json);
+        // Whom it talks to, as its environment says ({orchestrator.bindings.http.url}, {hyperion.connectionString}).
+        var references = environment
+            .SelectMany(e => Placeholder().Matches(e.Value).Select(m => m.Groups["resource"].Value))
+            .Where(r => r != name)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
         return new PublishedProject(
-            project.Name,
-            project.Metadata.ProjectPath,
-            project.Replicas,
+            name,
+            json.GetProperty("path").GetString()!,
+            project.TryGetLastAnnotation<ReplicaAnnotation>(out var replicas) ? replicas.Replicas : 1,
             environment,
-            bindings,
-            [.. project.References.Select(r => r.Name)]);
+            ReadBindings(json),
+            references);
     }
 
-    private static PublishedBackingService ReadBackingService(ProcessResource resource, IReadOnlyList<IResource> all)
+    private static PublishedBackingService ReadBackingService(string name, JsonElement json, IResource resource, DistributedApplicationModel model)
     {
-        var container = BackingServiceContainers.For(resource);
-        var endpoint = resource.Endpoints.Single();
+        var bindings = ReadBindings(json);
+        var container = new BackingServiceContainer(
+            resource is RedisResource ? BackingServiceKind.Redis : BackingServiceKind.PostgreSql,
+            json.GetProperty("image").GetString()!,
+            json.TryGetProperty("entrypoint", out var entrypoint) ? entrypoint.GetString() : null,
+            json.TryGetProperty("args", out var args) ? [.. args.EnumerateArray().Select(a => a.GetString()!)] : [],
+            ReadEnvironment(json),
+            bindings.Single().TargetPort,
+            json.TryGetProperty("volumes", out var volumes) && volumes.GetArrayLength() > 0
+                ? volumes[0].GetProperty("target").GetString()!
+                : throw new InvalidOperationException($"'{name}' has no data volume: its data would not outlive its pod. Declare it with WithDataVolume()."));
         return new PublishedBackingService(
-            resource.Name,
+            name,
             container,
-            ((IResourceWithConnectionString)resource).ConnectionStringExpression,
-            [ToBinding(endpoint, container.Port)],
-            [.. all.OfType<PostgresDatabaseResource>().Where(d => d.Server == resource).Select(d => d.Name)]);
+            json.GetProperty("connectionString").GetString()!,
+            bindings,
+            [.. model.Resources.OfType<PostgresDatabaseResource>().Where(d => d.Parent == resource).Select(d => d.Name)]);
     }
 
-    private static PublishedBinding ToBinding(EndpointAnnotation endpoint, int targetPort) => new(
-        endpoint.Name,
-        endpoint.Scheme,
-        endpoint.Transport,
-        targetPort,
-        endpoint.Port is > 0 and var port ? port : null,
-        endpoint.IsExternal);
+    private static List<KeyValuePair<string, string>> ReadEnvironment(JsonElement json) =>
+        json.TryGetProperty("env", out var env)
+            ? [.. env.EnumerateObject().Select(variable => new KeyValuePair<string, string>(variable.Name, variable.Value.GetString() ?? ""))]
+            : [];
+
+    private static List<PublishedBinding> ReadBindings(JsonElement json) =>
+        json.TryGetProperty("bindings", out var bindings)
+            ? [.. bindings.EnumerateObject().Select(binding => new PublishedBinding(
+                binding.Name,
+                binding.Value.GetProperty("scheme").GetString()!,
+                binding.Value.GetProperty("transport").GetString()!,
+                binding.Value.GetProperty("targetPort").GetInt32(),
+                binding.Value.TryGetProperty("port", out var port) ? port.GetInt32() : null,
+                binding.Value.TryGetProperty("external", out var external) && external.GetBoolean()))]
+            : [];
+
+    [GeneratedRegex(@"\{(?<resource>[a-z][a-z0-9-]*)\.")]
+    private static partial Regex Placeholder();
 }

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
-using Hyperion.AppHost.Hosting;
 
 namespace Hyperion.AppHost.Samples;
 
@@ -12,7 +11,7 @@ namespace Hyperion.AppHost.Samples;
 /// and baseline profile from samples/digits), through the control plane's public API, so a new user has a
 /// model to call at once. Idempotent: what already exists is left as it is, so a restart changes nothing.
 /// </summary>
-public sealed class SampleModelDeployment(string repositoryRoot, TextWriter output)
+public sealed class SampleModelDeployment(string repositoryRoot, Action<string> report)
 {
     public const string ModelName = "digits";
 
@@ -45,12 +44,11 @@ public sealed class SampleModelDeployment(string repositoryRoot, TextWriter outp
         }
 
         await WaitUntilReadyAsync(client, cancellationToken);
-        output.WriteLine($"""
+        report($"""
             Sample model '{ModelName}' is deployed. Classify two digits through the gateway:
 
               curl -s -H "Authorization: Bearer $(cat .hyperion/admin-key)" -H 'Content-Type: application/json' \
                 -d @samples/digits/request.json {gateway.ToString().TrimEnd('/')}/v2/models/{ModelName}/infer
-
             """);
     }
 
@@ -106,18 +104,5 @@ public sealed class SampleModelDeployment(string repositoryRoot, TextWriter outp
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             throw new InvalidOperationException($"could not {what}: {(int)response.StatusCode} {body}");
         }
-    }
-
-    /// <summary>Declares the deployment as a hook that runs once the graph is healthy (when <c>Hyperion:DeploySample</c> is on).</summary>
-    public static void Declare(IDistributedApplicationBuilder builder, string adminKeyPath)
-    {
-        var repositoryRoot = Path.GetDirectoryName(Path.GetDirectoryName(new Projects.Hyperion_Orchestrator().ProjectPath))!;
-        builder.OnHealthy("Deploying the sample model", async (app, cancellationToken) =>
-        {
-            Console.Out.WriteLine($"Deploying the sample model '{ModelName}' ...");
-            var key = (await File.ReadAllTextAsync(adminKeyPath, cancellationToken)).Trim();
-            await new SampleModelDeployment(repositoryRoot, Console.Out)
-                .DeployAsync(app.GetEndpoint("orchestrator"), key, app.GetEndpoint("gateway"), cancellationToken);
-        });
     }
 }

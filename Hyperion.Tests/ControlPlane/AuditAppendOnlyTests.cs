@@ -1,4 +1,5 @@
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using Npgsql;
 
 namespace Hyperion.Tests.ControlPlane;

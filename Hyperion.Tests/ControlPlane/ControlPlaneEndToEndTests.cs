@@ -4,7 +4,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 
 namespace Hyperion.Tests.ControlPlane;
 
@@ -73,15 +74,15 @@ public sealed class ControlPlaneEndToEndTests(ControlPlaneEndToEndFixture hyperi
             && entry["after"]?["serving_stable"]?.GetValue<long>() == 2);
 
         // The control plane restarts: registry, deployment and keys are as they were.
-        await hyperion.App.StopResourceAsync("orchestrator");
-        await hyperion.App.StartResourceAsync("orchestrator");
+        await hyperion.StopAsync("orchestrator");
+        await hyperion.StartAsync("orchestrator");
         await hyperion.WaitForHealthyAsync("orchestrator");
         await WaitUntilServingAsync(pipeline, stable: 2);
         var versions = await pipeline.GetFromJsonAsync<JsonNode>($"/api/v1/models/{Model}/versions");
         Assert.Equal(2, (versions is JsonArray array ? array : versions!["versions"]!.AsArray()).Count);
 
         // An inference replica crashes: the supervisor restarts it and it converges to the deployment again.
-        var pid = hyperion.App.GetProcessId("inference-1") ?? throw new InvalidOperationException("inference-1 is not running");
+        var pid = hyperion.ProcessId("inference-1") ?? throw new InvalidOperationException("inference-1 is not running");
         Process.GetProcessById(pid).Kill();
         await WaitUntilAsync(async () =>
         {

@@ -1,7 +1,10 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using System.Diagnostics;
 using System.Net;
-using Hyperion.AppHost.Hosting;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using static Hyperion.Tests.ControlPlane.DeploymentTestSupport;
 
 namespace Hyperion.Tests.ControlPlane;
@@ -37,7 +40,7 @@ public sealed class ConvergenceRestartFixture : HyperionAppFixture, IAsyncLifeti
         await Webhooks.DisposeAsync();
     }
 
-    protected override void ConfigureGraph(IDistributedApplicationBuilder builder)
+    protected override void ConfigureGraph(IDistributedApplicationTestingBuilder builder)
     {
         builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(resource => resource.Name == "orchestrator"))
             .WithEnvironment("Orchestrator__Webhooks__0__Name", "deployments")
@@ -64,20 +67,20 @@ public sealed class ConvergenceRestartTests(ConvergenceRestartFixture hyperion)
         var model = await RegisterDigitsAsync(api, "crash", versions: 1);
         await PutOkAsync(api, model, """{"stable": 1}""");
         await WaitForAsync(api, model, status => IsReadyOn(status, 1, hyperion.InferenceReplicas), "version 1 ready everywhere");
-        var downloadsBefore = CountLines("inference-1", $"Downloading model {model} version 1");
+        var downloadsBefore = await CountLinesAsync("inference-1", $"Downloading model {model} version 1");
         Assert.Equal(1, downloadsBefore);
 
-        var before = hyperion.App.ResourceNotifications.GetSnapshots("inference-1").Single();
-        Process.GetProcessById(hyperion.App.GetProcessId("inference-1")!.Value).Kill();
+        var before = hyperion.Snapshot("inference-1");
+        Process.GetProcessById(hyperion.ProcessId("inference-1")!.Value).Kill();
 
-        await hyperion.App.WaitForAsync("inference-1", s => s[0].Restarts == before.Restarts + 1 && s[0].State == ResourceState.Healthy,
+        await hyperion.WaitForAsync("inference-1", s => s.Restarts == before.Restarts + 1 && s.IsHealthy,
             HyperionAppFixture.StartTimeout, "restarted and healthy");
         await WaitForAsync(api, model, status => IsReadyOn(status, 1, hyperion.InferenceReplicas), "version 1 ready on every replica again");
         var (code, labels, body) = await InferDigitsAsync(hyperion, 1, model, 1);
         Assert.True(code == HttpStatusCode.OK, $"inference-1: {(int)code} {body}");
         Assert.Equal(ExpectedDigitLabels, labels);
         // Its repository folder survived the restart and the file's digest matched: nothing was downloaded again.
-        Assert.Equal(downloadsBefore, CountLines("inference-1", $"Downloading model {model} version 1"));
+        Assert.Equal(downloadsBefore, await CountLinesAsync("inference-1", $"Downloading model {model} version 1"));
     }
 
     [Fact]
@@ -88,7 +91,7 @@ public sealed class ConvergenceRestartTests(ConvergenceRestartFixture hyperion)
         await PutOkAsync(api, model, """{"stable": 1}""");
         await WaitForAsync(api, model, status => IsReadyOn(status, 1, hyperion.InferenceReplicas), "version 1 ready everywhere");
 
-        await hyperion.App.StopResourceAsync("inference");
+        await hyperion.StopAsync("inference");
         try
         {
             var empty = await WaitForAsync(api, model, status => Version(status, 1)!["replicas"]!.GetValue<int>() == 0, "no live replica");
@@ -99,7 +102,7 @@ public sealed class ConvergenceRestartTests(ConvergenceRestartFixture hyperion)
         }
         finally
         {
-            await hyperion.App.StartResourceAsync("inference");
+            await hyperion.StartAsync("inference");
         }
         await hyperion.WaitForHealthyAsync("inference");
 
@@ -121,7 +124,7 @@ public sealed class ConvergenceRestartTests(ConvergenceRestartFixture hyperion)
         var ready = await WaitForAsync(api, model, status => IsReadyOn(status, 1, hyperion.InferenceReplicas)
             && Version(status, 2)!["ready_replicas"]!.GetValue<int>() == hyperion.InferenceReplicas, "both versions ready everywhere");
 
-        await hyperion.App.StopResourceAsync("orchestrator");
+        await hyperion.StopAsync("orchestrator");
         try
         {
             // Heartbeats fail; the replicas keep what they loaded.
@@ -138,7 +141,7 @@ public sealed class ConvergenceRestartTests(ConvergenceRestartFixture hyperion)
         }
         finally
         {
-            await hyperion.App.StartResourceAsync("orchestrator");
+            await hyperion.StartAsync("orchestrator");
         }
         await hyperion.WaitForHealthyAsync("orchestrator");
 
@@ -155,7 +158,7 @@ public sealed class ConvergenceRestartTests(ConvergenceRestartFixture hyperion)
     {
         using var api = hyperion.CreateApiClient();
         var model = await RegisterDigitsAsync(api, "noredis", versions: 1);
-        await hyperion.App.StopResourceAsync("cache");
+        await hyperion.StopAsync("cache");
         try
         {
             // Notices are lost; the change is not, and replicas pick it up on their next heartbeat.
@@ -165,7 +168,7 @@ public sealed class ConvergenceRestartTests(ConvergenceRestartFixture hyperion)
         }
         finally
         {
-            await hyperion.App.StartResourceAsync("cache");
+            await hyperion.StartAsync("cache");
         }
         await hyperion.WaitForHealthyAsync("cache");
     }
@@ -248,6 +251,6 @@ public sealed class ConvergenceRestartTests(ConvergenceRestartFixture hyperion)
             .DistinctBy(e => e["id"]!.GetValue<string>())
             .OrderBy(e => DateTimeOffset.Parse(e["occurred_at"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture))];
 
-    private int CountLines(string instance, string text) =>
-        hyperion.App.GetLog(instance).Tail(int.MaxValue).Count(line => line.Text.Contains(text, StringComparison.Ordinal));
+    private async Task<int> CountLinesAsync(string instance, string text) =>
+        (await hyperion.LogLinesAsync(instance)).Count(line => line.Content.Contains(text, StringComparison.Ordinal));
 }

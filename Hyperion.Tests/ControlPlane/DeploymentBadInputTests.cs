@@ -2,7 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using static Hyperion.Tests.ControlPlane.DeploymentTestSupport;
 
 namespace Hyperion.Tests.ControlPlane;

@@ -1,5 +1,6 @@
 using System.Net;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using static Hyperion.Tests.ControlPlane.DeploymentTestSupport;
 
 namespace Hyperion.Tests.ControlPlane;

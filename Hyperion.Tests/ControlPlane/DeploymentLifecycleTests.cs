@@ -2,7 +2,8 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json.Nodes;
 using Hyperion.Contracts.ControlPlane;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using StackExchange.Redis;
 using static Hyperion.Tests.ControlPlane.DeploymentTestSupport;
 

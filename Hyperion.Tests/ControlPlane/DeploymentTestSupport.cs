@@ -3,7 +3,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using Hyperion.Tests.Protocol.Server;
 
 namespace Hyperion.Tests.ControlPlane;

@@ -1,7 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using Hyperion.Contracts.ControlPlane;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 
 namespace Hyperion.Tests.ControlPlane;
 
@@ -38,9 +39,9 @@ public sealed class KeysBootstrapTests(KeysGraphFixture hyperion)
         var old = hyperion.AdminKey;
         await using var subscriber = await KeysRevokedChannel.SubscribeAsync(hyperion.GetConnectionString("cache"));
 
-        await hyperion.App.StopResourceAsync("orchestrator");
+        await hyperion.StopAsync("orchestrator");
         File.Delete(AdminKeyPath);
-        await hyperion.App.StartResourceAsync("orchestrator");
+        await hyperion.StartAsync("orchestrator");
         await hyperion.WaitForHealthyAsync("orchestrator");
 
         var issued = hyperion.AdminKey;
@@ -141,7 +142,7 @@ public sealed class KeysBootstrapTests(KeysGraphFixture hyperion)
     {
         var issued = await hyperion.CreateKeyAsync([Scopes.Infer]);
         using var admin = hyperion.CreateApiClient();
-        await hyperion.App.StopResourceAsync("cache");
+        await hyperion.StopAsync("cache");
         try
         {
             var started = DateTimeOffset.UtcNow;
@@ -155,16 +156,16 @@ public sealed class KeysBootstrapTests(KeysGraphFixture hyperion)
         }
         finally
         {
-            await hyperion.App.StartResourceAsync("cache");
+            await hyperion.StartAsync("cache");
         }
         await hyperion.WaitForHealthyAsync("cache");
-        await hyperion.App.WaitForAllHealthyAsync(HyperionAppFixture.StartTimeout);
+        await hyperion.WaitForAllHealthyAsync();
     }
 
     private async Task RestartOrchestratorAsync()
     {
-        await hyperion.App.StopResourceAsync("orchestrator");
-        await hyperion.App.StartResourceAsync("orchestrator");
+        await hyperion.StopAsync("orchestrator");
+        await hyperion.StartAsync("orchestrator");
         await hyperion.WaitForHealthyAsync("orchestrator");
     }
 
@@ -199,7 +200,7 @@ public sealed class KeysBootstrapTests(KeysGraphFixture hyperion)
     {
         for (var attempt = 0; attempt < 50; attempt++)
         {
-            if (hyperion.App.GetLog("orchestrator").Tail(1000).Any(line => line.Text.Contains(text, StringComparison.Ordinal)))
+            if ((await hyperion.LogLinesAsync("orchestrator")).Any(line => line.Content.Contains(text, StringComparison.Ordinal)))
             {
                 return;
             }

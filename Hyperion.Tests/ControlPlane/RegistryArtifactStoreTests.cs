@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Hyperion.Orchestrator.Registry.Artifacts;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 
 namespace Hyperion.Tests.ControlPlane;
 

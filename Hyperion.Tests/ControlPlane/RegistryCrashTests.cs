@@ -1,9 +1,12 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
-using Hyperion.AppHost.Hosting;
 using Hyperion.Contracts.ControlPlane;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using static Hyperion.Tests.ControlPlane.RegistryTestData;
 
 namespace Hyperion.Tests.ControlPlane;
@@ -20,9 +23,9 @@ public sealed class RegistryCrashFixture : HyperionAppFixture
     /// <summary>Unfinished uploads anywhere in the store's staging area.</summary>
     public string[] StagingFiles() => Directory.GetFiles(Path.Combine(ArtifactsPath, "staging"), "*.partial", SearchOption.AllDirectories);
 
-    protected override void ConfigureGraph(IDistributedApplicationBuilder builder)
+    protected override void ConfigureGraph(IDistributedApplicationTestingBuilder builder)
     {
-        var orchestrator = (ProcessResource)builder.Resources.Single(resource => resource.Name == "orchestrator");
+        var orchestrator = (ProjectResource)builder.Resources.Single(resource => resource.Name == "orchestrator");
         builder.CreateResourceBuilder(orchestrator)
             .WithEnvironment("Orchestrator__MaxArtifactBytes", MaxArtifactBytes.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .WithEnvironment("Orchestrator__Registry__OrphanSweepIntervalSeconds", "1")
@@ -120,11 +123,11 @@ public sealed class RegistryCrashTests(RegistryCrashFixture hyperion)
         await slow.HalfSent.WaitAsync(TimeSpan.FromSeconds(30));
         await WaitUntilAsync(() => hyperion.StagingFiles().Any(file => new FileInfo(file).Length > 0), "the half upload to reach the staging area");
 
-        var before = hyperion.App.ResourceNotifications.GetSnapshots("orchestrator").Single();
-        Process.GetProcessById(hyperion.App.GetProcessId("orchestrator")!.Value).Kill();
+        var before = hyperion.Snapshot("orchestrator");
+        Process.GetProcessById(hyperion.ProcessId("orchestrator")!.Value).Kill();
         await Assert.ThrowsAnyAsync<Exception>(() => upload.WaitAsync(TimeSpan.FromSeconds(30)));
         await stall.CancelAsync();
-        await hyperion.App.WaitForAsync("orchestrator", s => s[0].Restarts == before.Restarts + 1 && s[0].State == ResourceState.Healthy,
+        await hyperion.WaitForAsync("orchestrator", s => s.Restarts == before.Restarts + 1 && s.IsHealthy,
             HyperionAppFixture.StartTimeout, "restarted and healthy");
 
         Assert.Equal(new long[] { 1 }, await VersionNumbersAsync(client, model));
@@ -147,7 +150,7 @@ public sealed class RegistryCrashTests(RegistryCrashFixture hyperion)
         await slow.HalfSent.WaitAsync(TimeSpan.FromSeconds(30));
         // Authenticated and streaming: the database is needed again only to register the version.
         await WaitUntilAsync(() => hyperion.StagingFiles().Any(file => new FileInfo(file).Length > 0), "the half upload to reach the staging area");
-        await hyperion.App.StopResourceAsync("pg");
+        await hyperion.StopAsync("pg");
         try
         {
             slow.Resume();
@@ -157,7 +160,7 @@ public sealed class RegistryCrashTests(RegistryCrashFixture hyperion)
         }
         finally
         {
-            await hyperion.App.StartResourceAsync("pg");
+            await hyperion.StartAsync("pg");
             await hyperion.WaitForHealthyAsync("pg");
         }
 

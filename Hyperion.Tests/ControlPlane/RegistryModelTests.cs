@@ -2,7 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using Npgsql;
 using static Hyperion.Tests.ControlPlane.RegistryTestData;
 

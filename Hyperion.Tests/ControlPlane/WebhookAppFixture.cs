@@ -1,6 +1,9 @@
-using Hyperion.AppHost.Hosting;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using Hyperion.Orchestrator.Notifications;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 
 namespace Hyperion.Tests.ControlPlane;
 
@@ -78,7 +81,7 @@ public sealed class WebhookAppFixture : HyperionAppFixture, IAsyncLifetime
         await Restartable.DisposeAsync();
     }
 
-    protected override void ConfigureGraph(IDistributedApplicationBuilder builder)
+    protected override void ConfigureGraph(IDistributedApplicationTestingBuilder builder)
     {
         var orchestrator = builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(resource => resource.Name == "orchestrator"));
         foreach (var (key, value) in _settings)

@@ -227,9 +227,9 @@ public sealed class WebhookDeliveryTests(WebhookAppFixture hyperion)
             Assert.Contains("request failed", failing.GetProperty("last_error").GetString());
         }
 
-        await hyperion.App.StopResourceAsync("orchestrator");
+        await hyperion.StopAsync("orchestrator");
         await hyperion.Restartable.StartAgainAsync();
-        await hyperion.App.StartResourceAsync("orchestrator");
+        await hyperion.StartAsync("orchestrator");
         await hyperion.WaitForHealthyAsync("orchestrator");
 
         await hyperion.Restartable.WaitForAsync(r => r.Any(x => x.EventId == eventId.ToString()), Soon, "the delivery after the restart");

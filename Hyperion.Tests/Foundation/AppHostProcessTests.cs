@@ -1,18 +1,16 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
-using Hyperion.AppHost.Hosting;
-using Hyperion.Tests.Hosting;
-using Npgsql;
+using Hyperion.Tests.TestSupport;
 
 namespace Hyperion.Tests.Foundation;
 
-/// <summary>The AppHost as users run it: a process that Ctrl+C or SIGTERM stops.</summary>
-public sealed partial class AppHostProcessTests : IDisposable
+/// <summary>The AppHost as users run it (<c>./build.sh run</c> starts the built AppHost): a process that Ctrl+C or SIGTERM stops, DCP and all.</summary>
+public sealed class AppHostProcessTests : IDisposable
 {
-    private static readonly TimeSpan s_startTimeout = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan s_startTimeout = TimeSpan.FromMinutes(4);
     private readonly TemporaryDirectory _state = new("hyperion-apphost");
 
     public void Dispose() => _state.Dispose();
@@ -20,76 +18,83 @@ public sealed partial class AppHostProcessTests : IDisposable
     [Fact]
     public async Task Stopping_the_AppHost_leaves_no_process_behind_and_a_restart_keeps_the_data()
     {
-        await using (var first = await RunningAppHost.StartAsync(_state.Path))
+        var gatewayPort = FreePort();
+        string adminKey;
+        await using (var first = RunningAppHost.Start(_state.Path, gatewayPort))
         {
-            using var gateway = new HttpClient { BaseAddress = first.UrlOf("gateway") };
-            Assert.Equal(HttpStatusCode.OK, (await gateway.GetAsync("/health")).StatusCode);
-
             // `run` deploys the digits sample: once it says so, the model answers through the gateway.
             await first.WaitForOutputAsync("Sample model 'digits' is deployed");
-            gateway.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
-                "Bearer", File.ReadAllText(Path.Combine(_state.Path, "admin-key")).Trim());
+            await first.WaitForOutputAsync("Login to the dashboard at http://127.0.0.1:");
+            adminKey = File.ReadAllText(Path.Combine(_state.Path, "admin-key")).Trim();
+            using var gateway = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{gatewayPort}") };
+            gateway.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminKey);
             using var request = new StringContent(File.ReadAllText(TestPaths.Sample("digits", "request.json")), Encoding.UTF8, "application/json");
             using var answer = await gateway.PostAsync("/v2/models/digits/infer", request);
             var body = await answer.Content.ReadAsStringAsync();
             Assert.True(answer.StatusCode == HttpStatusCode.OK, body);
             var labels = JsonNode.Parse(body)!["outputs"]!.AsArray().Single(output => output!["name"]!.GetValue<string>() == "label")!["data"]!;
             Assert.Equal(JsonNode.Parse(File.ReadAllText(TestPaths.Sample("digits", "expected.json")))!["label"]!.ToJsonString(), labels.ToJsonString());
-            await using var connection = new NpgsqlConnection(ConnectionString(first));
-            await connection.OpenAsync();
-            await using var insert = new NpgsqlCommand("INSERT INTO audit_log (actor, action) VALUES ('test', 'survives-restart')", connection);
-            await insert.ExecuteNonQueryAsync();
 
-            await first.StopAsync(ProcessSignal.Terminate);
+            // The dashboard the AppHost printed answers.
+            using var dashboard = new HttpClient { BaseAddress = first.DashboardUrl };
+            Assert.Equal(HttpStatusCode.OK, (await dashboard.GetAsync("/login")).StatusCode);
+
+            await first.StopAsync(signal: 15); // SIGTERM
         }
 
-        await using var second = await RunningAppHost.StartAsync(_state.Path);
-        // Deploying the sample again finds it there and changes nothing.
+        await using var second = RunningAppHost.Start(_state.Path, gatewayPort);
+        // The admin key and the sample live in PostgreSQL and the artifact store: both are still there, so the
+        // sample is found as it was, and the key written by the first run still opens the control plane.
         await second.WaitForOutputAsync("Sample model 'digits' is deployed");
-        Assert.DoesNotContain("Deploying the sample model failed", second.Output, StringComparison.Ordinal);
-        await using (var connection = new NpgsqlConnection(ConnectionString(second)))
+        Assert.DoesNotContain("could not be deployed", second.Output, StringComparison.Ordinal);
+        Assert.Equal(adminKey, File.ReadAllText(Path.Combine(_state.Path, "admin-key")).Trim());
+        using (var gateway = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{gatewayPort}") })
         {
-            await connection.OpenAsync();
-            await using var select = new NpgsqlCommand("SELECT count(*) FROM audit_log WHERE action = 'survives-restart'", connection);
-            Assert.Equal(1L, await select.ExecuteScalarAsync());
+            gateway.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminKey);
+            var versions = JsonNode.Parse(await gateway.GetStringAsync("/api/v1/models/digits"))!;
+            Assert.Equal(1, versions["version_count"]!.GetValue<int>());
         }
-        await second.StopAsync(ProcessSignal.Interrupt); // Ctrl+C
+        await second.StopAsync(signal: 2); // Ctrl+C
     }
 
     [Fact]
     public async Task A_missing_binary_stops_the_AppHost_with_the_install_command()
     {
         var empty = Directory.CreateDirectory(Path.Combine(_state.Path, "empty")).FullName;
-        using var process = RunningAppHost.Launch(_state.Path, $"--AppHost:SearchPath={empty}", $"--AppHost:PostgresInstallRoot={empty}");
+        using var process = RunningAppHost.Launch(_state.Path, FreePort(), environment: new() { ["PATH"] = $"{empty}:{Path.GetDirectoryName(Environment.ProcessPath)}" }, "--Hyperion:StateDirectory=" + _state.Path);
         var stderr = process.StandardError.ReadToEndAsync();
         await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
 
         Assert.Equal(1, process.ExitCode);
-        Assert.Contains("sudo apt-get install -y redis-server postgresql", await stderr);
+        var message = await stderr;
+        Assert.Contains("redis-server (needed by 'cache'): not found on PATH", message);
+        Assert.Contains("sudo apt-get install -y redis-server", message);
     }
 
-    private string ConnectionString(RunningAppHost appHost)
+    private static int FreePort()
     {
-        var secrets = JsonNode.Parse(File.ReadAllText(Path.Combine(_state.Path, "secrets.json")))!;
-        return $"Host=127.0.0.1;Port={appHost.UrlOf("pg").Port};Username=postgres;Password={secrets["Parameters"]!["pg-password"]};Database=hyperion";
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)listener.LocalEndPoint!).Port;
     }
 
-    /// <summary>One AppHost process, its printed resource table, and the process groups it started.</summary>
-    private sealed partial class RunningAppHost : IAsyncDisposable
+    /// <summary>One AppHost process and what it printed.</summary>
+    private sealed class RunningAppHost : IAsyncDisposable
     {
         private readonly Process _process;
-        private readonly StringBuilder _output;
+        private readonly StringBuilder _output = new();
         private readonly string _stateDirectory;
 
-        private RunningAppHost(Process process, StringBuilder output, string stateDirectory)
+        private RunningAppHost(Process process, string stateDirectory)
         {
             _process = process;
-            _output = output;
             _stateDirectory = stateDirectory;
         }
 
-        public static Process Launch(string stateDirectory, params string[] args)
+        public Uri DashboardUrl { get; private init; } = null!;
+
+        public static Process Launch(string stateDirectory, int gatewayPort, Dictionary<string, string>? environment = null, params string[] args)
         {
             var start = new ProcessStartInfo(Environment.ProcessPath!)
             {
@@ -98,49 +103,43 @@ public sealed partial class AppHostProcessTests : IDisposable
                 UseShellExecute = false,
             };
             start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Hyperion.AppHost.dll"));
-            start.ArgumentList.Add($"--AppHost:StateDirectory={stateDirectory}");
-            start.ArgumentList.Add("--AppHost:DashboardUrl=http://127.0.0.1:0");
-            start.ArgumentList.Add("--Hyperion:GatewayPort=0");
+            start.ArgumentList.Add($"--Hyperion:StateDirectory={stateDirectory}");
+            start.ArgumentList.Add($"--Hyperion:GatewayPort={gatewayPort}");
             start.ArgumentList.Add("--Hyperion:InferenceReplicas=1");
             foreach (var arg in args)
             {
                 start.ArgumentList.Add(arg);
             }
+            foreach (var (key, value) in environment ?? [])
+            {
+                start.Environment[key] = value;
+            }
             return Process.Start(start)!;
         }
 
-        public static async Task<RunningAppHost> StartAsync(string stateDirectory)
+        public static RunningAppHost Start(string stateDirectory, int gatewayPort)
         {
-            var output = new StringBuilder();
-            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var process = Launch(stateDirectory);
-            process.OutputDataReceived += (_, e) =>
+            // A dashboard of its own on free ports, so a developer's running graph (18888) is left alone.
+            var dashboard = new Uri($"http://127.0.0.1:{FreePort()}");
+            var process = Launch(stateDirectory, gatewayPort, new()
             {
-                lock (output)
-                {
-                    output.AppendLine(e.Data);
-                }
-                if (e.Data == "Press Ctrl+C to stop.")
-                {
-                    ready.TrySetResult();
-                }
-            };
-            process.ErrorDataReceived += (_, e) =>
-            {
-                lock (output)
-                {
-                    output.AppendLine(e.Data);
-                }
-            };
+                ["ASPNETCORE_URLS"] = dashboard.ToString().TrimEnd('/'),
+                ["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] = $"http://127.0.0.1:{FreePort()}",
+            });
+            var appHost = new RunningAppHost(process, stateDirectory) { DashboardUrl = dashboard };
+            process.OutputDataReceived += (_, e) => appHost.Append(e.Data);
+            process.ErrorDataReceived += (_, e) => appHost.Append(e.Data);
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            var appHost = new RunningAppHost(process, output, stateDirectory);
-            if (await Task.WhenAny(ready.Task, process.WaitForExitAsync(), Task.Delay(s_startTimeout)) != ready.Task)
-            {
-                await appHost.DisposeAsync();
-                Assert.Fail($"The AppHost did not print its resource table in time. Output:{Environment.NewLine}{appHost.Output}");
-            }
             return appHost;
+        }
+
+        private void Append(string? line)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
         }
 
         public string Output
@@ -167,29 +166,18 @@ public sealed partial class AppHostProcessTests : IDisposable
             }
         }
 
-        /// <summary>The first URL in the resource table's row for <paramref name="instance"/>.</summary>
-        public Uri UrlOf(string instance)
+        /// <summary>Signals the AppHost like a terminal would, then checks that nothing it started survives: DCP, the services, Redis, PostgreSQL.</summary>
+        public async Task StopAsync(int signal)
         {
-            var row = TableRow().Matches(Output).First(m => m.Groups["name"].Value == instance);
-            return new Uri(row.Groups["url"].Value);
-        }
+            var started = ProcessInspector.FindByEnvironmentOrCommandLine(_stateDirectory);
+            Assert.True(started.Count >= 4, $"expected Redis, PostgreSQL and the services to run with {_stateDirectory}; found:{Environment.NewLine}{string.Join(Environment.NewLine, started)}");
 
-        /// <summary>Signals the AppHost like a terminal would, then checks that nothing it started survives.</summary>
-        public async Task StopAsync(ProcessSignal signal)
-        {
-            var groups = Directory.GetFiles(Path.Combine(_stateDirectory, "pids"), "*.pid")
-                .Select(f => int.Parse(File.ReadAllText(f).Split(' ')[0]))
-                .ToArray();
-            Assert.Equal(5, groups.Length); // cache, pg, orchestrator, inference, gateway
-
-            NativeMethods.Signal(_process.Id, signal);
+            Assert.Equal(0, NativeSignal.Send(_process.Id, signal));
             await _process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(90)).Token);
 
             Assert.True(_process.ExitCode == 0, $"exit code {_process.ExitCode}. Output:{Environment.NewLine}{Output}");
-            Assert.Contains("All resources stopped", Output);
-            Assert.Empty(ProcessInspector.FindInGroups(groups));
-            Assert.Empty(ProcessInspector.FindByCommandLine(_stateDirectory));
-            Assert.Empty(Directory.GetFiles(Path.Combine(_stateDirectory, "pids")));
+            Assert.Empty(ProcessInspector.FindByEnvironmentOrCommandLine(_stateDirectory));
+            Assert.Empty(ProcessInspector.FindByCommandLine($"--monitor {_process.Id}")); // DCP
         }
 
         public async ValueTask DisposeAsync()
@@ -197,17 +185,14 @@ public sealed partial class AppHostProcessTests : IDisposable
             if (!_process.HasExited)
             {
                 // A failed test: end the AppHost and whatever it started, so nothing outlives the test run.
-                NativeMethods.Signal(_process.Id, ProcessSignal.Terminate);
+                NativeSignal.Send(_process.Id, 15);
                 if (!_process.WaitForExit(TimeSpan.FromSeconds(60)))
                 {
-                    _process.Kill();
+                    _process.Kill(entireProcessTree: true);
                 }
             }
             await _process.WaitForExitAsync();
             _process.Dispose();
         }
-
-        [GeneratedRegex(@"^  (?<name>[a-z0-9-]+)\s+\w+\s+(?<url>(http|tcp)://127\.0\.0\.1:\d+)", RegexOptions.Multiline)]
-        private static partial Regex TableRow();
     }
 }

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using Hyperion.AppHost.Hosting;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using Npgsql;
 
 namespace Hyperion.Tests.Foundation;
@@ -14,7 +14,7 @@ public sealed class HyperionGraphTests(HyperionAppFixture hyperion)
     [Fact]
     public async Task Every_resource_is_healthy_and_the_gateway_answers_health()
     {
-        Assert.All(hyperion.App.ResourceNotifications.GetSnapshots(), s => Assert.Equal(ResourceState.Healthy, s.State));
+        Assert.All(hyperion.Snapshots(), s => Assert.True(s.IsHealthy, $"{s.Name} is {s.State}"));
 
         using var gateway = hyperion.CreateHttpClient("gateway");
         using var response = await gateway.GetAsync("/health");
@@ -84,33 +84,33 @@ public sealed class HyperionGraphTests(HyperionAppFixture hyperion)
     public async Task Gateway_readiness_follows_Redis_while_liveness_stays_up()
     {
         using var gateway = hyperion.CreateHttpClient("gateway");
-        await hyperion.App.StopResourceAsync("cache");
+        await hyperion.StopAsync("cache");
         try
         {
-            Assert.Equal(ResourceState.Stopped, hyperion.App.ResourceNotifications.GetSnapshots("cache").Single().State);
+            Assert.True(hyperion.Snapshot("cache").IsStopped);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, await StatusOfAsync(gateway, "/health", HttpStatusCode.ServiceUnavailable));
             Assert.Equal(HttpStatusCode.OK, (await gateway.GetAsync("/alive")).StatusCode);
         }
         finally
         {
-            await hyperion.App.StartResourceAsync("cache");
+            await hyperion.StartAsync("cache");
         }
         await hyperion.WaitForHealthyAsync("cache");
         Assert.Equal(HttpStatusCode.OK, await StatusOfAsync(gateway, "/health", HttpStatusCode.OK));
-        await hyperion.App.WaitForAllHealthyAsync(HyperionAppFixture.StartTimeout);
+        await hyperion.WaitForAllHealthyAsync();
     }
 
     [Fact]
     public async Task A_killed_inference_replica_is_reported_and_comes_back_healthy()
     {
-        var before = hyperion.App.ResourceNotifications.GetSnapshots("inference-0").Single();
-        var pid = hyperion.App.GetProcessId("inference-0")!.Value;
+        var before = hyperion.Snapshot("inference-0");
+        var pid = hyperion.ProcessId("inference-0")!.Value;
 
         Process.GetProcessById(pid).Kill();
 
-        await hyperion.App.WaitForAsync("inference-0", s => s[0].Restarts == before.Restarts + 1 && s[0].State == ResourceState.Healthy,
+        await hyperion.WaitForAsync("inference-0", s => s.Restarts == before.Restarts + 1 && s.IsHealthy,
             HyperionAppFixture.StartTimeout, "restarted and healthy");
-        var after = hyperion.App.ResourceNotifications.GetSnapshots("inference-0").Single();
+        var after = hyperion.Snapshot("inference-0");
         Assert.NotEqual(pid, after.Pid);
         Assert.Equal(137, after.LastExitCode); // 128 + SIGKILL
         Assert.Contains(hyperion.AppHostLog.Lines, line => line.Contains("inference-0 exited unexpectedly with code 137", StringComparison.Ordinal));
@@ -125,7 +125,7 @@ public sealed class HyperionGraphTests(HyperionAppFixture hyperion)
         using var resources = JsonDocument.Parse(await dashboard.GetStringAsync("/api/resources"));
         var gateway = resources.RootElement.EnumerateArray().Single(r => r.GetProperty("name").GetString() == "gateway");
         Assert.Equal("Healthy", gateway.GetProperty("state").GetString());
-        Assert.Equal(hyperion.App.GetProcessId("gateway"), gateway.GetProperty("pid").GetInt32());
+        Assert.Equal(hyperion.ProcessId("gateway"), gateway.GetProperty("pid").GetInt32());
 
         using var logs = JsonDocument.Parse(await dashboard.GetStringAsync("/api/resources/pg/logs"));
         Assert.Contains(logs.RootElement.EnumerateArray(), l => l.GetProperty("text").GetString()!.Contains("database system is ready to accept connections", StringComparison.Ordinal));
@@ -134,7 +134,7 @@ public sealed class HyperionGraphTests(HyperionAppFixture hyperion)
     }
 
     private IReadOnlyDictionary<string, string> EnvironmentOf(string instance) =>
-        ProcessInspector.ReadEnvironment(hyperion.App.GetProcessId(instance) ?? throw new InvalidOperationException($"{instance} is not running"));
+        ProcessInspector.ReadEnvironment(hyperion.ProcessId(instance) ?? throw new InvalidOperationException($"{instance} is not running"));
 
     /// <summary>Polls until the status is the expected one (health checks are cached for a moment) or 30 s pass.</summary>
     private static async Task<HttpStatusCode> StatusOfAsync(HttpClient client, string path, HttpStatusCode expected)

@@ -1,5 +1,6 @@
 using Hyperion.Orchestrator.Persistence;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using Hyperion.AppHost.Hosting;
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Tests.ControlPlane;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using static Hyperion.Tests.Gateway.GatewayTestApi;
 
 namespace Hyperion.Tests.Gateway;
@@ -25,7 +25,7 @@ public sealed class GatewayDegradedModeTests(GatewayDegradedFixture hyperion)
             Assert.True(warm.Headers.Contains("RateLimit-Remaining"));
         }
 
-        await hyperion.App.StopResourceAsync("cache");
+        await hyperion.StopAsync("cache");
         try
         {
             await WaitUntilAsync(async () =>
@@ -49,9 +49,9 @@ public sealed class GatewayDegradedModeTests(GatewayDegradedFixture hyperion)
         }
         finally
         {
-            await hyperion.App.StartResourceAsync("cache");
+            await hyperion.StartAsync("cache");
         }
-        await hyperion.App.WaitForAllHealthyAsync(HyperionAppFixture.StartTimeout);
+        await hyperion.WaitForAllHealthyAsync();
         await WaitUntilAsync(async () =>
         {
             using var response = await InferAsync(closed, model);
@@ -72,7 +72,7 @@ public sealed class GatewayDegradedModeTests(GatewayDegradedFixture hyperion)
             return VersionOf(response) == "2";
         }, TimeSpan.FromMinutes(1), "the canary taking all traffic");
 
-        await hyperion.App.StopResourceAsync("orchestrator");
+        await hyperion.StopAsync("orchestrator");
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(3)); // past the key's 2 s time to live and a routing refresh
@@ -91,9 +91,9 @@ public sealed class GatewayDegradedModeTests(GatewayDegradedFixture hyperion)
         }
         finally
         {
-            await hyperion.App.StartResourceAsync("orchestrator");
+            await hyperion.StartAsync("orchestrator");
         }
-        await hyperion.App.WaitForAllHealthyAsync(HyperionAppFixture.StartTimeout);
+        await hyperion.WaitForAllHealthyAsync();
     }
 
     [Fact]
@@ -112,7 +112,7 @@ public sealed class GatewayDegradedModeTests(GatewayDegradedFixture hyperion)
         const int Concurrency = 4;
         var failures = new ConcurrentBag<string>();
         var succeeded = 0;
-        var pid = hyperion.App.GetProcessId("inference-0")!.Value;
+        var pid = hyperion.ProcessId("inference-0")!.Value;
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(12));
         var loops = Enumerable.Range(0, Concurrency).Select(async _ =>
         {
@@ -153,6 +153,6 @@ public sealed class GatewayDegradedModeTests(GatewayDegradedFixture hyperion)
             $"the dead replica's circuit did not open; {failures.Count} failed ({string.Join(" | ", failures.Take(8))}); gateway: "
             + string.Join(" | ", metrics.Split('\n').Where(line => line.StartsWith("hyperion_gateway_c", StringComparison.Ordinal) || line.StartsWith("hyperion_gateway_arm_requests_total", StringComparison.Ordinal))));
         Assert.Contains(metrics.Split('\n'), line => line.StartsWith("hyperion_gateway_connect_retries_total", StringComparison.Ordinal));
-        await hyperion.App.WaitForAsync("inference-0", s => s[0].State == ResourceState.Healthy && s[0].Pid != pid, HyperionAppFixture.StartTimeout, "restarted");
+        await hyperion.WaitForAsync("inference-0", s => s.IsHealthy && s.Pid != pid, HyperionAppFixture.StartTimeout, "restarted");
     }
 }

@@ -1,7 +1,10 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using System.Security.Claims;
 using System.Text;
-using Hyperion.AppHost.Hosting;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -27,7 +30,7 @@ public class GatewayFixture : HyperionAppFixture
         settings["Hyperion:GatewayReplicas"] = GatewayReplicas.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    protected override void ConfigureGraph(IDistributedApplicationBuilder builder)
+    protected override void ConfigureGraph(IDistributedApplicationTestingBuilder builder)
     {
         var gateway = builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(r => r.Name == "gateway"));
         var orchestrator = builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(r => r.Name == "orchestrator"));
@@ -100,7 +103,7 @@ public sealed class GatewayDegradedFixture : GatewayFixture
         yield return ("Gateway__Routing__RefreshSeconds", "2");
     }
 
-    protected override void ConfigureGraph(IDistributedApplicationBuilder builder)
+    protected override void ConfigureGraph(IDistributedApplicationTestingBuilder builder)
     {
         base.ConfigureGraph(builder);
         builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(r => r.Name == "gateway"))

@@ -1,5 +1,7 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using Google.Protobuf;
-using Hyperion.AppHost.Hosting;
 using Hyperion.Tests.ControlPlane;
 using Hyperion.Tests.Gateway.Otlp;
 using static Hyperion.Tests.Gateway.GatewayTestApi;
@@ -54,7 +56,7 @@ public sealed class GatewayOneReplicaFixture : GatewayFixture, IAsyncLifetime
     protected override IEnumerable<(string Key, string Value)> GatewaySettings() =>
         [.. base.GatewaySettings(), ("Gateway__Resilience__UpstreamTimeoutSeconds", UpstreamTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture))];
 
-    protected override void ConfigureGraph(IDistributedApplicationBuilder builder)
+    protected override void ConfigureGraph(IDistributedApplicationTestingBuilder builder)
     {
         base.ConfigureGraph(builder);
         foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())

@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Hyperion.AppHost;
-using Hyperion.AppHost.Hosting;
 using Hyperion.AppHost.Publishing;
 using Hyperion.AppHost.Publishing.Kubernetes;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using Hyperion.Tests.Protocol.Server;
 
 namespace Hyperion.Tests.Publishing;

@@ -1,5 +1,6 @@
 using Hyperion.AppHost.Publishing;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 
 namespace Hyperion.Tests.Publishing;
 

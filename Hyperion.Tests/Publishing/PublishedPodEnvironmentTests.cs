@@ -4,7 +4,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Hyperion.AppHost.Publishing.Kubernetes;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using Hyperion.Tests.Protocol.Server;
 
 namespace Hyperion.Tests.Publishing;

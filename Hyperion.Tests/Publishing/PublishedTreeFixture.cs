@@ -2,7 +2,8 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Hyperion.AppHost.Publishing;
 using Hyperion.AppHost.Publishing.Kubernetes;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 using Hyperion.Tests.Protocol.Server;
 
 namespace Hyperion.Tests.Publishing;

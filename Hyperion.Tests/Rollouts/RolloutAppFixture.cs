@@ -1,7 +1,10 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using System.Globalization;
-using Hyperion.AppHost.Hosting;
 using Hyperion.Tests.ControlPlane;
-using Hyperion.Tests.Hosting;
+using Hyperion.Tests.TestSupport;
+using Hyperion.Tests.Graph;
 
 namespace Hyperion.Tests.Rollouts;
 
@@ -43,7 +46,7 @@ public sealed class RolloutAppFixture : HyperionAppFixture, IAsyncLifetime
         await Receiver.DisposeAsync();
     }
 
-    protected override void ConfigureGraph(IDistributedApplicationBuilder builder)
+    protected override void ConfigureGraph(IDistributedApplicationTestingBuilder builder)
     {
         var orchestrator = builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(resource => resource.Name == "orchestrator"));
         orchestrator

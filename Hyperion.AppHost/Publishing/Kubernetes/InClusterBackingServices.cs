@@ -173,7 +173,7 @@ internal sealed class InClusterBackingServices(PublishedGraph graph, PublishOpti
             Command = container.Kind switch
             {
                 BackingServiceKind.Redis => ["/bin/sh", "-c", "redis-cli -a \"$REDIS_PASSWORD\" --no-auth-warning ping | grep -q PONG"],
-                _ => ["pg_isready", "-U", Hosting.PostgresServerResource.UserName, "-h", "127.0.0.1", "-p", container.Port.ToString(CultureInfo.InvariantCulture)],
+                _ => ["pg_isready", "-U", LocalServices.LocalPostgresServerResource.UserName, "-h", "127.0.0.1", "-p", container.Port.ToString(CultureInfo.InvariantCulture)],
             },
         },
         PeriodSeconds = periodSeconds,

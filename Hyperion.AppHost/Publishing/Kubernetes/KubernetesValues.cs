@@ -64,6 +64,8 @@ internal sealed partial class KubernetesValues(PublishedGraph graph)
             case (PublishedBackingService service, ["connectionString"]):
                 AddOnce(services, service.Name);
                 return Resolve(service.ConnectionStringExpression, parameters, services, depth + 1);
+            case (PublishedValue value, ["connectionString"]):
+                return Resolve(value.Expression, parameters, services, depth + 1);
             case (PublishedDatabase database, ["connectionString"]):
                 AddOnce(services, database.Server);
                 return Resolve(database.ConnectionStringExpression, parameters, services, depth + 1);

@@ -1,0 +1,26 @@
+namespace Hyperion.Tests.TestSupport;
+
+/// <summary>Files the repository ships for tests: testdata/models and samples/.</summary>
+public static class TestPaths
+{
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    /// <summary>testdata/models/&lt;model&gt;/&lt;version&gt;/model.onnx</summary>
+    public static string Model(string model, int version = 1) =>
+        Path.Combine(RepositoryRoot, "testdata", "models", model, version.ToString(System.Globalization.CultureInfo.InvariantCulture), "model.onnx");
+
+    /// <summary>samples/&lt;sample&gt;/&lt;file&gt;</summary>
+    public static string Sample(string sample, string file) => Path.Combine(RepositoryRoot, "samples", sample, file);
+
+    private static string FindRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Hyperion.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new DirectoryNotFoundException("Hyperion.sln not found above " + AppContext.BaseDirectory);
+    }
+}
