@@ -13,7 +13,7 @@ namespace Microsoft.Extensions.Hosting;
 /// <summary>
 /// What every Hyperion service shares: telemetry, health, service discovery and resilient HttpClients.
 /// Shaped like Aspire's ServiceDefaults template (OpenTelemetry, health, service discovery, resilience), plus what is
-/// ours: Prometheus /metrics, and spans only when they are exported.
+/// ours: Prometheus /metrics, head sampling (<see cref="TraceSampling"/>), and spans only when they are exported.
 /// The gRPC listener and inline I/O are in their own files.
 /// </summary>
 public static class ServiceDefaultsExtensions
@@ -98,6 +98,15 @@ public static class ServiceDefaultsExtensions
                         options.Filter = context => !IsInfrastructurePath(context.Request.Path))
                     .AddHttpClientInstrumentation())
                 .UseOtlpExporter();
+        }
+
+        // Head sampling (TraceSampling: OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, by default a caller's sampled
+        // traceparent and one in ten of the traces a service starts). A service has one TracerProvider, which the
+        // client integrations' WithTracing (Redis, Npgsql) configure too, so this sampler decides their spans as well.
+        // Read here so that a bad setting stops start-up.
+        if (TraceSampling.FromConfiguration(builder.Configuration) is { } sampler)
+        {
+            builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(sampler));
         }
 
         return builder;
