@@ -2,7 +2,10 @@ using Hyperion.Gateway.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.AddRedisClient("cache", GatewayRedis.Configure(builder.Configuration));
+builder.AddRedisClient("cache",
+    RedisClientDefaults.Settings(builder, "cache"),
+    RedisClientDefaults.Options(GatewayRedis.Configure(builder.Configuration)));
+builder.AddRedisReadinessCheck("cache");
 builder.AddGateway();
 
 var app = builder.Build();

@@ -12,7 +12,9 @@ namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// What every Hyperion service shares: telemetry, health, service discovery and resilient HttpClients.
-/// Shaped like Aspire's ServiceDefaults template so a move to real Aspire changes nothing here.
+/// Shaped like Aspire's ServiceDefaults template (OpenTelemetry, health, service discovery, resilience), plus what is
+/// ours: Prometheus /metrics, head sampling (<see cref="TraceSampling"/>), and spans only when they are exported.
+/// The gRPC listener and inline I/O are in their own files.
 /// </summary>
 public static class ServiceDefaultsExtensions
 {
@@ -20,6 +22,9 @@ public static class ServiceDefaultsExtensions
     public const string AlivenessEndpointPath = "/alive";
     public const string MetricsEndpointPath = "/metrics";
     public const string LiveTag = "live";
+
+    /// <summary>How long a readiness check of a dependency (Redis, PostgreSQL) may take before it counts as failed.</summary>
+    public static readonly TimeSpan DependencyCheckTimeout = TimeSpan.FromSeconds(3);
 
     /// <summary>Meters whose instruments every service exports (each service adds its own meter name here).</summary>
     public const string MeterPrefix = "Hyperion.";
@@ -81,8 +86,9 @@ public static class ServiceDefaultsExtensions
 
         // Spans are recorded only when something receives them: recording costs every request a few microseconds,
         // which on the gateway's path is a tenth of its work. Without them a caller's traceparent still reaches the
-        // replica unchanged (the gateway forwards it as it forwards other headers).
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        // replica unchanged (the gateway forwards it as it forwards other headers). The client integrations follow
+        // the same rule (RedisClientDefaults, the orchestrator's AddNpgsqlDataSource).
+        if (builder.ExportsTraces())
         {
             otel.WithTracing(tracing => tracing
                     .AddSource(builder.Environment.ApplicationName)
@@ -94,8 +100,24 @@ public static class ServiceDefaultsExtensions
                 .UseOtlpExporter();
         }
 
+        // Head sampling (TraceSampling: OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, by default a caller's sampled
+        // traceparent and one in ten of the traces a service starts). A service has one TracerProvider, which the
+        // client integrations' WithTracing (Redis, Npgsql) configure too, so this sampler decides their spans as well.
+        // Read here so that a bad setting stops start-up.
+        if (TraceSampling.FromConfiguration(builder.Configuration) is { } sampler)
+        {
+            builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(sampler));
+        }
+
         return builder;
     }
+
+    /// <summary>
+    /// Whether this service exports spans (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set), and so records any: the
+    /// client integrations' tracing is turned off without it.
+    /// </summary>
+    public static bool ExportsTraces(this IHostApplicationBuilder builder) =>
+        !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {

@@ -17,7 +17,7 @@ public sealed record ExportedSpan(string Service, string TraceId, string SpanId,
 /// <summary>
 /// The gateway graph with one gateway replica that gives up on a replica after <see cref="UpstreamTimeoutSeconds"/>,
 /// and every service exporting OTLP over HTTP/protobuf to a receiver started before the graph (as a collector
-/// would), flushing spans every 200 ms.
+/// would), flushing spans every 200 ms, and sampling every trace.
 /// </summary>
 public sealed class GatewayOneReplicaFixture : GatewayFixture, IAsyncLifetime
 {
@@ -63,7 +63,9 @@ public sealed class GatewayOneReplicaFixture : GatewayFixture, IAsyncLifetime
         {
             builder.CreateResourceBuilder(project)
                 .WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-                .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "200");
+                .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "200")
+                // Every trace a service starts is kept (the default keeps one in ten): the tests read each request's.
+                .WithEnvironment("OTEL_TRACES_SAMPLER_ARG", "1");
         }
     }
 
