@@ -89,7 +89,11 @@ public static class HyperionGraph
         {
             foreach (var project in new[] { orchestrator }.Concat(inference.Replicas).Concat(gateway.Replicas))
             {
-                project.WithHttpHealthCheck("/health").WithAnnotation(new RestartOnCrashAnnotation());
+                project.WithHttpHealthCheck("/health")
+                    .WithAnnotation(new RestartOnCrashAnnotation())
+                    // Aspire asks a Development graph to record every trace; the services' own head sampling
+                    // (OTEL_TRACES_SAMPLER_ARG, 10 % by default) keeps the request path fast while the dashboard still sees traces.
+                    .WithEnvironment(context => context.EnvironmentVariables.Remove("OTEL_TRACES_SAMPLER"));
             }
             OperatorCommands.Add(builder, orchestrator, gateway.Replicas[0], adminKeyPath, options.DeploySample);
         }

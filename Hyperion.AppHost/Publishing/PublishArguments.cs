@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+
 namespace Hyperion.AppHost.Publishing;
 
 /// <summary>
@@ -68,6 +70,18 @@ internal static class PublishArguments
         if (outputPath is null)
         {
             return (null, "publish: --output-path DIR is required: the folder that receives aspire-manifest.json and k8s/.");
+        }
+        // The values a cluster would refuse (a registry with spaces, a tag starting with '-') are a usage error, before Aspire starts.
+        var settings = new ConfigurationBuilder()
+            .AddCommandLine([.. translated.Where(a => a.StartsWith($"--{PublishOptions.SectionName}:", StringComparison.Ordinal))])
+            .Build();
+        try
+        {
+            PublishOptions.Bind(settings, outputPath);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return (null, $"publish: {ex.Message}");
         }
         translated.AddRange(["--output-path", outputPath]);
         return ([.. translated], null);

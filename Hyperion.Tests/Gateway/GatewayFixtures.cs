@@ -32,11 +32,13 @@ public class GatewayFixture : HyperionAppFixture
 
     protected override void ConfigureGraph(IDistributedApplicationTestingBuilder builder)
     {
-        var gateway = builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(r => r.Name == "gateway"));
         var orchestrator = builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(r => r.Name == "orchestrator"));
-        foreach (var (key, value) in GatewaySettings())
+        foreach (var gateway in ReplicasOf(builder, "gateway"))
         {
-            gateway.WithEnvironment(key, value);
+            foreach (var (key, value) in GatewaySettings())
+            {
+                gateway.WithEnvironment(key, value);
+            }
         }
         orchestrator.WithEnvironment("Orchestrator__Jwt__SigningKey", JwtSigningKey)
             .WithEnvironment("Orchestrator__Jwt__Issuer", JwtIssuer)
@@ -106,14 +108,7 @@ public sealed class GatewayDegradedFixture : GatewayFixture
     protected override void ConfigureGraph(IDistributedApplicationTestingBuilder builder)
     {
         base.ConfigureGraph(builder);
-        builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(r => r.Name == "gateway"))
-            .WithEnvironment(context =>
-            {
-                if (context.ReplicaIndex == FailClosedReplica)
-                {
-                    context.EnvironmentVariables["Gateway__RateLimiting__FailClosed"] = "true";
-                }
-            });
+        ReplicasOf(builder, "gateway")[FailClosedReplica].WithEnvironment("Gateway__RateLimiting__FailClosed", "true");
     }
 }
 

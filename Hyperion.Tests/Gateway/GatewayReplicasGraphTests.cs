@@ -1,5 +1,8 @@
-using Hyperion.Tests.TestSupport;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using Hyperion.Tests.Graph;
+using Hyperion.Tests.TestSupport;
 
 namespace Hyperion.Tests.Gateway;
 
@@ -11,17 +14,19 @@ public sealed class GatewayReplicasGraphTests
     {
         using var state = new TemporaryDirectory("hyperion-gw-ports");
         var port = FreePort();
-        var builder = DistributedApplicationTestingBuilder.CreateHyperion(state.Path, settings: new Dictionary<string, string?>
-        {
-            ["Hyperion:GatewayPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Hyperion:GatewayReplicas"] = "3",
-        });
-        await using var app = builder.Build();
-        var ports = Enumerable.Range(0, 3).Select(replica => app.GetEndpoint("gateway", "http", replica).Port).ToList();
+        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Hyperion_AppHost>(
+            [$"--Hyperion:StateDirectory={state.Path}", $"--Hyperion:GatewayPort={port}", "--Hyperion:GatewayReplicas=3"]);
+        var gateways = HyperionAppFixture.ReplicasOf(builder, "gateway");
+
+        Assert.Equal(["gateway-0", "gateway-1", "gateway-2"], gateways.Select(g => g.Resource.Name));
+        var ports = gateways.Select(g => PortOf(g.Resource, "http")).ToList();
         Assert.Equal(port, ports[0]);
         Assert.Equal(3, ports.Distinct().Count());
-        Assert.Equal(3, Enumerable.Range(0, 3).Select(replica => app.GetEndpoint("gateway", "grpc", replica).Port).Distinct().Count());
+        Assert.Equal(3, gateways.Select(g => PortOf(g.Resource, "grpc")).Distinct().Count());
     }
+
+    private static int PortOf(IResource resource, string endpoint) =>
+        resource.Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == endpoint).Port!.Value;
 
     private static int FreePort()
     {

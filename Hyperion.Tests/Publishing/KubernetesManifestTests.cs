@@ -143,7 +143,6 @@ public sealed partial class KubernetesManifestTests(PublishedTreeFixture tree) :
     [Fact]
     public async Task Images_come_from_the_configured_registry_and_tag()
     {
-        var graph = PublishCommand.Declare([]);
         foreach (var overlay in s_overlays)
         {
             var objects = await tree.RenderAsync(overlay);
@@ -151,9 +150,9 @@ public sealed partial class KubernetesManifestTests(PublishedTreeFixture tree) :
             {
                 var image = (string)container["image"]!;
                 var resource = (string)owner["metadata"]!["labels"]![KubernetesLabels.Name]!;
-                if (graph.Get(resource) is PublishedBackingService service)
+                if (tree.Manifest[resource]?["image"] is { } backingServiceImage)
                 {
-                    Assert.Equal(service.Container.Image, image);
+                    Assert.Equal((string)backingServiceImage!, image);
                 }
                 else
                 {
@@ -161,7 +160,7 @@ public sealed partial class KubernetesManifestTests(PublishedTreeFixture tree) :
                 }
             }
             var projectImages = objects.Where(o => o.Kind() == "Deployment").SelectMany(d => d["spec"]!["template"]!["spec"]!["containers"].Objects()).Select(c => (string)c["image"]!);
-            Assert.Equal(graph.Projects.Select(p => p.Name).Order(), projectImages.Select(i => i.Split('/')[^1].Split(':')[0]).Distinct().Order());
+            Assert.Equal(tree.Projects.Select(p => p.Name).Order(), projectImages.Select(i => i.Split('/')[^1].Split(':')[0]).Distinct().Order());
         }
     }
 
@@ -282,7 +281,7 @@ public sealed partial class KubernetesManifestTests(PublishedTreeFixture tree) :
 
         var scalers = objects.Where(o => o.Kind() == "ScaledObject").ToDictionary(o => o.Name());
         Assert.Equal("0", (string?)scalers["inference-gpu"]["spec"]!["minReplicaCount"]);
-        Assert.Equal(PublishCommand.Declare([]).Projects.Single(p => p.Name == "inference").Replicas.ToString(), (string?)scalers["inference-cpu"]["spec"]!["minReplicaCount"]);
+        Assert.Equal(new Hyperion.AppHost.HyperionGraphOptions().InferenceReplicas.ToString(System.Globalization.CultureInfo.InvariantCulture), (string?)scalers["inference-cpu"]["spec"]!["minReplicaCount"]);
         foreach (var scaler in scalers.Values)
         {
             var trigger = scaler["spec"]!["triggers"]![0]!;
@@ -365,7 +364,7 @@ public sealed partial class KubernetesManifestTests(PublishedTreeFixture tree) :
     [Fact]
     public void Every_project_has_a_Dockerfile_that_builds_it_to_run_as_a_non_root_user()
     {
-        foreach (var project in PublishCommand.Declare([]).Projects)
+        foreach (var project in tree.Projects)
         {
             var projectDirectory = Path.GetDirectoryName(project.ProjectPath)!;
             var dockerfile = Path.Combine(projectDirectory, "Dockerfile");
@@ -376,7 +375,7 @@ public sealed partial class KubernetesManifestTests(PublishedTreeFixture tree) :
             Assert.Contains($"{Path.GetFileNameWithoutExtension(project.ProjectPath)}.dll", text);
             Assert.Matches(@"(?m)^USER \$APP_UID|^USER 1654", text);
             Assert.Matches(@"(?m)^FROM mcr\.microsoft\.com/dotnet/sdk:10\.0", text);
-            Assert.Contains($"EXPOSE {PublishedGraphReader.ProjectHttpPort}", text);
+            Assert.Contains($"EXPOSE {Hyperion.AppHost.Replicas.ProjectEndpointExtensions.PublishedHttpPort}", text);
         }
         Assert.True(File.Exists(Path.Combine(ServerProcess.RepositoryRoot, ".dockerignore")));
     }

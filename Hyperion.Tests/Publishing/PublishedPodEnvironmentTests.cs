@@ -32,7 +32,7 @@ public sealed partial class PublishedPodEnvironmentTests(PublishedTreeFixture tr
         }
 
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(new Projects.Hyperion_Inference().AssemblyPath);
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Hyperion.Inference.dll"));
         var defined = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var variable in container["env"].Objects())
         {

@@ -22,10 +22,9 @@ public sealed class PublishedTreeFixture : IDisposable
 
     public PublishedTreeFixture()
     {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        ExitCode = PublishCommand.Run(["--output-path", OutputDirectory, "--registry", Registry, "--tag", Tag], output, error);
-        CommandOutput = $"{output}{error}";
+        var result = AppHostPublish.Run("--output-path", OutputDirectory, "--registry", Registry, "--tag", Tag);
+        ExitCode = result.ExitCode;
+        CommandOutput = result.Everything;
     }
 
     public int ExitCode { get; }
@@ -33,6 +32,14 @@ public sealed class PublishedTreeFixture : IDisposable
     public string CommandOutput { get; }
 
     public string OutputDirectory => _directory.Path;
+
+    /// <summary>What Aspire's manifest step wrote: every resource of the published graph.</summary>
+    public JsonObject Manifest => JsonNode.Parse(File.ReadAllText(Path.Combine(OutputDirectory, "aspire-manifest.json")))!["resources"]!.AsObject();
+
+    /// <summary>The published projects: name and absolute project path.</summary>
+    public IEnumerable<(string Name, string ProjectPath)> Projects => Manifest
+        .Where(r => ((string?)r.Value!["type"])?.StartsWith("project.", StringComparison.Ordinal) == true)
+        .Select(r => (r.Key, Path.GetFullPath(Path.Combine(OutputDirectory, (string)r.Value!["path"]!))));
 
     public string KubernetesDirectory => Path.Combine(OutputDirectory, KubernetesPublisher.DirectoryName);
 
