@@ -68,7 +68,7 @@ run() {
   build
   echo
   echo "Starting Hyperion: gateway http://127.0.0.1:5080, dashboard http://127.0.0.1:18888,"
-  echo "admin key $(pwd)/.hyperion/admin-key. The resource table follows once everything is healthy."
+  echo "admin key $(pwd)/.hyperion/admin-key. The AppHost prints the dashboard's login URL; the sample is deployed once everything is healthy."
   echo
   # The built AppHost itself, not `dotnet run`: one process receives Ctrl+C and stops the graph.
   exec dotnet Hyperion.AppHost/bin/Release/net10.0/Hyperion.AppHost.dll "$@"
