@@ -27,6 +27,8 @@ public sealed record BenchmarkOptions
           --repo DIR         repository root (default: found from the working directory)
           --python FILE      Python with onnx and numpy (default /usr/bin/python3)
           --no-build         use the existing Release build of Hyperion.Inference
+          --telemetry        the servers and the gateway export OTLP (traces at their default
+                             10 % head sampling, metrics, logs) to a receiver, as under the AppHost
           --help
         """;
 
@@ -49,6 +51,8 @@ public sealed record BenchmarkOptions
     public string Python { get; init; } = "/usr/bin/python3";
 
     public bool Build { get; init; } = true;
+
+    public bool Telemetry { get; init; }
 
     public bool ShowHelp { get; init; }
 
@@ -76,6 +80,7 @@ public sealed record BenchmarkOptions
                 case "--repo": options = options with { RepositoryRoot = Value() }; break;
                 case "--python": options = options with { Python = Value() }; break;
                 case "--no-build": options = options with { Build = false }; break;
+                case "--telemetry": options = options with { Telemetry = true }; break;
                 case "--help" or "-h": options = options with { ShowHelp = true }; break;
                 default: throw new ArgumentException($"Unknown option '{arg}'.");
             }

@@ -44,6 +44,9 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     private readonly List<ResultRow> _rows = [];
     private readonly List<string> _notes = [];
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>What every served process gets in a <c>--telemetry</c> run: OTLP to the sink; empty otherwise.</summary>
+    private Dictionary<string, string> _telemetry = [];
     private readonly RequestBody _smallBody = RequestBodies.Json("input", 1, SmallFeatures, seed: 1);
     private readonly RequestBody _heavyBody = RequestBodies.Json("input", 1, HeavyFeatures, seed: 2);
     private readonly RequestBody _heavyBinaryBody = RequestBodies.Binary("input", "logits", 1, HeavyFeatures, seed: 2);
@@ -82,6 +85,11 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
             var serverBuilt = await BuildAsync(root, "Hyperion.Inference", cancellationToken);
             var gatewayBuilt = serverBuilt && await BuildAsync(root, "Hyperion.Gateway", cancellationToken);
+
+            if (options.Telemetry)
+            {
+                _telemetry = await StartOtlpSinkAsync(servers, cancellationToken);
+            }
 
             Step("starting the bare Kestrel ceiling and the inference server with batching off and on");
             var serverDll = Path.Combine(root, "Hyperion.Inference", "bin", "Release", "net10.0", "Hyperion.Inference.dll");
@@ -189,6 +197,31 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         return true;
     }
 
+    /// <summary>The OTLP receiver of a <c>--telemetry</c> run, and the variables that point the services at it.</summary>
+    private async Task<Dictionary<string, string>> StartOtlpSinkAsync(List<ChildProcess> servers, CancellationToken cancellationToken)
+    {
+        var port = Toolchain.FreePort();
+        var sink = ChildProcess.Start("otlp sink", Toolchain.DotnetHost,
+            [typeof(BenchmarkRunner).Assembly.Location, OtlpSink.Command, "--urls", $"http://127.0.0.1:{port}"],
+            new Dictionary<string, string>());
+        lock (servers)
+        {
+            servers.Add(sink);
+        }
+        var baseUrl = new Uri($"http://127.0.0.1:{port}/");
+        if (!await sink.WaitReadyAsync(_http, [new Uri(baseUrl, "ready")], ReadyTimeout, cancellationToken))
+        {
+            Note($"the OTLP sink did not start, so this run has no telemetry: {LastLines(sink.OutputTail())}");
+            return [];
+        }
+        Note("telemetry on: the servers and the gateway export OTLP (http/protobuf) to a receiver; traces at the services' default head sampling");
+        return new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = baseUrl.ToString().TrimEnd('/'),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        };
+    }
+
     private async Task<ServedTarget?> StartCeilingAsync(List<ChildProcess> servers, CancellationToken cancellationToken)
     {
         var port = Toolchain.FreePort();
@@ -228,7 +261,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             scenario,
             Toolchain.DotnetHost,
             [serverDll, "--model-repository", repository, "--urls", $"http://127.0.0.1:{port}"],
-            new Dictionary<string, string>
+            new Dictionary<string, string>(_telemetry)
             {
                 // Per-request logging would measure the console, not the server.
                 ["Logging__LogLevel__Default"] = "Warning",
@@ -261,7 +294,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             Note($"the gateway row needs {gatewayDll} (dotnet build -c Release Hyperion.Gateway) and redis-server (apt-get install redis-server)");
             return null;
         }
-        var (redis, gateway, baseUrl, token) = GatewayUnderTest.Start(redisServer, gatewayDll, direct.BaseUrl);
+        var (redis, gateway, baseUrl, token) = GatewayUnderTest.Start(redisServer, gatewayDll, direct.BaseUrl, _telemetry);
         lock (servers)
         {
             servers.Add(gateway);

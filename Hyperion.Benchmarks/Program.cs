@@ -9,6 +9,12 @@ if (args.Length > 0 && args[0] == CeilingServer.Command)
     return 0;
 }
 
+if (args.Length > 0 && args[0] == OtlpSink.Command)
+{
+    await OtlpSink.RunAsync(args[1..]);
+    return 0;
+}
+
 BenchmarkOptions options;
 try
 {

@@ -25,10 +25,22 @@ internal static class OperatorCommands
 
         async Task DeploySampleAsync(IServiceProvider services, CancellationToken cancellationToken)
         {
-            var logger = services.GetRequiredService<ResourceLoggerService>().GetLogger(orchestrator.Resource);
+            // On the AppHost's console (what `./build.sh run` shows) and in the orchestrator's log on the dashboard.
+            ILogger[] loggers =
+            [
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("Hyperion.AppHost.Samples"),
+                services.GetRequiredService<ResourceLoggerService>().GetLogger(orchestrator.Resource),
+            ];
+            void Report(string message)
+            {
+                foreach (var logger in loggers)
+                {
+                    logger.LogInformation("{Message}", message);
+                }
+            }
             var key = (await File.ReadAllTextAsync(adminKeyPath, cancellationToken)).Trim();
-            logger.LogInformation("Deploying the sample model '{Model}' ...", SampleModelDeployment.ModelName);
-            await new SampleModelDeployment(repositoryRoot, message => logger.LogInformation("{Message}", message))
+            Report($"Deploying the sample model '{SampleModelDeployment.ModelName}' ...");
+            await new SampleModelDeployment(repositoryRoot, Report)
                 .DeployAsync(new Uri(orchestratorUrl.Url), key, new Uri(gatewayUrl.Url), cancellationToken);
         }
 
@@ -76,10 +88,6 @@ internal static class OperatorCommands
             UpdateState = RunningOnly,
         });
 
-        if (!deployOnStart)
-        {
-            return;
-        }
         // The gateway starts last (it waits for every other service), so its first ready means the graph is up.
         var deployed = 0;
         async Task DeployInBackgroundAsync(IServiceProvider services)
@@ -99,7 +107,13 @@ internal static class OperatorCommands
         {
             if (Interlocked.Exchange(ref deployed, 1) == 0)
             {
-                _ = DeployInBackgroundAsync(@event.Services);
+                @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hyperion.AppHost").LogInformation(
+                    "Hyperion is running: gateway {Gateway}, admin key {AdminKey} (send it as Authorization: Bearer <key>)",
+                    gatewayUrl.Url, adminKeyPath);
+                if (deployOnStart)
+                {
+                    _ = DeployInBackgroundAsync(@event.Services);
+                }
             }
             return Task.CompletedTask;
         });

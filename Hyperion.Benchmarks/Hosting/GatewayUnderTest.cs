@@ -15,7 +15,7 @@ internal static class GatewayUnderTest
     private const string Issuer = "https://benchmark.hyperion.local";
     private const string Audience = "hyperion";
 
-    public static (ChildProcess Redis, ChildProcess Gateway, Uri BaseUrl, string Token) Start(string redisServer, string gatewayDll, Uri inference)
+    public static (ChildProcess Redis, ChildProcess Gateway, Uri BaseUrl, string Token) Start(string redisServer, string gatewayDll, Uri inference, IReadOnlyDictionary<string, string> telemetry)
     {
         var redisPort = Toolchain.FreePort();
         var redis = ChildProcess.Start("redis (gateway)", redisServer,
@@ -26,7 +26,7 @@ internal static class GatewayUnderTest
         var port = Toolchain.FreePort();
         var gateway = ChildProcess.Start("gateway", Toolchain.DotnetHost,
             [gatewayDll, "--urls", $"http://127.0.0.1:{port}"],
-            new Dictionary<string, string>
+            new Dictionary<string, string>(telemetry)
             {
                 ["ConnectionStrings__cache"] = $"127.0.0.1:{redisPort}",
                 ["services__inference__http__0"] = inference.ToString().TrimEnd('/'),

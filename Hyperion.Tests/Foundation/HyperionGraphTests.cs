@@ -72,7 +72,7 @@ public sealed class HyperionGraphTests(HyperionAppFixture hyperion)
         {
             var inference = EnvironmentOf($"inference-{replica}");
             Assert.Equal($"inference-{replica}", inference["Inference__ReplicaId"]);
-            Assert.Equal("inference", inference["OTEL_SERVICE_NAME"]);
+            Assert.Equal($"inference-{replica}", inference["OTEL_SERVICE_NAME"]); // the dashboard's resource the telemetry belongs to
             Assert.Equal(hyperion.GetEndpoint("inference", "grpc", replica).ToString().TrimEnd('/'), inference["Inference__GrpcUrl"]);
             Assert.Equal(Path.Combine(hyperion.StateDirectory, "inference", replica.ToString(), "models"), inference["Inference__ModelRepository"]);
             Assert.True(Directory.Exists(inference["Inference__ModelRepository"]));
@@ -118,16 +118,29 @@ public sealed class HyperionGraphTests(HyperionAppFixture hyperion)
     }
 
     [Fact]
-    public async Task Each_resource_keeps_its_output_and_the_orchestrator_offers_the_operator_commands()
+    public async Task Each_resource_keeps_its_output_for_the_dashboard()
     {
         var pg = await hyperion.LogLinesAsync("pg");
         Assert.Contains(pg, line => line.Content.Contains("database system is ready to accept connections", StringComparison.Ordinal));
         Assert.NotEmpty(await hyperion.LogLinesAsync("gateway"));
+    }
 
-        hyperion.App.ResourceNotifications.TryGetCurrentState("orchestrator", out var orchestrator);
-        var commands = orchestrator!.Snapshot.Commands.Select(c => c.Name).ToList();
-        Assert.Contains("hyperion-deploy-sample", commands);
-        Assert.Contains("hyperion-rollback", commands);
+    [Fact]
+    public async Task The_dashboard_command_deploys_the_sample_which_then_answers_through_the_gateway()
+    {
+        var first = await hyperion.App.ResourceCommands.ExecuteCommandAsync("orchestrator", "hyperion-deploy-sample");
+        Assert.True(first.Success, first.Message);
+        // Idempotent: a second press finds everything there.
+        var second = await hyperion.App.ResourceCommands.ExecuteCommandAsync("orchestrator", "hyperion-deploy-sample");
+        Assert.True(second.Success, second.Message);
+
+        using var gateway = hyperion.CreateApiClient("gateway");
+        using var request = new StringContent(File.ReadAllText(TestPaths.Sample("digits", "request.json")), System.Text.Encoding.UTF8, "application/json");
+        using var answer = await gateway.PostAsync("/v2/models/digits/infer", request);
+        var body = await answer.Content.ReadAsStringAsync();
+        Assert.True(answer.StatusCode == HttpStatusCode.OK, body);
+        var labels = System.Text.Json.Nodes.JsonNode.Parse(body)!["outputs"]!.AsArray().Single(output => output!["name"]!.GetValue<string>() == "label")!["data"]!;
+        Assert.Equal(System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(TestPaths.Sample("digits", "expected.json")))!["label"]!.ToJsonString(), labels.ToJsonString());
     }
 
     private IReadOnlyDictionary<string, string> EnvironmentOf(string instance) =>

@@ -2,6 +2,7 @@ using System.Globalization;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Hyperion.AppHost.LocalServices;
 using Hyperion.AppHost.Replicas;
 using Hyperion.AppHost.Supervision;
 using Hyperion.Tests.TestSupport;
@@ -97,7 +98,8 @@ public class HyperionAppFixture : IAsyncLifetime
     /// <summary>Every resource's current state.</summary>
     public IReadOnlyList<InstanceState> Snapshots() =>
         [.. App.Services.GetRequiredService<DistributedApplicationModel>().Resources
-            .Where(r => r is ProjectResource or ExecutableResource || r is IResourceWithParent)
+            // The graph's own resources, not the hidden helpers Aspire adds (a project's "-rebuilder").
+            .Where(r => r is ProjectResource or LocalRedisResource or LocalPostgresServerResource or LocalPostgresDatabaseResource)
             .Select(r => Snapshot(r.Name))];
 
     /// <summary>The service's own process (for a project, the child of the <c>dotnet run</c> that DCP starts), or null while none runs.</summary>
@@ -160,7 +162,8 @@ public class HyperionAppFixture : IAsyncLifetime
     public async Task<IReadOnlyList<LogLine>> LogLinesAsync(string instance)
     {
         var lines = new List<LogLine>();
-        await foreach (var batch in App.Services.GetRequiredService<ResourceLoggerService>().GetAllAsync(instance))
+        var resource = App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == instance);
+        await foreach (var batch in App.Services.GetRequiredService<ResourceLoggerService>().GetAllAsync(resource))
         {
             lines.AddRange(batch);
         }
@@ -205,7 +208,10 @@ public class HyperionAppFixture : IAsyncLifetime
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Hyperion_AppHost>(
             [.. settings.Select(s => $"--{s.Key}={s.Value}")],
             (options, _) => options.DisableDashboard = true);
-        builder.Services.AddLogging(logging => logging.AddProvider(AppHostLog));
+        builder.Services.AddLogging(logging => logging
+            .AddProvider(AppHostLog)
+            // Every resource's output would be echoed into the test log; a test that times out prints the last lines of the one it waited for.
+            .AddFilter("Hyperion.AppHost.Resources", LogLevel.Warning));
         foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
         {
             // No dashboard receives telemetry in tests: spans are recorded only where a test asks for them.
