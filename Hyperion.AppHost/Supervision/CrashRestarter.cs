@@ -7,8 +7,8 @@ namespace Hyperion.AppHost.Supervision;
 
 /// <summary>
 /// Starts a crashed resource again, with back-off, as a process supervisor would. DCP reports a process that exited
-/// on its own as "Finished" and one it stopped on request (the dashboard's Stop, a test) as "Terminated": only the
-/// first is a crash. The restart is Aspire's own start command, so the dashboard shows it as any start, and the
+/// on its own as "Finished", and one it stops on request (the dashboard's Stop, a test) passes through "Stopping" first
+/// (and may then end "Finished" too, when it exits cleanly on the signal): only an exit straight from running is a crash. The restart is Aspire's own start command, so the dashboard shows it as any start, and the
 /// reason goes to the resource's log beside its last output.
 /// </summary>
 public sealed partial class CrashRestarter(
@@ -22,6 +22,7 @@ public sealed partial class CrashRestarter(
     /// <summary>A process that ran this long before it crashed starts its back-off from the beginning again.</summary>
     private static readonly TimeSpan s_stableRun = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan s_firstDelay = TimeSpan.FromSeconds(1);
+    private const string StoppingState = "Stopping";
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, InstanceHistory> _instances = new(StringComparer.Ordinal);
 
@@ -51,9 +52,14 @@ public sealed partial class CrashRestarter(
                 {
                     history.RunningSince = time.GetUtcNow();
                 }
-                else if (state is "Finished" or "FailedToStart" && history.LastState is not ("Finished" or "FailedToStart") && !stoppingToken.IsCancellationRequested)
+                else if (state is "Finished" or "FailedToStart" && history.LastState is not ("Finished" or "FailedToStart" or "Terminated" or StoppingState)
+                    && !stoppingToken.IsCancellationRequested)
                 {
                     _ = RestartAsync(change.Resource, change.ResourceId, change.Snapshot.ExitCode, history, stoppingToken);
+                }
+                if (state != history.LastState)
+                {
+                    LogTransition(logger, change.ResourceId, history.LastState ?? "(none)", state ?? "(none)", change.Snapshot.ExitCode);
                 }
                 history.LastState = state;
             }
@@ -107,6 +113,9 @@ public sealed partial class CrashRestarter(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Resource} exited unexpectedly with code {ExitCode}; restarting in {Seconds:0.#} s (restart {Restarts})")]
     private static partial void LogCrashed(ILogger logger, string resource, string exitCode, double seconds, int restarts);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Instance}: {From} -> {To} (exit code {ExitCode})")]
+    private static partial void LogTransition(ILogger logger, string instance, string from, string to, int? exitCode);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Resource} could not be restarted: {Reason}")]
     private static partial void LogRestartFailed(ILogger logger, string resource, string reason);

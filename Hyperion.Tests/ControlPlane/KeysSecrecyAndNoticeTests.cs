@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Tests.TestSupport;
 using Hyperion.Tests.Graph;
@@ -67,7 +66,7 @@ public sealed class KeysSecrecyAndNoticeTests(HyperionAppFixture hyperion)
         for (var attempt = 0; attempt < 50 && !log.Contains($"Key {issued.Id} revoked", StringComparison.Ordinal); attempt++)
         {
             await Task.Delay(200);
-            log = ReadOrchestratorLog();
+            log = await ReadOrchestratorLogAsync();
         }
         Assert.Contains($"Key {issued.Id} (", log);
         Assert.Contains($"Key {issued.Id} revoked", log);
@@ -77,16 +76,7 @@ public sealed class KeysSecrecyAndNoticeTests(HyperionAppFixture hyperion)
         Assert.DoesNotContain(ApiKeyFormat.HashHex(issued.Key), log);
     }
 
-    private string ReadOrchestratorLog()
-    {
-        var text = new StringBuilder();
-        foreach (var file in Directory.GetFiles(Path.Combine(hyperion.StateDirectory, "logs"), "orchestrator*.log"))
-        {
-            // The AppHost keeps writing to it.
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream);
-            text.Append(reader.ReadToEnd());
-        }
-        return text.ToString();
-    }
+    /// <summary>The orchestrator's console log, as the dashboard shows it.</summary>
+    private async Task<string> ReadOrchestratorLogAsync() =>
+        string.Join('\n', (await hyperion.LogLinesAsync("orchestrator")).Select(line => line.Content));
 }

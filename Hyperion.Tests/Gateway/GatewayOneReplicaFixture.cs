@@ -47,12 +47,6 @@ public sealed class GatewayOneReplicaFixture : GatewayFixture, IAsyncLifetime
         await _collector.DisposeAsync();
     }
 
-    protected override void Configure(IDictionary<string, string?> settings)
-    {
-        base.Configure(settings);
-        settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = _collector.UrlOf("/");
-    }
-
     protected override IEnumerable<(string Key, string Value)> GatewaySettings() =>
         [.. base.GatewaySettings(), ("Gateway__Resilience__UpstreamTimeoutSeconds", UpstreamTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture))];
 
@@ -61,7 +55,9 @@ public sealed class GatewayOneReplicaFixture : GatewayFixture, IAsyncLifetime
         base.ConfigureGraph(builder);
         foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
         {
+            // Where the dashboard would receive them, a collector of the test's own.
             builder.CreateResourceBuilder(project)
+                .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", _collector.UrlOf("/").TrimEnd('/'))
                 .WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
                 .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "200")
                 // Every trace a service starts is kept (the default keeps one in ten): the tests read each request's.

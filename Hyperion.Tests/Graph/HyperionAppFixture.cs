@@ -118,20 +118,29 @@ public class HyperionAppFixture : IAsyncLifetime
     public int Restarts(string instance) =>
         App.Services.GetRequiredService<CrashRestarter>().RestartsOf(instance);
 
-    /// <summary>Stops one resource (no restart follows) and waits until it has stopped.</summary>
-    public async Task StopAsync(string instance)
+    /// <summary>Stops a resource, or every replica of a service ("inference"), as the dashboard's Stop does (no restart follows), and waits until it has stopped.</summary>
+    public async Task StopAsync(string name)
     {
-        var result = await App.ResourceCommands.ExecuteCommandAsync(instance, KnownResourceCommands.StopCommand);
-        Assert.True(result.Success, $"stopping {instance}: {result.Message}");
-        await WaitForAsync(instance, s => s.IsStopped, StartTimeout, "stopped");
+        foreach (var instance in InstancesOf(name))
+        {
+            var result = await App.ResourceCommands.ExecuteCommandAsync(instance, KnownResourceCommands.StopCommand);
+            Assert.True(result.Success, $"stopping {instance}: {result.Message}");
+            await WaitForAsync(instance, s => s.IsStopped, StartTimeout, "stopped");
+        }
     }
 
-    /// <summary>Starts a stopped resource; returns without waiting for health.</summary>
-    public async Task StartAsync(string instance)
+    /// <summary>Starts a stopped resource, or every replica of a service; returns without waiting for health.</summary>
+    public async Task StartAsync(string name)
     {
-        var result = await App.ResourceCommands.ExecuteCommandAsync(instance, KnownResourceCommands.StartCommand);
-        Assert.True(result.Success, $"starting {instance}: {result.Message}");
+        foreach (var instance in InstancesOf(name))
+        {
+            var result = await App.ResourceCommands.ExecuteCommandAsync(instance, KnownResourceCommands.StartCommand);
+            Assert.True(result.Success, $"starting {instance}: {result.Message}");
+        }
     }
+
+    private IEnumerable<string> InstancesOf(string name) =>
+        ReplicasOf(name) is { Count: > 0 } replicas ? replicas.Select(r => r.Name) : [name];
 
     public Task WaitForHealthyAsync(string instance, TimeSpan? timeout = null) =>
         WaitForAsync(instance, s => s.IsHealthy, timeout ?? StartTimeout, "healthy");
@@ -210,8 +219,10 @@ public class HyperionAppFixture : IAsyncLifetime
             (options, _) => options.DisableDashboard = true);
         builder.Services.AddLogging(logging => logging
             .AddProvider(AppHostLog)
-            // Every resource's output would be echoed into the test log; a test that times out prints the last lines of the one it waited for.
-            .AddFilter("Hyperion.AppHost.Resources", LogLevel.Warning));
+            // Every resource's output would be echoed into the test log (and a stopped service's failing health checks):
+            // a test that times out prints the states and the last lines of the resource it waited for.
+            .AddFilter("Hyperion.AppHost.Resources", LogLevel.None)
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
         foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
         {
             // No dashboard receives telemetry in tests: spans are recorded only where a test asks for them.

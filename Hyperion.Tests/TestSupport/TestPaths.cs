@@ -12,6 +12,15 @@ public static class TestPaths
     /// <summary>samples/&lt;sample&gt;/&lt;file&gt;</summary>
     public static string Sample(string sample, string file) => Path.Combine(RepositoryRoot, "samples", sample, file);
 
+    /// <summary>
+    /// The AppHost as <c>./build.sh run</c> starts it: its own build output (the test project's copy of it lacks what
+    /// Aspire's SDK puts beside an AppHost), in the configuration the tests were built in.
+    /// </summary>
+    public static string AppHostAssembly { get; } = Path.Combine(RepositoryRoot, "Hyperion.AppHost", "bin",
+        typeof(TestPaths).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyConfigurationAttribute), false)
+            .OfType<System.Reflection.AssemblyConfigurationAttribute>().Single().Configuration,
+        "net10.0", "Hyperion.AppHost.dll");
+
     private static string FindRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
