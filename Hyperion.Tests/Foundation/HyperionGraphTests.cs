@@ -72,7 +72,8 @@ public sealed class HyperionGraphTests(HyperionAppFixture hyperion)
         {
             var inference = EnvironmentOf($"inference-{replica}");
             Assert.Equal($"inference-{replica}", inference["Inference__ReplicaId"]);
-            Assert.Equal($"inference-{replica}", inference["OTEL_SERVICE_NAME"]); // the dashboard's resource the telemetry belongs to
+            // Named after its resource, as the Aspire dashboard matches telemetry to the resource it shows.
+            Assert.Equal($"inference-{replica}", inference["OTEL_SERVICE_NAME"]);
             Assert.Equal(hyperion.GetEndpoint("inference", "grpc", replica).ToString().TrimEnd('/'), inference["Inference__GrpcUrl"]);
             Assert.Equal(Path.Combine(hyperion.StateDirectory, "inference", replica.ToString(), "models"), inference["Inference__ModelRepository"]);
             Assert.True(Directory.Exists(inference["Inference__ModelRepository"]));

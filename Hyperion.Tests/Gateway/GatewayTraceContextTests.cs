@@ -11,6 +11,9 @@ namespace Hyperion.Tests.Gateway;
 [Collection(GatewayOneReplicaCollection.Name)]
 public sealed class GatewayTraceContextTests(GatewayOneReplicaFixture hyperion)
 {
+    /// <summary>A replica's span: under the AppHost each replica's telemetry carries its resource's name ("inference-0").</summary>
+    private static bool IsInference(ExportedSpan span) => span.Service.StartsWith("inference", StringComparison.Ordinal);
+
     [Fact]
     public async Task A_callers_trace_continues_through_the_gateway_into_the_replica_that_answered()
     {
@@ -23,13 +26,13 @@ public sealed class GatewayTraceContextTests(GatewayOneReplicaFixture hyperion)
 
         // Each service exports on its own schedule: wait for the replica's span and the two gateway spans above it.
         var spans = await hyperion.WaitForSpansAsync(
-            all => all.Count(s => s.TraceId == traceId && (s.Service == "inference" && s.Kind == Span.Types.SpanKind.Server || s.Service == "gateway")) >= 3,
+            all => all.Count(s => s.TraceId == traceId && (IsInference(s) && s.Kind == Span.Types.SpanKind.Server || s.Service == "gateway")) >= 3,
             $"the replica's and the gateway's spans of trace {traceId}");
         var trace = spans.Where(s => s.TraceId == traceId).ToList();
 
         var gatewayServer = Assert.Single(trace, s => s.Service == "gateway" && s.Kind == Span.Types.SpanKind.Server);
         Assert.Equal(callerSpanId, gatewayServer.ParentSpanId); // the caller's span is the gateway's parent
-        var replicaServer = Assert.Single(trace, s => s.Service == "inference" && s.Kind == Span.Types.SpanKind.Server);
+        var replicaServer = Assert.Single(trace, s => IsInference(s) && s.Kind == Span.Types.SpanKind.Server);
         var forward = Assert.Single(trace, s => s.SpanId == replicaServer.ParentSpanId);
         Assert.Equal(("gateway", Span.Types.SpanKind.Client, gatewayServer.SpanId), (forward.Service, forward.Kind, forward.ParentSpanId));
         // The replica's span shows the version the traffic policy chose.
@@ -49,10 +52,10 @@ public sealed class GatewayTraceContextTests(GatewayOneReplicaFixture hyperion)
         bool Complete(IReadOnlyList<ExportedSpan> all, ExportedSpan replica) =>
             all.FirstOrDefault(s => s.SpanId == replica.ParentSpanId) is { } parent && all.Any(s => s.SpanId == parent.ParentSpanId);
         var spans = await hyperion.WaitForSpansAsync(
-            all => all.Where(s => s.Service == "inference" && s.Attribute("url.path") == path).ToList() is { Count: > 0 } replicas
+            all => all.Where(s => IsInference(s) && s.Attribute("url.path") == path).ToList() is { Count: > 0 } replicas
                 && replicas.All(replica => Complete(all, replica)),
             $"the replica's spans for {path} and the two gateway spans above each");
-        Assert.All(spans.Where(s => s.Service == "inference" && s.Attribute("url.path") == path), replicaServer =>
+        Assert.All(spans.Where(s => IsInference(s) && s.Attribute("url.path") == path), replicaServer =>
         {
             var forward = spans.Single(s => s.SpanId == replicaServer.ParentSpanId);
             var gatewayServer = spans.Single(s => s.SpanId == forward.ParentSpanId);

@@ -142,8 +142,14 @@ public class HyperionAppFixture : IAsyncLifetime
     private IEnumerable<string> InstancesOf(string name) =>
         ReplicasOf(name) is { Count: > 0 } replicas ? replicas.Select(r => r.Name) : [name];
 
-    public Task WaitForHealthyAsync(string instance, TimeSpan? timeout = null) =>
-        WaitForAsync(instance, s => s.IsHealthy, timeout ?? StartTimeout, "healthy");
+    /// <summary>Waits until a resource, or every replica of a service ("inference"), is healthy.</summary>
+    public async Task WaitForHealthyAsync(string name, TimeSpan? timeout = null)
+    {
+        foreach (var instance in InstancesOf(name))
+        {
+            await WaitForAsync(instance, s => s.IsHealthy, timeout ?? StartTimeout, "healthy");
+        }
+    }
 
     public async Task WaitForAllHealthyAsync(TimeSpan? timeout = null)
     {
@@ -171,7 +177,8 @@ public class HyperionAppFixture : IAsyncLifetime
     public async Task<IReadOnlyList<LogLine>> LogLinesAsync(string instance)
     {
         var lines = new List<LogLine>();
-        var resource = App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == instance);
+        var resource = App.Services.GetRequiredService<DistributedApplicationModel>().Resources.FirstOrDefault(r => r.Name == instance)
+            ?? throw new KeyNotFoundException($"No resource named '{instance}'.");
         await foreach (var batch in App.Services.GetRequiredService<ResourceLoggerService>().GetAllAsync(resource))
         {
             lines.AddRange(batch);
