@@ -4,7 +4,7 @@
 //
 //   npm ci --prefix tools/dashboard-screenshot && node tools/dashboard-screenshot/screenshot.mjs [output.png]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const output = resolve(process.argv[2] ?? join(root, 'docs', 'images', 'dashboard.png'));
 const browser = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const state = mkdtempSync(join(tmpdir(), 'hyperion-screenshot-'));
+// Under root PostgreSQL runs as the postgres user, who must be able to enter the state directory.
+chmodSync(state, 0o755);
 const timeoutMs = 5 * 60 * 1000;
 
 const appHost = spawn('dotnet', [join(root, 'Hyperion.AppHost/bin/Release/net10.0/Hyperion.AppHost.dll'), `--Hyperion:StateDirectory=${state}`],
@@ -28,7 +30,7 @@ async function waitFor(pattern) {
     const match = printed.match(pattern);
     if (match) return match;
     if (appHost.exitCode !== null || Date.now() - started > timeoutMs) {
-      throw new Error(`the AppHost did not print ${pattern}; it printed:\n${printed}`);
+      throw new Error(`the AppHost did not print ${pattern} (exit code ${appHost.exitCode}, signal ${appHost.signalCode}); it printed:\n${printed}`);
     }
     await new Promise(r => setTimeout(r, 500));
   }
@@ -46,6 +48,7 @@ try {
     await page.getByText('gateway', { exact: true }).first().waitFor({ timeout: 60_000 });
     await page.getByText('inference-1', { exact: true }).first().waitFor({ timeout: 60_000 });
     await page.waitForTimeout(3000);
+    mkdirSync(dirname(output), { recursive: true });
     await page.screenshot({ path: output });
     console.log(`wrote ${output}`);
   } finally {
@@ -54,5 +57,6 @@ try {
 } finally {
   appHost.kill('SIGINT');
   await new Promise(r => appHost.exitCode !== null ? r() : appHost.on('exit', r));
-  rmSync(state, { recursive: true, force: true });
+  // DCP stops PostgreSQL and Redis a moment after the AppHost exits: they may still be writing there.
+  rmSync(state, { recursive: true, force: true, maxRetries: 20, retryDelay: 500 });
 }
