@@ -260,6 +260,19 @@ public class HyperionAppFixture : IAsyncLifetime
             await _app.DisposeAsync();
             _app = null;
         }
+        // DCP stops a project by stopping the `dotnet run` in front of it; on a loaded machine the service behind it
+        // has been seen to outlive that. Nothing of this graph may outlive the fixture.
+        foreach (var leftover in ProcessInspector.FindByEnvironmentOrCommandLine(_state.Path))
+        {
+            try
+            {
+                System.Diagnostics.Process.GetProcessById(int.Parse(leftover.Split(' ')[0], CultureInfo.InvariantCulture)).Kill();
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+            {
+                // Gone meanwhile.
+            }
+        }
         _state.Dispose();
     }
 }
