@@ -8,6 +8,7 @@ using Hyperion.Tests.TestSupport;
 namespace Hyperion.Tests.Foundation;
 
 /// <summary>The AppHost as users run it (<c>./build.sh run</c> starts the built AppHost): a process that Ctrl+C or SIGTERM stops, DCP and all.</summary>
+[Collection(AppHostProcessCollection.Name)]
 public sealed class AppHostProcessTests : IDisposable
 {
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromMinutes(4);
@@ -201,4 +202,14 @@ public sealed class AppHostProcessTests : IDisposable
             _process.Dispose();
         }
     }
+}
+
+/// <summary>
+/// Runs alone, after the graphs the other collections start: a whole AppHost with its own DCP and dashboard, started
+/// twice, next to four other graphs on two cores once waited more than four minutes for DCP.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AppHostProcessCollection
+{
+    public const string Name = "AppHost process";
 }
