@@ -62,11 +62,19 @@ public sealed class GatewaySlowModelTests(GatewayOneReplicaFixture hyperion)
             """{"stable": 1, "max_batch_size": 64, "batching": {"max_queue_delay_microseconds": 20000000, "preferred_batch_size": [64], "default_timeout_microseconds": 100000}}""");
 
         using var gateway = hyperion.CreateGatewayClient();
+        // Every replica has reloaded once a run of answers, spread over the replicas by the gateway, are all 504s.
         await WaitUntilAsync(async () =>
         {
-            using var response = await InferAsync(gateway, overloaded);
-            return response.StatusCode == HttpStatusCode.GatewayTimeout;
-        }, TimeSpan.FromMinutes(1), "the replicas reloading the model with the batching time-out");
+            for (var i = 0; i < 2 * hyperion.InferenceReplicas; i++)
+            {
+                using var response = await InferAsync(gateway, overloaded);
+                if (response.StatusCode != HttpStatusCode.GatewayTimeout)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }, TimeSpan.FromMinutes(1), "every replica reloading the model with the batching time-out");
         var openedBefore = await CircuitOpeningsAsync();
 
         // Well over BreakerFailureThreshold (3) on every replica.
