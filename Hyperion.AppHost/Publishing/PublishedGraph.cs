@@ -27,11 +27,7 @@ internal sealed record PublishedGraph(IReadOnlyList<PublishedResource> Resources
 internal abstract record PublishedResource(string Name);
 
 /// <summary>A value the deployment supplies (a password); generated locally, never published.</summary>
-internal sealed record PublishedParameter(string Name, bool Secret) : PublishedResource(Name)
-{
-    /// <summary>What the local AppHost generates, for tools that generate it the same way.</summary>
-    public int GeneratedLength => LocalServices.StateSecrets.GeneratedLength;
-}
+internal sealed record PublishedParameter(string Name, bool Secret) : PublishedResource(Name);
 
 /// <summary>
 /// An endpoint as a deployment exposes it: <see cref="TargetPort"/> is where the container listens,

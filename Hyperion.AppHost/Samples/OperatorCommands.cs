@@ -22,6 +22,7 @@ internal static class OperatorCommands
         var repositoryRoot = Path.GetDirectoryName(Path.GetDirectoryName(new Projects.Hyperion_Orchestrator().ProjectPath))!;
         var orchestratorUrl = orchestrator.GetEndpoint("http");
         var gatewayUrl = gateway.GetEndpoint("http");
+        async Task<string> ReadAdminKeyAsync(CancellationToken cancellationToken) => (await File.ReadAllTextAsync(adminKeyPath, cancellationToken)).Trim();
 
         async Task DeploySampleAsync(IServiceProvider services, CancellationToken cancellationToken)
         {
@@ -38,7 +39,7 @@ internal static class OperatorCommands
                     logger.LogInformation("{Message}", message);
                 }
             }
-            var key = (await File.ReadAllTextAsync(adminKeyPath, cancellationToken)).Trim();
+            var key = await ReadAdminKeyAsync(cancellationToken);
             Report($"Deploying the sample model '{SampleModelDeployment.ModelName}' ...");
             await new SampleModelDeployment(repositoryRoot, Report)
                 .DeployAsync(new Uri(orchestratorUrl.Url), key, new Uri(gatewayUrl.Url), cancellationToken);
@@ -76,7 +77,7 @@ internal static class OperatorCommands
                 return CommandResults.Canceled();
             }
             using var client = new HttpClient { BaseAddress = new Uri(orchestratorUrl.Url), Timeout = TimeSpan.FromSeconds(30) };
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(adminKeyPath, context.CancellationToken)).Trim());
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await ReadAdminKeyAsync(context.CancellationToken));
             using var response = await client.PostAsync($"/api/v1/deployments/{Uri.EscapeDataString(model)}/rollback", content: null, context.CancellationToken);
             return response.IsSuccessStatusCode
                 ? CommandResults.Success()

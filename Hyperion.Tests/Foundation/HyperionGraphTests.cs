@@ -129,10 +129,10 @@ public sealed class HyperionGraphTests(HyperionAppFixture hyperion)
     [Fact]
     public async Task The_dashboard_command_deploys_the_sample_which_then_answers_through_the_gateway()
     {
-        var first = await hyperion.App.ResourceCommands.ExecuteCommandAsync("orchestrator", "hyperion-deploy-sample");
+        var first = await hyperion.App.ResourceCommands.ExecuteCommandAsync("orchestrator", Hyperion.AppHost.Samples.OperatorCommands.DeploySampleCommand);
         Assert.True(first.Success, first.Message);
         // Idempotent: a second press finds everything there.
-        var second = await hyperion.App.ResourceCommands.ExecuteCommandAsync("orchestrator", "hyperion-deploy-sample");
+        var second = await hyperion.App.ResourceCommands.ExecuteCommandAsync("orchestrator", Hyperion.AppHost.Samples.OperatorCommands.DeploySampleCommand);
         Assert.True(second.Success, second.Message);
 
         using var gateway = hyperion.CreateApiClient("gateway");
