@@ -64,4 +64,35 @@ public sealed class GatewayTraceContextTests(GatewayOneReplicaFixture hyperion)
             Assert.All([forward, gatewayServer], s => Assert.Equal(replicaServer.TraceId, s.TraceId));
         });
     }
+
+    [Fact]
+    public async Task Probes_and_scrapes_are_not_traced_even_when_the_caller_samples_them()
+    {
+        using var gateway = hyperion.CreateGatewayClient();
+        var probeTrace = NewTraceId();
+        foreach (var path in new[] { "/health", "/alive", "/metrics" })
+        {
+            using var probe = new HttpRequestMessage(HttpMethod.Get, path);
+            probe.Headers.Add("traceparent", $"00-{probeTrace}-{NewSpanId()}-01");
+            using var answer = await gateway.SendAsync(probe);
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+
+        // The gateway exports its spans in the order they end: once a later request's span has arrived, the probes'
+        // would have too.
+        var model = await hyperion.DeployIdentityAsync(1, Deployment("""{"stable": 1}"""), prefix: "trace");
+        var traceId = NewTraceId();
+        using var response = await InferAsync(gateway, model, configure: request => request.Headers.Add("traceparent", $"00-{traceId}-{NewSpanId()}-01"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var spans = await hyperion.WaitForSpansAsync(
+            all => all.Any(s => s.TraceId == traceId && s.Service == "gateway" && s.Kind == Span.Types.SpanKind.Server),
+            $"the gateway's span of trace {traceId}");
+
+        Assert.DoesNotContain(spans, s => s.TraceId == probeTrace);
+        Assert.DoesNotContain(spans, s => s.Attribute("url.path") is "/health" or "/alive" or "/metrics");
+    }
+
+    private static string NewTraceId() => Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+
+    private static string NewSpanId() => Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64(1, long.MaxValue)));
 }
