@@ -219,6 +219,13 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         {
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = baseUrl.ToString().TrimEnd('/'),
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            // What the AppHost's projects get from Aspire in development (OtlpConfigurationExtensions): batches and
+            // metrics every second, exemplars on sampled requests. OTEL_TRACES_SAMPLER=always_on is the one it sets
+            // that the graph removes (HyperionGraph), so the services' own head sampling stands here too.
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "1000",
+            ["OTEL_BLRP_SCHEDULE_DELAY"] = "1000",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000",
+            ["OTEL_METRICS_EXEMPLAR_FILTER"] = "trace_based",
         };
     }
 
