@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hyperion.Orchestrator.Rollouts;
 
@@ -33,15 +34,15 @@ internal static class RolloutEndpoints
         return api;
     }
 
-    private static async Task<IResult> RespondAsync(string model, Task<CommandResult> command, DeploymentStatus status, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<DeploymentView>, NotFoundProblem, ConflictProblem>> RespondAsync(string model, Task<CommandResult> command, DeploymentStatus status, CancellationToken cancellationToken)
     {
         var result = await command;
         return result.Status switch
         {
-            CommandStatus.NoDeployment => ApiProblems.NotFound($"Model '{model}' has no deployment; create one with PUT /api/v1/deployments/{model} and a body such as {{\"stable\": 1}}."),
+            CommandStatus.NoDeployment => DeploymentEndpoints.NoDeployment(model),
             CommandStatus.Conflict => ApiProblems.Conflict(result.Conflict!),
             _ => await status.ReadAsync(model, cancellationToken) is { } view
-                ? Results.Ok(view)
+                ? TypedResults.Ok(view)
                 : ApiProblems.NotFound($"Model '{model}' has no deployment any more (it was deleted meanwhile)."),
         };
     }

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hyperion.Orchestrator.Security;
 
@@ -7,7 +8,7 @@ internal static class WhoAmIEndpoint
 {
     public static RouteGroupBuilder MapWhoAmI(this RouteGroupBuilder api)
     {
-        api.MapGet("/whoami", (ClaimsPrincipal user) => Results.Ok(new WhoAmI(
+        api.MapGet("/whoami", Ok<WhoAmI> (ClaimsPrincipal user) => TypedResults.Ok(new WhoAmI(
                 user.FindFirstValue(ClaimTypes.NameIdentifier),
                 user.Identity?.Name,
                 ActorClaims.ActorOf(user),
