@@ -1,6 +1,5 @@
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hyperion.Orchestrator.Audit;
 

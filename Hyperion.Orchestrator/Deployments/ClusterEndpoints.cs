@@ -1,6 +1,5 @@
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Api;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Hyperion.Orchestrator.Deployments;

@@ -4,7 +4,6 @@ using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Rollouts;
 using Hyperion.Orchestrator.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hyperion.Orchestrator.Deployments;
 

@@ -1,6 +1,5 @@
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Api;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hyperion.Orchestrator.Keys;
 

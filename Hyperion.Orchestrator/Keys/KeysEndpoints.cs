@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using Hyperion.Orchestrator.Api;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Hyperion.Orchestrator.Security;
 
 namespace Hyperion.Orchestrator.Keys;
@@ -12,22 +11,10 @@ internal static class KeysEndpoints
     {
         var keys = api.MapGroup("/keys").RequireAuthorization(ScopePolicies.Admin).WithTags("Keys");
 
-        keys.MapPost("/", CreateAsync)
-            .WithJsonBody<CreateKeyRequest>()
-            .WithName("CreateKey")
-            .WithSummary("Issue an API key; the key is in this answer only");
-
-        keys.MapGet("/", ListAsync)
-            .WithName("ListKeys")
-            .WithSummary("Every key (active, expired and revoked), newest first, without secrets");
-
-        keys.MapGet("/{id}", GetAsync)
-            .WithName("GetKey")
-            .WithSummary("One key, without its secret");
-
-        keys.MapDelete("/{id}", RevokeAsync)
-            .WithName("RevokeKey")
-            .WithSummary("Revoke a key (idempotent); refused for the last active admin key");
+        keys.MapPost("/", CreateAsync).WithJsonBody<CreateKeyRequest>().WithName("CreateKey").WithSummary("Issue an API key; the key is in this answer only");
+        keys.MapGet("/", ListAsync).WithName("ListKeys").WithSummary("Every key (active, expired and revoked), newest first, without secrets");
+        keys.MapGet("/{id}", GetAsync).WithName("GetKey").WithSummary("One key, without its secret");
+        keys.MapDelete("/{id}", RevokeAsync).WithName("RevokeKey").WithSummary("Revoke a key (idempotent); refused for the last active admin key");
         return api;
     }
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Claims;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;
 

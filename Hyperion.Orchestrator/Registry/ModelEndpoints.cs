@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hyperion.Orchestrator.Registry;
 
@@ -19,20 +18,13 @@ internal static partial class ModelEndpoints
 
     public static RouteGroupBuilder MapModelEndpoints(this RouteGroupBuilder api)
     {
-        api.MapPost("/models", CreateAsync)
-            .WithName("CreateModel")
-            .WithSummary("Register a model (name, task, description, tags); its versions are uploaded separately")
-            .WithJsonBody<CreateModelRequest>();
-        api.MapGet("/models", ListAsync)
-            .WithName("ListModels")
+        api.MapPost("/models", CreateAsync).WithName("CreateModel").WithJsonBody<CreateModelRequest>()
+            .WithSummary("Register a model (name, task, description, tags); its versions are uploaded separately");
+        api.MapGet("/models", ListAsync).WithName("ListModels")
             .WithSummary("List models by name; ?tag=key:value (or ?tag=key) and ?task= filter, tags repeatable and all required");
-        api.MapGet("/models/{model}", GetAsync)
-            .WithName("GetModel")
-            .WithSummary("A model with its versions, newest first");
-        api.MapPatch("/models/{model}", UpdateAsync)
-            .WithName("UpdateModel")
-            .WithSummary("Change a model's description and/or tags (tags are replaced as a whole)")
-            .WithJsonBody<UpdateModelRequest>();
+        api.MapGet("/models/{model}", GetAsync).WithName("GetModel").WithSummary("A model with its versions, newest first");
+        api.MapPatch("/models/{model}", UpdateAsync).WithName("UpdateModel").WithJsonBody<UpdateModelRequest>()
+            .WithSummary("Change a model's description and/or tags (tags are replaced as a whole)");
         return api;
     }
 

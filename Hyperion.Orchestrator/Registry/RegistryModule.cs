@@ -2,7 +2,6 @@ using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Registry.Artifacts;
 using Hyperion.Orchestrator.Registry.Validation;
 using Hyperion.Orchestrator.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Hyperion.Orchestrator.Registry;

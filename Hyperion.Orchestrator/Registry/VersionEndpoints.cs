@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Registry.Artifacts;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hyperion.Orchestrator.Registry;
 
@@ -19,14 +18,10 @@ internal static class VersionEndpoints
                 "(completed from the model when absent). Versions are numbered 1, 2, 3... per model and never change.")
             .WithUploadBody()
             .DisableAntiforgery();
-        api.MapGet("/models/{model}/versions", ListAsync)
-            .WithName("ListModelVersions")
-            .WithSummary("A model's versions, newest first");
-        api.MapGet("/models/{model}/versions/{version}", GetAsync)
-            .WithName("GetModelVersion")
+        api.MapGet("/models/{model}/versions", ListAsync).WithName("ListModelVersions").WithSummary("A model's versions, newest first");
+        api.MapGet("/models/{model}/versions/{version}", GetAsync).WithName("GetModelVersion")
             .WithSummary("A version's metadata: digest, size, config, signature, lineage, baseline profile, who uploaded it and when");
-        api.MapMethods("/models/{model}/versions/{version}/artifact", [HttpMethods.Get, HttpMethods.Head], DownloadAsync)
-            .WithName("DownloadModelVersionArtifact")
+        api.MapMethods("/models/{model}/versions/{version}/artifact", [HttpMethods.Get, HttpMethods.Head], DownloadAsync).WithName("DownloadModelVersionArtifact")
             .WithSummary("The version's model file (application/octet-stream; ETag and Digest carry its SHA-256; HEAD for the headers alone)");
         return api;
     }

@@ -10,7 +10,6 @@ using Hyperion.Orchestrator.Registry.Artifacts;
 using Hyperion.Orchestrator.Registry.Validation;
 using Hyperion.Orchestrator.Security;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;

@@ -2,7 +2,6 @@ using System.Security.Claims;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hyperion.Orchestrator.Rollouts;
 
@@ -12,25 +11,27 @@ namespace Hyperion.Orchestrator.Rollouts;
 /// </summary>
 internal static class RolloutEndpoints
 {
+    private static readonly (string Verb, string Name, string Summary, Command Run)[] Commands =
+    [
+        ("promote", "PromoteDeployment", "Make the canary stable now, skipping the rollout's remaining steps", (commands, model, actor, ct) => commands.PromoteAsync(model, actor, ct)),
+        ("rollback", "RollbackDeployment", "Roll the rollout in progress back, or else return to the previous stable version (still loaded: instant)",
+            (commands, model, actor, ct) => commands.RollbackAsync(model, actor, ct)),
+        ("pause", "PauseRollout", "Hold the rollout at its current step (it still rolls back if a gate fails)", (commands, model, actor, ct) => commands.PauseAsync(model, actor, ct)),
+        ("resume", "ResumeRollout", "Let a paused rollout move on again (the step's window starts afresh)", (commands, model, actor, ct) => commands.ResumeAsync(model, actor, ct)),
+    ];
+
+    private delegate Task<CommandResult> Command(RolloutCommands commands, string model, string actor, CancellationToken cancellationToken);
+
     public static RouteGroupBuilder MapRolloutEndpoints(this RouteGroupBuilder api)
     {
         var deployments = api.MapGroup("/deployments").RequireAuthorization(ScopePolicies.Deploy).WithTags("Rollouts");
-        deployments.MapPost("/{model}/promote", (string model, ClaimsPrincipal user, RolloutCommands commands, DeploymentStatus status, CancellationToken cancellationToken) =>
-                RespondAsync(model, commands.PromoteAsync(model, ActorClaims.ActorOf(user), cancellationToken), status, cancellationToken))
-            .WithName("PromoteDeployment")
-            .WithSummary("Make the canary stable now, skipping the rollout's remaining steps");
-        deployments.MapPost("/{model}/rollback", (string model, ClaimsPrincipal user, RolloutCommands commands, DeploymentStatus status, CancellationToken cancellationToken) =>
-                RespondAsync(model, commands.RollbackAsync(model, ActorClaims.ActorOf(user), cancellationToken), status, cancellationToken))
-            .WithName("RollbackDeployment")
-            .WithSummary("Roll the rollout in progress back, or else return to the previous stable version (still loaded: instant)");
-        deployments.MapPost("/{model}/pause", (string model, ClaimsPrincipal user, RolloutCommands commands, DeploymentStatus status, CancellationToken cancellationToken) =>
-                RespondAsync(model, commands.PauseAsync(model, ActorClaims.ActorOf(user), cancellationToken), status, cancellationToken))
-            .WithName("PauseRollout")
-            .WithSummary("Hold the rollout at its current step (it still rolls back if a gate fails)");
-        deployments.MapPost("/{model}/resume", (string model, ClaimsPrincipal user, RolloutCommands commands, DeploymentStatus status, CancellationToken cancellationToken) =>
-                RespondAsync(model, commands.ResumeAsync(model, ActorClaims.ActorOf(user), cancellationToken), status, cancellationToken))
-            .WithName("ResumeRollout")
-            .WithSummary("Let a paused rollout move on again (the step's window starts afresh)");
+        foreach (var (verb, name, summary, run) in Commands)
+        {
+            deployments.MapPost($"/{{model}}/{verb}", (string model, ClaimsPrincipal user, RolloutCommands commands, DeploymentStatus status, CancellationToken cancellationToken) =>
+                    RespondAsync(model, run(commands, model, ActorClaims.ActorOf(user), cancellationToken), status, cancellationToken))
+                .WithName(name)
+                .WithSummary(summary);
+        }
         return api;
     }
 

@@ -17,22 +17,12 @@ namespace Hyperion.Tests.ControlPlane;
 /// test server, with no PostgreSQL or Redis behind it and none of its background services: for what needs no data,
 /// such as the OpenAPI document and the answer to an unexpected error.
 /// </summary>
-internal sealed class ControlPlaneApiHost : IAsyncDisposable
+internal sealed class ControlPlaneApiHost(WebApplication app, TemporaryDirectory artifacts, InMemoryLoggerProvider logs) : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private readonly TemporaryDirectory _artifacts;
+    public HttpClient Client { get; } = app.GetTestServer().CreateClient();
 
-    private ControlPlaneApiHost(WebApplication app, TemporaryDirectory artifacts, InMemoryLoggerProvider logs)
-    {
-        _app = app;
-        _artifacts = artifacts;
-        Logs = logs;
-        Client = app.GetTestServer().CreateClient();
-    }
-
-    public HttpClient Client { get; }
-
-    public InMemoryLoggerProvider Logs { get; }
+    /// <summary>What the API logged, from Information up.</summary>
+    public InMemoryLoggerProvider Logs => logs;
 
     /// <param name="mapMore">Endpoints to add after the API's own (the pipeline, error handling included, is the API's).</param>
     public static async Task<ControlPlaneApiHost> StartAsync(Action<WebApplication>? mapMore = null)
@@ -54,17 +44,17 @@ internal sealed class ControlPlaneApiHost : IAsyncDisposable
         {
             builder.Services.Remove(hosted);
         }
-        var app = builder.Build();
-        app.MapControlPlaneApi();
-        mapMore?.Invoke(app);
-        await app.StartAsync();
-        return new ControlPlaneApiHost(app, artifacts, logs);
+        var api = builder.Build();
+        api.MapControlPlaneApi();
+        mapMore?.Invoke(api);
+        await api.StartAsync();
+        return new ControlPlaneApiHost(api, artifacts, logs);
     }
 
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await _app.DisposeAsync();
-        _artifacts.Dispose();
+        await app.DisposeAsync();
+        artifacts.Dispose();
     }
 }
