@@ -23,7 +23,7 @@ internal static class ControlPlaneApiExtensions
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<OrchestratorOptions>, OrchestratorOptionsValidator>();
 
         builder.Services.ConfigureHttpJsonOptions(options => ControlPlaneJson.Configure(options.SerializerOptions));
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemAnswers();
         builder.Services.AddOpenApi();
 
         builder.Services.AddApiKeyOrJwt(builder.Configuration);
@@ -43,7 +43,7 @@ internal static class ControlPlaneApiExtensions
 
     public static WebApplication MapControlPlaneApi(this WebApplication app)
     {
-        app.UseStatusCodePages();
+        app.UseProblemAnswers();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi().AllowAnonymous();

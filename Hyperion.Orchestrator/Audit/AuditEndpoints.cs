@@ -11,20 +11,18 @@ internal static class AuditEndpoints
         api.MapGet("/audit", QueryAsync)
             .RequireAuthorization(ScopePolicies.Deploy)
             .WithTags("Audit")
-            .Produces<AuditPage>()
-            .ProducesValidationProblem()
             .WithName("QueryAudit")
             .WithSummary("Audit entries newest first; filter by model, action, actor, since, until; page with limit and before=<next>");
         return api;
     }
 
-    private static async Task<IResult> QueryAsync(HttpRequest request, AuditReader reader, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<AuditPage>, BadRequestProblem>> QueryAsync(HttpRequest request, AuditReader reader, CancellationToken cancellationToken)
     {
         var (query, errors) = AuditQuery.Parse(request.Query);
         if (query is null)
         {
             return ApiProblems.Invalid(errors, string.Join("; ", errors.Values.SelectMany(messages => messages)));
         }
-        return Results.Ok(await reader.ReadAsync(query, cancellationToken));
+        return TypedResults.Ok(await reader.ReadAsync(query, cancellationToken));
     }
 }

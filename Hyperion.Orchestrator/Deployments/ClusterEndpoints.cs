@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Api;
 using Microsoft.Extensions.Options;
@@ -15,6 +14,9 @@ internal static partial class ClusterEndpoints
 
     private const int MaxReplicaIdLength = 200;
 
+    private const string ReportExample =
+        """{"pool": "cpu", "http_url": "http://10.0.0.5:8080", "grpc_url": null, "started_at": "2030-01-01T00:00:00Z", "models": [{"model": "digits", "version": 1, "state": "ready"}]}""";
+
     public static RouteGroupBuilder MapClusterEndpoints(this RouteGroupBuilder cluster)
     {
         cluster.MapPut(WithinGroup(ControlPlaneRoutes.ReplicaHeartbeat), HeartbeatAsync);
@@ -28,7 +30,7 @@ internal static partial class ClusterEndpoints
             ? route[GroupPrefix.Length..]
             : throw new InvalidOperationException($"internal route {route} must start with {GroupPrefix}");
 
-    private static async Task<IResult> HeartbeatAsync(
+    private static async Task<Results<Ok<DesiredModelSet>, BodyProblem, BadRequestProblem>> HeartbeatAsync(
         string replicaId,
         HttpRequest request,
         ReplicaStore replicas,
@@ -37,16 +39,12 @@ internal static partial class ClusterEndpoints
         ILogger<ReplicaStore> logger,
         CancellationToken cancellationToken)
     {
-        ReplicaReport? report;
-        try
+        var (report, unreadable) = await JsonBody.ReadAsync<ReplicaReport>(request, ReportExample, cancellationToken);
+        if (unreadable is not null)
         {
-            report = await JsonSerializer.DeserializeAsync<ReplicaReport>(request.Body, ControlPlaneJson.Options, cancellationToken);
+            return unreadable;
         }
-        catch (JsonException ex)
-        {
-            return ApiProblems.BadRequest($"The body is not a replica report: {ex.Message}");
-        }
-        if (Invalid(replicaId, report) is { } problem)
+        if (Invalid(replicaId, report!) is { } problem)
         {
             return ApiProblems.BadRequest(problem);
         }
@@ -58,22 +56,18 @@ internal static partial class ClusterEndpoints
         }
         var plan = await evaluator.EvaluateAsync(change.ChangedModels, cancellationToken);
         var settings = options.Value;
-        return Results.Ok(new DesiredModelSet(settings.ReplicaHeartbeatIntervalSeconds, settings.ReplicaTtlSeconds, plan.DesiredFor(replicaId)));
+        return TypedResults.Ok(new DesiredModelSet(settings.ReplicaHeartbeatIntervalSeconds, settings.ReplicaTtlSeconds, plan.DesiredFor(replicaId)));
     }
 
-    private static async Task<IResult> RoutingAsync(SnapshotReader snapshots, CancellationToken cancellationToken) =>
-        Results.Ok(new ConvergencePlan(await snapshots.ReadAsync(model: null, cancellationToken)).RoutingTable());
+    private static async Task<Ok<RoutingTable>> RoutingAsync(SnapshotReader snapshots, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new ConvergencePlan(await snapshots.ReadAsync(model: null, cancellationToken)).RoutingTable());
 
     /// <summary>What is wrong with a report, or null. Replicas are ours, but a bad one must get a 400, not a 500.</summary>
-    private static string? Invalid(string replicaId, ReplicaReport? report)
+    private static string? Invalid(string replicaId, ReplicaReport report)
     {
         if (string.IsNullOrWhiteSpace(replicaId) || replicaId.Length > MaxReplicaIdLength)
         {
             return $"the replica id must be 1 to {MaxReplicaIdLength} characters";
-        }
-        if (report is null)
-        {
-            return "the body is null; expected a replica report";
         }
         if (report.Pool is null || !DeploymentSpecValidator.IsPoolName(report.Pool))
         {

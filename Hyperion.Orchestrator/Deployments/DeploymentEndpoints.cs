@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
-using System.Text.Json;
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Api;
-using Hyperion.Orchestrator.Registry;
 using Hyperion.Orchestrator.Rollouts;
 using Hyperion.Orchestrator.Security;
 
@@ -15,27 +13,17 @@ internal static partial class DeploymentEndpoints
     public static RouteGroupBuilder MapDeploymentEndpoints(this RouteGroupBuilder api)
     {
         var deployments = api.MapGroup("/deployments").RequireAuthorization(ScopePolicies.Deploy).WithTags("Deployments");
-        deployments.MapGet("/", ListAsync).WithName("ListDeployments").WithSummary("Every deployment with its status")
-            .Produces<DeploymentList>();
-        deployments.MapGet("/{model}", GetAsync).WithName("GetDeployment").WithSummary("A deployment: its spec, what serves, readiness per version and replica")
-            .Produces<DeploymentView>().ProducesProblem(StatusCodes.Status404NotFound);
-        // The handler reads the body itself (to explain bad input); Accepts(...) would refuse other media types with a bare 415.
+        deployments.MapGet("/", ListAsync).WithName("ListDeployments").WithSummary("Every deployment with its status");
+        deployments.MapGet("/{model}", GetAsync).WithName("GetDeployment").WithSummary("A deployment: its spec, what serves, readiness per version and replica");
         deployments.MapPut("/{model}", PutAsync).WithName("PutDeployment")
             .WithSummary("Create or change a deployment (a new revision; an identical spec changes nothing)")
-            .WithJsonBody<DeploymentRequest>()
-            .Produces<DeploymentView>()
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
-        deployments.MapDelete("/{model}", DeleteAsync).WithName("DeleteDeployment").WithSummary("Undeploy: replicas unload the model; revisions stay")
-            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
-        deployments.MapGet("/{model}/revisions", RevisionsAsync).WithName("ListDeploymentRevisions").WithSummary("Every revision of a deployment, newest first")
-            .Produces<RevisionsView>().ProducesProblem(StatusCodes.Status404NotFound);
+            .WithJsonBody<DeploymentRequest>();
+        deployments.MapDelete("/{model}", DeleteAsync).WithName("DeleteDeployment").WithSummary("Undeploy: replicas unload the model; revisions stay");
+        deployments.MapGet("/{model}/revisions", RevisionsAsync).WithName("ListDeploymentRevisions").WithSummary("Every revision of a deployment, newest first");
         return api;
     }
 
-    private static async Task<IResult> ListAsync(SnapshotReader snapshots, RolloutStatusReader rollouts, CancellationToken cancellationToken)
+    private static async Task<Ok<DeploymentList>> ListAsync(SnapshotReader snapshots, RolloutStatusReader rollouts, CancellationToken cancellationToken)
     {
         var plan = new ConvergencePlan(await snapshots.ReadAsync(model: null, cancellationToken));
         var views = new List<DeploymentView>(plan.Snapshot.Deployments.Count);
@@ -43,13 +31,13 @@ internal static partial class DeploymentEndpoints
         {
             views.Add(await rollouts.DescribeAsync(deployment, DeploymentView.From(deployment, plan), cancellationToken));
         }
-        return Results.Ok(new DeploymentList(views));
+        return TypedResults.Ok(new DeploymentList(views));
     }
 
-    private static async Task<IResult> GetAsync(string model, DeploymentStatus status, CancellationToken cancellationToken) =>
-        await status.ReadAsync(model, cancellationToken) is { } view ? Results.Ok(view) : NoDeployment(model);
+    private static async Task<Results<Ok<DeploymentView>, NotFoundProblem>> GetAsync(string model, DeploymentStatus status, CancellationToken cancellationToken) =>
+        await status.ReadAsync(model, cancellationToken) is { } view ? TypedResults.Ok(view) : NoDeployment(model);
 
-    private static async Task<IResult> PutAsync(
+    private static async Task<Results<Ok<DeploymentView>, BodyProblem, BadRequestProblem, NotFoundProblem, UnprocessableProblem>> PutAsync(
         string model,
         HttpRequest request,
         ClaimsPrincipal user,
@@ -61,25 +49,12 @@ internal static partial class DeploymentEndpoints
         ILogger<DeploymentStore> logger,
         CancellationToken cancellationToken)
     {
-        if (!request.HasJsonContentType())
+        var (body, problem) = await JsonBody.ReadAsync<DeploymentRequest>(request, DeploymentRequest.Example, cancellationToken);
+        if (problem is not null)
         {
-            return ApiProblems.UnsupportedMediaType(
-                $"A deployment spec is JSON: send Content-Type: application/json (got '{request.ContentType ?? "none"}').");
+            return problem;
         }
-        DeploymentRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<DeploymentRequest>(request.Body, DeploymentRequest.JsonOptions, cancellationToken);
-        }
-        catch (JsonException ex)
-        {
-            return ApiProblems.BadRequest(SpecJsonErrors.Describe(ex));
-        }
-        if (body is null)
-        {
-            return ApiProblems.BadRequest("The body is null; expected a JSON object such as {\"stable\": 1}.");
-        }
-        if (DeploymentSpecValidator.Validate(body, out var errors) is not { } spec)
+        if (DeploymentSpecValidator.Validate(body!, out var errors) is not { } spec)
         {
             return ApiProblems.Invalid(errors, DeploymentSpecValidator.Describe(errors));
         }
@@ -104,10 +79,10 @@ internal static partial class DeploymentEndpoints
         var plan = new ConvergencePlan(await snapshots.ReadAsync(model, cancellationToken));
         var deployment = plan.Snapshot.Deployments.Single();
         var view = await rollouts.DescribeAsync(deployment, DeploymentView.From(deployment, plan), cancellationToken);
-        return Results.Ok(view with { Changed = result.Status != PutStatus.Unchanged });
+        return TypedResults.Ok(view with { Changed = result.Status != PutStatus.Unchanged });
     }
 
-    private static async Task<IResult> DeleteAsync(
+    private static async Task<Results<NoContent, NotFoundProblem>> DeleteAsync(
         string model,
         ClaimsPrincipal user,
         DeploymentStore store,
@@ -123,15 +98,15 @@ internal static partial class DeploymentEndpoints
         LogDeploymentChanged(logger, model, 0, "deleted");
         await notifier.PublishAsync(ControlPlaneChannels.DesiredChanged, model);
         await evaluator.EvaluateAsync([model], cancellationToken);
-        return Results.NoContent();
+        return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> RevisionsAsync(string model, DeploymentStore store, CancellationToken cancellationToken) =>
+    private static async Task<Results<Ok<RevisionsView>, NotFoundProblem>> RevisionsAsync(string model, DeploymentStore store, CancellationToken cancellationToken) =>
         await store.RevisionsAsync(model, cancellationToken) is { } revisions
-            ? Results.Ok(new RevisionsView(model, revisions))
+            ? TypedResults.Ok(new RevisionsView(model, revisions))
             : NoDeployment(model);
 
-    private static IResult NoDeployment(string model) =>
+    internal static NotFoundProblem NoDeployment(string model) =>
         ApiProblems.NotFound($"Model '{model}' has no deployment; create one with PUT /api/v1/deployments/{model} and a body such as {{\"stable\": 1}}.");
 
     private static string MissingVersions(string model, PutResult result)

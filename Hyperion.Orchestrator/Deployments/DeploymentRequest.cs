@@ -1,13 +1,13 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using Hyperion.Contracts.ControlPlane;
 
 namespace Hyperion.Orchestrator.Deployments;
 
 /// <summary>
 /// The body of <c>PUT /api/v1/deployments/{m}</c> as sent: every field nullable so that a missing field is told
 /// apart from a wrong one; <see cref="DeploymentSpecValidator"/> turns it into a <see cref="DeploymentSpec"/>.
+/// Unknown fields are refused, here and in every part: a misspelt "canary" must not deploy without one.
 /// </summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record DeploymentRequest(
     long? Stable,
     CanaryRequest? Canary,
@@ -19,17 +19,11 @@ internal sealed record DeploymentRequest(
     string? Pool,
     int? Replicas)
 {
-    /// <summary>
-    /// The control plane's wire format, refusing fields it does not know: a misspelt "canary" must not deploy
-    /// without one.
-    /// </summary>
-    public static JsonSerializerOptions JsonOptions { get; } = new(ControlPlaneJson.Options)
-    {
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        AllowTrailingCommas = false,
-    };
+    /// <summary>A good body, shown in the answer to a bad one.</summary>
+    public const string Example = """{"stable": 1}""";
 }
 
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record CanaryRequest(
     long? Version,
     double? Percent,
@@ -39,14 +33,18 @@ internal sealed record CanaryRequest(
     double? MaxErrorRateDelta,
     double? MaxP95LatencyRatio);
 
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record ShadowRequest(long? Version, double? Percent);
 
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record CacheRequest(bool? Enabled, int? TtlSeconds);
 
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record BatchingRequest(
     long? MaxQueueDelayMicroseconds,
     IReadOnlyList<int>? PreferredBatchSize,
     int? MaxQueueSize,
     long? DefaultTimeoutMicroseconds);
 
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record InstancesRequest(int? Count, string? Kind);

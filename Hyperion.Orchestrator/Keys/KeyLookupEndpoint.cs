@@ -18,7 +18,7 @@ internal static class KeyLookupEndpoint
         return cluster;
     }
 
-    private static async Task<IResult> LookupAsync(HttpRequest request, ApiKeyStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<KeyIdentity>, BodyProblem, BadRequestProblem, NotFoundProblem>> LookupAsync(HttpRequest request, ApiKeyStore store, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadAsync<KeyLookupRequest>(request, Expected, cancellationToken);
         if (problem is not null)
@@ -31,7 +31,7 @@ internal static class KeyLookupEndpoint
             return ApiProblems.BadRequest($"key_hash must be 64 hex digits (ApiKeyFormat.HashHex of the key); expected {Expected}");
         }
         return await store.FindActiveAsync(hash, cancellationToken) is { } identity
-            ? Results.Ok(identity)
+            ? TypedResults.Ok(identity)
             : ApiProblems.NotFound("no active key has this hash: it is unknown, revoked or expired");
     }
 

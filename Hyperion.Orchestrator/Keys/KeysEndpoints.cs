@@ -11,37 +11,15 @@ internal static class KeysEndpoints
     {
         var keys = api.MapGroup("/keys").RequireAuthorization(ScopePolicies.Admin).WithTags("Keys");
 
-        keys.MapPost("/", CreateAsync)
-            .DescribesJsonBody<CreateKeyRequest>()
-            .Produces<CreatedApiKey>(StatusCodes.Status201Created)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .WithName("CreateKey")
-            .WithSummary("Issue an API key; the key is in this answer only");
-
-        keys.MapGet("/", ListAsync)
-            .Produces<ApiKeyList>()
-            .WithName("ListKeys")
-            .WithSummary("Every key (active, expired and revoked), newest first, without secrets");
-
-        keys.MapGet("/{id}", GetAsync)
-            .Produces<ApiKeySummary>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .WithName("GetKey")
-            .WithSummary("One key, without its secret");
-
-        keys.MapDelete("/{id}", RevokeAsync)
-            .Produces(StatusCodes.Status204NoContent)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .WithName("RevokeKey")
-            .WithSummary("Revoke a key (idempotent); refused for the last active admin key");
+        keys.MapPost("/", CreateAsync).WithJsonBody<CreateKeyRequest>().WithName("CreateKey").WithSummary("Issue an API key; the key is in this answer only");
+        keys.MapGet("/", ListAsync).WithName("ListKeys").WithSummary("Every key (active, expired and revoked), newest first, without secrets");
+        keys.MapGet("/{id}", GetAsync).WithName("GetKey").WithSummary("One key, without its secret");
+        keys.MapDelete("/{id}", RevokeAsync).WithName("RevokeKey").WithSummary("Revoke a key (idempotent); refused for the last active admin key");
         return api;
     }
 
-    private static async Task<IResult> CreateAsync(HttpRequest request, ClaimsPrincipal user, KeyIssuer issuer, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<Results<Created<CreatedApiKey>, BodyProblem, BadRequestProblem>> CreateAsync(
+        HttpRequest request, ClaimsPrincipal user, KeyIssuer issuer, TimeProvider time, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadAsync<CreateKeyRequest>(request, CreateKeyRequest.Expected, cancellationToken);
         if (problem is not null)
@@ -56,22 +34,22 @@ internal static class KeysEndpoints
         var created = await issuer.IssueAsync(
             new NewApiKey(body.Name!.Trim(), [.. body.Scopes!.Select(scope => scope!)], body.ExpiresAt?.ToUniversalTime(), body.RateLimit, ActorClaims.ActorOf(user)),
             cancellationToken);
-        return Results.Created($"/api/v1/keys/{created.Id}", created);
+        return TypedResults.Created($"/api/v1/keys/{created.Id}", created);
     }
 
-    private static async Task<IResult> ListAsync(ApiKeyStore store, CancellationToken cancellationToken) =>
-        Results.Ok(new ApiKeyList(await store.ListAsync(cancellationToken)));
+    private static async Task<Ok<ApiKeyList>> ListAsync(ApiKeyStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new ApiKeyList(await store.ListAsync(cancellationToken)));
 
-    private static async Task<IResult> GetAsync(string id, ApiKeyStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<ApiKeySummary>, BadRequestProblem, NotFoundProblem>> GetAsync(string id, ApiKeyStore store, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var keyId))
         {
             return MalformedId(id);
         }
-        return await store.GetAsync(keyId, cancellationToken) is { } key ? Results.Ok(key) : UnknownId(keyId);
+        return await store.GetAsync(keyId, cancellationToken) is { } key ? TypedResults.Ok(key) : UnknownId(keyId);
     }
 
-    private static async Task<IResult> RevokeAsync(string id, ClaimsPrincipal user, KeyRevoker revoker, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, BadRequestProblem, NotFoundProblem, ConflictProblem>> RevokeAsync(string id, ClaimsPrincipal user, KeyRevoker revoker, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var keyId))
         {
@@ -79,7 +57,7 @@ internal static class KeysEndpoints
         }
         return await revoker.RevokeAsync(keyId, ActorClaims.ActorOf(user), cancellationToken) switch
         {
-            RevokeOutcome.Revoked or RevokeOutcome.AlreadyRevoked => Results.NoContent(),
+            RevokeOutcome.Revoked or RevokeOutcome.AlreadyRevoked => TypedResults.NoContent(),
             RevokeOutcome.NotFound => UnknownId(keyId),
             RevokeOutcome.LastAdminKey => ApiProblems.Conflict(
                 $"key {keyId} is the last active key with the scope 'admin'; revoking it would lock everyone out of the control plane. Create another admin key first (POST /api/v1/keys with \"scopes\": [\"admin\"]), then revoke this one"),
@@ -87,9 +65,9 @@ internal static class KeysEndpoints
         };
     }
 
-    private static IResult MalformedId(string id) =>
+    private static BadRequestProblem MalformedId(string id) =>
         ApiProblems.BadRequest($"'{id}' is not a key id; key ids are UUIDs such as the \"id\" that POST /api/v1/keys and GET /api/v1/keys return");
 
-    private static IResult UnknownId(Guid id) =>
+    private static NotFoundProblem UnknownId(Guid id) =>
         ApiProblems.NotFound($"no key with id {id}; GET /api/v1/keys lists every key");
 }

@@ -20,8 +20,8 @@ internal static class WebhooksApi
     {
         var webhooks = api.MapGroup("/webhooks").RequireAuthorization(ScopePolicies.Admin).WithTags("Webhooks");
 
-        webhooks.MapGet("", (IOptions<WebhookOptions> options) =>
-                Results.Ok(new WebhookList([.. options.Value.Webhooks.Select(webhook => Describe(webhook, options.Value))])))
+        webhooks.MapGet("", Ok<WebhookList> (IOptions<WebhookOptions> options) =>
+                TypedResults.Ok(new WebhookList([.. options.Value.Webhooks.Select(webhook => Describe(webhook, options.Value))])))
             .WithName("ListWebhooks")
             .WithSummary("The configured webhooks (never their secrets)");
 
@@ -33,25 +33,27 @@ internal static class WebhooksApi
             .WithName("ListWebhookDeliveries")
             .WithSummary("Deliveries, newest first: ?state=pending|failed|delivered&webhook=&event_id=&model=&limit=&before=");
 
-        webhooks.MapGet("/deliveries/{id}", async (string id, WebhookDeliveryQueries queries, CancellationToken cancellationToken) =>
+        webhooks.MapGet("/deliveries/{id}", async Task<Results<Ok<WebhookDeliveryView>, BadRequestProblem, NotFoundProblem>> (
+                string id, WebhookDeliveryQueries queries, CancellationToken cancellationToken) =>
             {
                 if (!Guid.TryParse(id, out var deliveryId))
                 {
                     return NotAnId(id);
                 }
-                return await queries.FindAsync(deliveryId, cancellationToken) is { } delivery ? Results.Ok(delivery) : NoSuchDelivery(deliveryId);
+                return await queries.FindAsync(deliveryId, cancellationToken) is { } delivery ? TypedResults.Ok(delivery) : NoSuchDelivery(deliveryId);
             })
             .WithName("GetWebhookDelivery")
             .WithSummary("One delivery");
 
-        webhooks.MapPost("/deliveries/{id}/retry", async (string id, ClaimsPrincipal user, WebhookDeliveryQueries queries, CancellationToken cancellationToken) =>
+        webhooks.MapPost("/deliveries/{id}/retry", async Task<Results<Ok<WebhookDeliveryView>, BadRequestProblem, NotFoundProblem, ConflictProblem>> (
+                string id, ClaimsPrincipal user, WebhookDeliveryQueries queries, CancellationToken cancellationToken) =>
             {
                 if (!Guid.TryParse(id, out var deliveryId))
                 {
                     return NotAnId(id);
                 }
                 var (delivery, refusal) = await queries.RetryAsync(deliveryId, ActorClaims.ActorOf(user), cancellationToken);
-                return delivery is not null ? Results.Ok(delivery)
+                return delivery is not null ? TypedResults.Ok(delivery)
                     : refusal is not null ? ApiProblems.Conflict(refusal)
                     : NoSuchDelivery(deliveryId);
             })
@@ -60,7 +62,7 @@ internal static class WebhooksApi
         return api;
     }
 
-    private static async Task<IResult> SendPingAsync(
+    private static async Task<Results<Accepted<PingQueued>, NotFoundProblem>> SendPingAsync(
         string name, ClaimsPrincipal user, IOptions<WebhookOptions> options, WebhookOutbox outbox, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
         var webhook = options.Value.Find(name);
@@ -73,10 +75,10 @@ internal static class WebhooksApi
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var (eventId, deliveryId) = await outbox.EnqueuePingAsync(connection, transaction, webhook, ActorClaims.ActorOf(user), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return Results.Accepted($"/api/v1/webhooks/deliveries/{deliveryId}", new PingQueued(webhook.Name!, eventId, deliveryId));
+        return TypedResults.Accepted($"/api/v1/webhooks/deliveries/{deliveryId}", new PingQueued(webhook.Name!, eventId, deliveryId));
     }
 
-    private static async Task<IResult> ListDeliveriesAsync(
+    private static async Task<Results<Ok<DeliveryPage>, BadRequestProblem>> ListDeliveriesAsync(
         HttpRequest request, IOptions<WebhookOptions> options, WebhookDeliveryQueries queries, CancellationToken cancellationToken)
     {
         var query = request.Query;
@@ -103,7 +105,7 @@ internal static class WebhooksApi
             new DeliveryFilter(state, NullIfEmpty(query["webhook"]), eventId, NullIfEmpty(query["model"]), before, limit + 1), cancellationToken);
         // One row more than asked says whether there is an older page.
         var page = deliveries.Count > limit ? deliveries.Take(limit).ToArray() : [.. deliveries];
-        return Results.Ok(new DeliveryPage(page, deliveries.Count > limit ? page[^1].Id : null));
+        return TypedResults.Ok(new DeliveryPage(page, deliveries.Count > limit ? page[^1].Id : null));
     }
 
     private static Guid? ParseId(string? text, string parameter, Dictionary<string, string[]> errors)
@@ -122,10 +124,10 @@ internal static class WebhooksApi
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
-    private static IResult NotAnId(string id) =>
+    private static BadRequestProblem NotAnId(string id) =>
         ApiProblems.BadRequest($"'{id}' is not a delivery id; expected a UUID as GET /api/v1/webhooks/deliveries lists them.");
 
-    private static IResult NoSuchDelivery(Guid id) =>
+    private static NotFoundProblem NoSuchDelivery(Guid id) =>
         ApiProblems.NotFound($"no webhook delivery {id} (deliveries older than Orchestrator:WebhookDelivery:RetentionDays are deleted).");
 
     private static WebhookDescription Describe(WebhookEndpointOptions webhook, WebhookOptions options) => new(

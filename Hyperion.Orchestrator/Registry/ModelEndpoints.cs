@@ -11,46 +11,30 @@ internal static partial class ModelEndpoints
 {
     public const int MaxDescriptionLength = 4096;
     private const string CreateExample = """{"name": "digits", "task": "classification", "description": "...", "tags": {"team": "vision"}}""";
+    private const string UpdateExample = """{"description": "...", "tags": {"team": "vision"}}""";
     private const string NameRule = "a letter or digit, then letters, digits, '_', '.' or '-', at most 128 characters";
     private static readonly string[] CreateFields = ["name", "task", "description", "tags"];
     private static readonly string[] UpdateFields = ["description", "tags"];
 
     public static RouteGroupBuilder MapModelEndpoints(this RouteGroupBuilder api)
     {
-        api.MapPost("/models", CreateAsync)
-            .WithName("CreateModel")
-            .WithSummary("Register a model (name, task, description, tags); its versions are uploaded separately")
-            .WithJsonBody<CreateModelRequest>()
-            .Produces<ModelResource>(StatusCodes.Status201Created)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        api.MapGet("/models", ListAsync)
-            .WithName("ListModels")
-            .WithSummary("List models by name; ?tag=key:value (or ?tag=key) and ?task= filter, tags repeatable and all required")
-            .Produces<ModelResource[]>()
-            .ProducesProblem(StatusCodes.Status400BadRequest);
-        api.MapGet("/models/{model}", GetAsync)
-            .WithName("GetModel")
-            .WithSummary("A model with its versions, newest first")
-            .Produces<ModelDetail>()
-            .ProducesProblem(StatusCodes.Status404NotFound);
-        api.MapPatch("/models/{model}", UpdateAsync)
-            .WithName("UpdateModel")
-            .WithSummary("Change a model's description and/or tags (tags are replaced as a whole)")
-            .WithJsonBody<UpdateModelRequest>()
-            .Produces<ModelResource>()
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapPost("/models", CreateAsync).WithName("CreateModel").WithJsonBody<CreateModelRequest>()
+            .WithSummary("Register a model (name, task, description, tags); its versions are uploaded separately");
+        api.MapGet("/models", ListAsync).WithName("ListModels")
+            .WithSummary("List models by name; ?tag=key:value (or ?tag=key) and ?task= filter, tags repeatable and all required");
+        api.MapGet("/models/{model}", GetAsync).WithName("GetModel").WithSummary("A model with its versions, newest first");
+        api.MapPatch("/models/{model}", UpdateAsync).WithName("UpdateModel").WithJsonBody<UpdateModelRequest>()
+            .WithSummary("Change a model's description and/or tags (tags are replaced as a whole)");
         return api;
     }
 
     public static bool IsValidName(string name) => NamePattern().IsMatch(name);
 
-    public static IResult ModelNotFound(string model) =>
+    public static NotFoundProblem ModelNotFound(string model) =>
         ApiProblems.NotFound($"no model named '{model}'; GET /api/v1/models lists them, POST /api/v1/models creates one");
 
-    private static async Task<IResult> CreateAsync(HttpRequest request, ClaimsPrincipal user, RegistryStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Created<ModelResource>, BodyProblem, BadRequestProblem, ConflictProblem>> CreateAsync(
+        HttpRequest request, ClaimsPrincipal user, RegistryStore store, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadObjectAsync(request, CreateExample, cancellationToken);
         if (body is null)
@@ -76,10 +60,10 @@ internal static partial class ModelEndpoints
         var model = await store.CreateModelAsync(name, task, description, tags!, ActorClaims.ActorOf(user), cancellationToken);
         return model is null
             ? ApiProblems.Conflict($"a model named '{name}' already exists; upload a new version to it with POST /api/v1/models/{name}/versions")
-            : Results.Created($"/api/v1/models/{Uri.EscapeDataString(model.Name)}", model);
+            : TypedResults.Created($"/api/v1/models/{Uri.EscapeDataString(model.Name)}", model);
     }
 
-    private static async Task<IResult> ListAsync(HttpRequest request, RegistryStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<IReadOnlyList<ModelResource>>, BadRequestProblem>> ListAsync(HttpRequest request, RegistryStore store, CancellationToken cancellationToken)
     {
         var tags = new Dictionary<string, string>(StringComparer.Ordinal);
         var keys = new List<string>();
@@ -98,7 +82,7 @@ internal static partial class ModelEndpoints
             else if (tags.TryGetValue(key, out var other) && other != filter![(separator + 1)..])
             {
                 // Both cannot hold: answer the empty list the filter means rather than guessing.
-                return Results.Ok(Array.Empty<ModelResource>());
+                return TypedResults.Ok<IReadOnlyList<ModelResource>>([]);
             }
             else
             {
@@ -110,10 +94,10 @@ internal static partial class ModelEndpoints
         {
             return ApiProblems.BadRequest($"task filter '{task}' is not a task; expected one of {ModelTasks.Expected}");
         }
-        return Results.Ok(await store.ListModelsAsync(tags, keys, task, cancellationToken));
+        return TypedResults.Ok<IReadOnlyList<ModelResource>>(await store.ListModelsAsync(tags, keys, task, cancellationToken));
     }
 
-    private static async Task<IResult> GetAsync(string model, RegistryStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<ModelDetail>, NotFoundProblem>> GetAsync(string model, RegistryStore store, CancellationToken cancellationToken)
     {
         var found = await store.GetModelAsync(model, cancellationToken);
         if (found is null)
@@ -121,12 +105,13 @@ internal static partial class ModelEndpoints
             return ModelNotFound(model);
         }
         var versions = await store.ListVersionsAsync(model, cancellationToken) ?? [];
-        return Results.Ok(ModelDetail.Of(found, versions));
+        return TypedResults.Ok(ModelDetail.Of(found, versions));
     }
 
-    private static async Task<IResult> UpdateAsync(string model, HttpRequest request, ClaimsPrincipal user, RegistryStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<ModelResource>, BodyProblem, BadRequestProblem, NotFoundProblem>> UpdateAsync(
+        string model, HttpRequest request, ClaimsPrincipal user, RegistryStore store, CancellationToken cancellationToken)
     {
-        var (body, problem) = await JsonBody.ReadObjectAsync(request, """{"description": "...", "tags": {"team": "vision"}}""", cancellationToken);
+        var (body, problem) = await JsonBody.ReadObjectAsync(request, UpdateExample, cancellationToken);
         if (body is null)
         {
             return problem!;
@@ -144,7 +129,7 @@ internal static partial class ModelEndpoints
             return ApiProblems.Invalid(errors);
         }
         var updated = await store.UpdateModelAsync(model, description, tags, ActorClaims.ActorOf(user), cancellationToken);
-        return updated is null ? ModelNotFound(model) : Results.Ok(updated);
+        return updated is null ? ModelNotFound(model) : TypedResults.Ok(updated);
     }
 
     private static string? ReadDescription(JsonObject body, Dictionary<string, string[]> errors)

@@ -31,7 +31,8 @@ internal static class RegistryModule
     public static RouteGroupBuilder MapRegistryApi(this RouteGroupBuilder api)
     {
         var registry = api.MapGroup("").RequireAuthorization(ScopePolicies.Deploy).WithTags("Registry")
-            .AddEndpointFilter(RegistryDatabaseFilter.InvokeAsync);
+            .AddEndpointFilter(RegistryDatabaseFilter.InvokeAsync)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable); // the filter's answer, which no handler's type shows
         registry.MapModelEndpoints();
         registry.MapVersionEndpoints();
         return api;
@@ -40,7 +41,8 @@ internal static class RegistryModule
     /// <summary><see cref="Contracts.ControlPlane.ControlPlaneRoutes.Artifact"/>: artifacts by digest, for inference replicas.</summary>
     public static RouteGroupBuilder MapRegistryInternal(this RouteGroupBuilder cluster)
     {
-        cluster.MapMethods("/artifacts/{digest}", [HttpMethods.Get, HttpMethods.Head], async (string digest, IArtifactStore artifacts, CancellationToken cancellationToken) =>
+        cluster.MapMethods("/artifacts/{digest}", [HttpMethods.Get, HttpMethods.Head], async Task<Results<ArtifactResult, BadRequestProblem, NotFoundProblem>> (
+            string digest, IArtifactStore artifacts, CancellationToken cancellationToken) =>
         {
             if (!ArtifactDigest.TryParse(digest, out _))
             {

@@ -13,6 +13,13 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using UploadResult = Microsoft.AspNetCore.Http.HttpResults.Results<
+    Microsoft.AspNetCore.Http.HttpResults.Created<Hyperion.Orchestrator.Registry.VersionResource>,
+    Hyperion.Orchestrator.Api.BadRequestProblem,
+    Hyperion.Orchestrator.Api.NotFoundProblem,
+    Hyperion.Orchestrator.Api.TooLargeProblem,
+    Hyperion.Orchestrator.Api.UnsupportedMediaTypeProblem,
+    Hyperion.Orchestrator.Api.UnprocessableProblem>;
 
 namespace Hyperion.Orchestrator.Registry;
 
@@ -53,30 +60,31 @@ internal sealed partial class VersionUpload(
         }
     }
 
-    public async Task<IResult> HandleAsync(string model, HttpContext context, ClaimsPrincipal user, CancellationToken cancellationToken)
+    public async Task<UploadResult> HandleAsync(string model, HttpContext context, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         IResult? result = null;
         try
         {
-            result = await ReadAndRegisterAsync(model, context, user, cancellationToken);
-            return result;
+            var answer = await ReadAndRegisterAsync(model, context, user, cancellationToken);
+            result = answer.Result;
+            return answer;
         }
         finally
         {
-            var registered = result as Microsoft.AspNetCore.Http.HttpResults.Created<VersionResource>;
+            var registered = result as Created<VersionResource>;
             metrics.RecordUpload((result as IStatusCodeHttpResult)?.StatusCode, Stopwatch.GetElapsedTime(started), registered?.Value?.SizeBytes ?? 0);
         }
     }
 
-    private async Task<IResult> ReadAndRegisterAsync(string model, HttpContext context, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private async Task<UploadResult> ReadAndRegisterAsync(string model, HttpContext context, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var request = context.Request;
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !contentType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
             || HeaderUtilities.RemoveQuotes(contentType.Boundary).Value is not { Length: > 0 } boundary)
         {
-            return ApiProblems.UnsupportedMediaType($"{PartsHelp}; got Content-Type '{request.ContentType ?? "none"}'");
+            return ApiProblems.UnsupportedMediaType(ApiProblems.WrongContentType(request, PartsHelp));
         }
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeLimit)
         {
@@ -152,7 +160,7 @@ internal sealed partial class VersionUpload(
         }
     }
 
-    private async Task<IResult> RegisterAsync(string model, IStagedArtifact staged, Dictionary<string, string> parts, string actor, CancellationToken cancellationToken)
+    private async Task<UploadResult> RegisterAsync(string model, IStagedArtifact staged, Dictionary<string, string> parts, string actor, CancellationToken cancellationToken)
     {
         // Malformed parts first (400), then what needs the model file (422).
         ModelConfig givenConfig = new();
@@ -232,10 +240,10 @@ internal sealed partial class VersionUpload(
             return ModelEndpoints.ModelNotFound(model);
         }
         LogRegistered(logger, model, version.Version, version.Digest, version.SizeBytes);
-        return Results.Created(VersionEndpoints.Location(model, version.Version), version);
+        return TypedResults.Created(VersionEndpoints.Location(model, version.Version), version);
     }
 
-    private IResult TooLarge(HttpContext context)
+    private TooLargeProblem TooLarge(HttpContext context)
     {
         // The rest of an oversize body is not worth reading: close the connection once the answer is sent.
         context.Response.Headers.Connection = "close";

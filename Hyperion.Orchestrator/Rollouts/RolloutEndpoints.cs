@@ -11,37 +11,39 @@ namespace Hyperion.Orchestrator.Rollouts;
 /// </summary>
 internal static class RolloutEndpoints
 {
+    private static readonly (string Verb, string Name, string Summary, Command Run)[] Commands =
+    [
+        ("promote", "PromoteDeployment", "Make the canary stable now, skipping the rollout's remaining steps", (commands, model, actor, ct) => commands.PromoteAsync(model, actor, ct)),
+        ("rollback", "RollbackDeployment", "Roll the rollout in progress back, or else return to the previous stable version (still loaded: instant)",
+            (commands, model, actor, ct) => commands.RollbackAsync(model, actor, ct)),
+        ("pause", "PauseRollout", "Hold the rollout at its current step (it still rolls back if a gate fails)", (commands, model, actor, ct) => commands.PauseAsync(model, actor, ct)),
+        ("resume", "ResumeRollout", "Let a paused rollout move on again (the step's window starts afresh)", (commands, model, actor, ct) => commands.ResumeAsync(model, actor, ct)),
+    ];
+
+    private delegate Task<CommandResult> Command(RolloutCommands commands, string model, string actor, CancellationToken cancellationToken);
+
     public static RouteGroupBuilder MapRolloutEndpoints(this RouteGroupBuilder api)
     {
         var deployments = api.MapGroup("/deployments").RequireAuthorization(ScopePolicies.Deploy).WithTags("Rollouts");
-        deployments.MapPost("/{model}/promote", (string model, ClaimsPrincipal user, RolloutCommands commands, DeploymentStatus status, CancellationToken cancellationToken) =>
-                RespondAsync(model, commands.PromoteAsync(model, ActorClaims.ActorOf(user), cancellationToken), status, cancellationToken))
-            .WithName("PromoteDeployment")
-            .WithSummary("Make the canary stable now, skipping the rollout's remaining steps");
-        deployments.MapPost("/{model}/rollback", (string model, ClaimsPrincipal user, RolloutCommands commands, DeploymentStatus status, CancellationToken cancellationToken) =>
-                RespondAsync(model, commands.RollbackAsync(model, ActorClaims.ActorOf(user), cancellationToken), status, cancellationToken))
-            .WithName("RollbackDeployment")
-            .WithSummary("Roll the rollout in progress back, or else return to the previous stable version (still loaded: instant)");
-        deployments.MapPost("/{model}/pause", (string model, ClaimsPrincipal user, RolloutCommands commands, DeploymentStatus status, CancellationToken cancellationToken) =>
-                RespondAsync(model, commands.PauseAsync(model, ActorClaims.ActorOf(user), cancellationToken), status, cancellationToken))
-            .WithName("PauseRollout")
-            .WithSummary("Hold the rollout at its current step (it still rolls back if a gate fails)");
-        deployments.MapPost("/{model}/resume", (string model, ClaimsPrincipal user, RolloutCommands commands, DeploymentStatus status, CancellationToken cancellationToken) =>
-                RespondAsync(model, commands.ResumeAsync(model, ActorClaims.ActorOf(user), cancellationToken), status, cancellationToken))
-            .WithName("ResumeRollout")
-            .WithSummary("Let a paused rollout move on again (the step's window starts afresh)");
+        foreach (var (verb, name, summary, run) in Commands)
+        {
+            deployments.MapPost($"/{{model}}/{verb}", (string model, ClaimsPrincipal user, RolloutCommands commands, DeploymentStatus status, CancellationToken cancellationToken) =>
+                    RespondAsync(model, run(commands, model, ActorClaims.ActorOf(user), cancellationToken), status, cancellationToken))
+                .WithName(name)
+                .WithSummary(summary);
+        }
         return api;
     }
 
-    private static async Task<IResult> RespondAsync(string model, Task<CommandResult> command, DeploymentStatus status, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<DeploymentView>, NotFoundProblem, ConflictProblem>> RespondAsync(string model, Task<CommandResult> command, DeploymentStatus status, CancellationToken cancellationToken)
     {
         var result = await command;
         return result.Status switch
         {
-            CommandStatus.NoDeployment => ApiProblems.NotFound($"Model '{model}' has no deployment; create one with PUT /api/v1/deployments/{model} and a body such as {{\"stable\": 1}}."),
+            CommandStatus.NoDeployment => DeploymentEndpoints.NoDeployment(model),
             CommandStatus.Conflict => ApiProblems.Conflict(result.Conflict!),
             _ => await status.ReadAsync(model, cancellationToken) is { } view
-                ? Results.Ok(view)
+                ? TypedResults.Ok(view)
                 : ApiProblems.NotFound($"Model '{model}' has no deployment any more (it was deleted meanwhile)."),
         };
     }

@@ -7,7 +7,7 @@ internal static class WhoAmIEndpoint
 {
     public static RouteGroupBuilder MapWhoAmI(this RouteGroupBuilder api)
     {
-        api.MapGet("/whoami", (ClaimsPrincipal user) => Results.Ok(new WhoAmI(
+        api.MapGet("/whoami", Ok<WhoAmI> (ClaimsPrincipal user) => TypedResults.Ok(new WhoAmI(
                 user.FindFirstValue(ClaimTypes.NameIdentifier),
                 user.Identity?.Name,
                 ActorClaims.ActorOf(user),

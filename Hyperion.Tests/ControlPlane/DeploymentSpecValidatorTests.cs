@@ -91,5 +91,5 @@ public sealed class DeploymentSpecValidatorTests
         return errors;
     }
 
-    private static DeploymentRequest Parse(string json) => JsonSerializer.Deserialize<DeploymentRequest>(json, DeploymentRequest.JsonOptions)!;
+    private static DeploymentRequest Parse(string json) => JsonSerializer.Deserialize<DeploymentRequest>(json, ControlPlaneJson.Options)!;
 }

@@ -1,3 +1,6 @@
+using System.Reflection;
+using Hyperion.Orchestrator.Api;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Net.Http.Headers;
 
 namespace Hyperion.Orchestrator.Registry.Artifacts;
@@ -8,9 +11,12 @@ namespace Hyperion.Orchestrator.Registry.Artifacts;
 /// becomes a 500 problem, and one already under way is aborted short of its Content-Length so the client cannot
 /// take it for the artifact.
 /// </summary>
-internal sealed partial class ArtifactResult(ArtifactReadStream content, string? fileName) : IResult
+internal sealed partial class ArtifactResult(ArtifactReadStream content, string? fileName) : IResult, IEndpointMetadataProvider
 {
     private const int CopyBufferSize = 128 * 1024;
+
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(void), ["application/octet-stream"]));
 
     public async Task ExecuteAsync(HttpContext context)
     {
@@ -52,10 +58,8 @@ internal sealed partial class ArtifactResult(ArtifactReadStream content, string?
                     return;
                 }
                 response.Clear();
-                await Results.Problem(
-                    statusCode: StatusCodes.Status500InternalServerError,
-                    title: "Artifact corrupted",
-                    detail: $"{ex.Message}. It is not served; upload the model file again to repair the store.").ExecuteAsync(context);
+                await ApiProblems.ServerError("Artifact corrupted", $"{ex.Message}. It is not served; upload the model file again to repair the store.")
+                    .ExecuteAsync(context);
             }
         }
     }

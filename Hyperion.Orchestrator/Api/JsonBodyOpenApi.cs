@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
-namespace Hyperion.Orchestrator.Keys;
+namespace Hyperion.Orchestrator.Api;
 
 /// <summary>
 /// Describes a body read by <see cref="JsonBody"/> in the OpenAPI document. Not <c>Accepts&lt;T&gt;()</c>: that metadata
@@ -9,7 +9,7 @@ namespace Hyperion.Orchestrator.Keys;
 /// </summary>
 internal static class JsonBodyOpenApi
 {
-    public static RouteHandlerBuilder DescribesJsonBody<T>(this RouteHandlerBuilder builder) =>
+    public static RouteHandlerBuilder WithJsonBody<T>(this RouteHandlerBuilder builder) =>
         builder.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
         {
             var schema = await context.GetOrCreateSchemaAsync(typeof(T), null, cancellationToken);

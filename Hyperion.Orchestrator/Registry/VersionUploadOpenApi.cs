@@ -4,25 +4,11 @@ using Microsoft.OpenApi;
 namespace Hyperion.Orchestrator.Registry;
 
 /// <summary>
-/// Request bodies for the OpenAPI document. The handlers read their bodies themselves (to stream uploads and to
-/// explain bad input), and <c>Accepts(...)</c> would make routing refuse other media types with a bare 415 before
-/// them, so the bodies are described here instead.
+/// The upload's parts for the OpenAPI document. <see cref="VersionUpload"/> reads them itself, as they stream in, and
+/// <c>Accepts(...)</c> would make routing refuse other media types with a bare 415 before it could explain.
 /// </summary>
-internal static class RegistryOpenApi
+internal static class VersionUploadOpenApi
 {
-    public static RouteHandlerBuilder WithJsonBody<T>(this RouteHandlerBuilder builder) =>
-        builder.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
-        {
-            operation.RequestBody = new OpenApiRequestBody
-            {
-                Required = true,
-                Content = new Dictionary<string, OpenApiMediaType>
-                {
-                    ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(T), null, cancellationToken) },
-                },
-            };
-        });
-
     public static RouteHandlerBuilder WithUploadBody(this RouteHandlerBuilder builder) =>
         builder.AddOpenApiOperationTransformer((operation, context, cancellationToken) =>
         {
