@@ -18,12 +18,18 @@ internal sealed class PendingRequest : IValueTaskSource<InferenceResponse>
     private int _state;
 
     public PendingRequest(InferenceRequest request, int rows, int[]? outputSelection, long deadline)
+        : this(request, rows, outputSelection, deadline, Stopwatch.GetTimestamp())
+    {
+    }
+
+    /// <param name="enqueuedAt">When it was queued, in <see cref="Stopwatch.GetTimestamp"/> ticks (tests pass their own clock).</param>
+    public PendingRequest(InferenceRequest request, int rows, int[]? outputSelection, long deadline, long enqueuedAt)
     {
         Request = request;
         Rows = rows;
         OutputSelection = outputSelection;
         Deadline = deadline;
-        EnqueuedAt = Stopwatch.GetTimestamp();
+        EnqueuedAt = enqueuedAt;
     }
 
     /// <summary>Inputs already in the config's input order (the dispatcher sorts them).</summary>
