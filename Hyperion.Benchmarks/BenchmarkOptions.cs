@@ -27,6 +27,11 @@ public sealed record BenchmarkOptions
           --repo DIR         repository root (default: found from the working directory)
           --python FILE      Python with onnx and numpy (default /usr/bin/python3)
           --no-build         use the existing Release build of Hyperion.Inference
+          --baseline-inference DIR
+                             also serve with another build of Hyperion.Inference (DIR holds
+                             its Hyperion.Inference.dll), batching off and on, interleaved
+                             with this build's servers round by round: "(baseline)" rows and
+                             this-build ÷ baseline ratios, for a before/after in one run
           --telemetry        the servers and the gateway export OTLP (traces at their default
                              10 % head sampling, metrics, logs) to a receiver, as under the AppHost
           --help
@@ -51,6 +56,9 @@ public sealed record BenchmarkOptions
     public string Python { get; init; } = "/usr/bin/python3";
 
     public bool Build { get; init; } = true;
+
+    /// <summary>A directory with another build's Hyperion.Inference.dll to measure next to this one; null for none.</summary>
+    public string? BaselineInference { get; init; }
 
     public bool Telemetry { get; init; }
 
@@ -80,6 +88,7 @@ public sealed record BenchmarkOptions
                 case "--repo": options = options with { RepositoryRoot = Value() }; break;
                 case "--python": options = options with { Python = Value() }; break;
                 case "--no-build": options = options with { Build = false }; break;
+                case "--baseline-inference": options = options with { BaselineInference = Value() }; break;
                 case "--telemetry": options = options with { Telemetry = true }; break;
                 case "--help" or "-h": options = options with { ShowHelp = true }; break;
                 default: throw new ArgumentException($"Unknown option '{arg}'.");

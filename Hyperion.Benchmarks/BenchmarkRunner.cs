@@ -38,6 +38,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     private const string BatchingOffScenario = "server, batching off";
     private const string BatchingOnScenario = "server, batching on";
     private const string GatewayScenario = "gateway → server, batching off";
+    private const string BaselineSuffix = " (baseline)";
 
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
 
@@ -63,6 +64,10 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         {
             root = Toolchain.FindRepositoryRoot(options.RepositoryRoot);
             load = CreateLoadGenerator(work.FullName);
+            if (BaselineDll() is { } baselineDll && !File.Exists(baselineDll))
+            {
+                throw new ArgumentException($"--baseline-inference expects a directory with a build of Hyperion.Inference (dotnet build -c Release Hyperion.Inference), but {baselineDll} does not exist.");
+            }
         }
         catch (ArgumentException e)
         {
@@ -98,6 +103,12 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             {
                 starting.Add(StartServerAsync(servers, serverDll, Path.Combine(models, "batching-off"), BatchingOffScenario, cancellationToken));
                 starting.Add(StartServerAsync(servers, serverDll, Path.Combine(models, "batching-on"), BatchingOnScenario, cancellationToken));
+            }
+            if (BaselineDll() is { } baselineDll)
+            {
+                // Interleaved with this build's servers in every step, so a before/after ratio sees the same machine.
+                starting.Add(StartServerAsync(servers, baselineDll, Path.Combine(models, "batching-off"), BatchingOffScenario + BaselineSuffix, cancellationToken));
+                starting.Add(StartServerAsync(servers, baselineDll, Path.Combine(models, "batching-on"), BatchingOnScenario + BaselineSuffix, cancellationToken));
             }
 
             var targets = (await Task.WhenAll(starting)).OfType<ServedTarget>().ToList();
@@ -453,7 +464,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         var targets = Targets();
 
         // Measured interleaved; shown grouped by scenario.
-        string[] order = [InProcessScenario, CeilingScenario, BatchingOffScenario, GatewayScenario, BatchingOnScenario];
+        string[] order = [InProcessScenario, CeilingScenario, BatchingOffScenario, BatchingOffScenario + BaselineSuffix, GatewayScenario, BatchingOnScenario, BatchingOnScenario + BaselineSuffix];
         var rows = _rows
             .OrderBy(r => Array.IndexOf(order, r.Scenario))
             .ThenBy(r => r.Model, StringComparer.Ordinal)
@@ -499,10 +510,24 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
                 new($"served tail latency, {encoding}", $"{HeavyModel} p99 ÷ p50, batching on, {HeavyTargetConcurrency} connections", heavyOn?.TailRatio, 3.0, AtLeast: false),
                 new($"served vs in-process ORT at the same batch, {encoding}", $"{HeavyModel} served rows/s with batch-{BaselineBatch} requests (batching off, {BatchedRequestConcurrency} connections) ÷ in-process rows/s at batch {BaselineBatch}", Ratio(servedBatch?.RowsPerSecond, baseline?.RowsPerSecond)),
             ]);
+            if (options.BaselineInference is not null)
+            {
+                var heavyOffBefore = Find(BatchingOffScenario + BaselineSuffix, HeavyModel, encoding, 1, HeavyTargetConcurrency);
+                var heavyOnBefore = Find(BatchingOnScenario + BaselineSuffix, HeavyModel, encoding, 1, HeavyTargetConcurrency);
+                targets.AddRange(
+                [
+                    new($"dynamic batching speed-up, {encoding}, baseline build", $"{HeavyModel} rows/s batching on ÷ off, {HeavyTargetConcurrency} connections, --baseline-inference build", Ratio(heavyOnBefore?.RowsPerSecond, heavyOffBefore?.RowsPerSecond), 4.0),
+                    new($"batching on, this build ÷ baseline, {encoding}", $"{HeavyModel} rows/s, {HeavyTargetConcurrency} connections", Ratio(heavyOn?.RowsPerSecond, heavyOnBefore?.RowsPerSecond)),
+                    new($"batching off, this build ÷ baseline, {encoding}", $"{HeavyModel} rows/s, {HeavyTargetConcurrency} connections", Ratio(heavyOff?.RowsPerSecond, heavyOffBefore?.RowsPerSecond)),
+                ]);
+            }
         }
 
         return targets;
     }
+
+    private string? BaselineDll() =>
+        options.BaselineInference is { } directory ? Path.GetFullPath(Path.Combine(directory, "Hyperion.Inference.dll")) : null;
 
     private ResultRow? Find(string scenario, string model, string encoding, int batch, int concurrency) =>
         _rows.FirstOrDefault(r => r.Scenario == scenario && r.Model == model && r.Encoding == encoding && r.Batch == batch && r.Concurrency == concurrency.ToString(CultureInfo.InvariantCulture));

@@ -8,28 +8,71 @@ using Microsoft.Extensions.Logging;
 namespace Hyperion.Inference.Batching;
 
 /// <summary>
-/// The queue of one model version and its execution instances, with Triton's dynamic batcher semantics.
-/// Each instance has a worker thread that, whenever it is free, forms the next batch from the queue in
-/// arrival order: it cuts at once when the batch reaches max_batch_size or a preferred size (the largest
-/// reachable), and otherwise when the oldest request has waited max_queue_delay (at once when that is 0).
-/// Requests whose non-batch dimensions differ from the oldest request's are left for a later batch, so
-/// they are never concatenated. Without a dynamic batcher every request runs alone, one per free instance; a fast
-/// model's request runs on the thread that received it when an instance is free and nothing waits
-/// (<see cref="BatchingPolicy.InlineMaxTicks"/>), the rest on the instances' workers in arrival order.
+/// The execution instances of one model version and the threads that run them. Each instance has a worker thread
+/// that, whenever it is free, takes the next batch from the version's <see cref="BatchQueue"/> (which decides what
+/// the batch is, with Triton's dynamic batcher semantics) and runs it. Without a dynamic batcher every request runs
+/// alone, one per free instance; a fast model's request runs on the thread that received it when an instance is
+/// free and nothing waits (<see cref="BatchingPolicy.InlineMaxTicks"/>), the rest on the instances' workers in
+/// arrival order.
 /// </summary>
+/// <remarks>
+/// Locking rules. One lock, <c>_gate</c>, and one condition on it (<see cref="Monitor.Wait(object)"/>): workers,
+/// callers waiting for an instance and <see cref="Dispose"/> all wait there, so whoever changes what one of them
+/// waits for must pulse. Every field below is read and written under <c>_gate</c> unless it says otherwise.
+/// <list type="table">
+/// <item><term><c>_queue</c></term><description>
+///   Added to by callers (<see cref="Submit"/> → Enqueue); batches taken and finished requests dropped by workers
+///   (TakeBatch); emptied by <see cref="Dispose"/>. Its <c>Count</c> is also read without the lock by
+///   <see cref="QueueDepth"/>, a gauge for which a stale value is fine. Cancellation and timeouts end a request
+///   without the lock (<see cref="PendingRequest"/>'s compare-and-swap); the queue drops it on its next pass.
+/// </description></item>
+/// <item><term><c>_busy[i]</c></term><description>
+///   True while instance i runs. Set by whoever claims it: worker i when it takes a batch, or an inline caller
+///   that found it free; cleared by the same party when the run ends. So <c>_executors[i]</c> and
+///   <c>_instances[i]</c> are used by one thread at a time, outside the lock.
+/// </description></item>
+/// <item><term><c>_idleWorkers</c></term><description>
+///   Workers inside a wait (Wait, or WaitForBatchToFill's yield); each worker counts itself in and out. Lets a
+///   change skip the pulse when no worker could take it.
+/// </description></item>
+/// <item><term><c>_inlineRuns</c></term><description>
+///   Inline callers between claiming an instance and releasing it (TryRunInline). Dispose waits for it to reach 0
+///   before it releases the instances.
+/// </description></item>
+/// <item><term><c>_inlineWaiters</c></term><description>Inline callers waiting on <c>_gate</c> for a free instance.</description></item>
+/// <item><term><c>_stopping</c></term><description>Set once, by Dispose; after it nothing is queued or run inline and the workers exit.</description></item>
+/// <item><term><c>_averageRunTicks</c></term><description>
+///   No lock: written (<see cref="Volatile"/>) by whoever ran a request alone, worker or inline caller, and read by
+///   Submit. Two writers racing lose a sample of a moving average, which is harmless.
+/// </description></item>
+/// <item><term>the rest</term><description>Set in the constructor and never changed.</description></item>
+/// </list>
+/// Who is woken when:
+/// <list type="bullet">
+/// <item>A request is queued and a worker is idle: one worker (Pulse). When inline runs or waiters exist, all of
+///   them (PulseAll): a single pulse could land on an inline waiter, or on the worker of an instance an inline run
+///   holds, who would go back to waiting and the request would sit until the next event.</item>
+/// <item>A worker takes a batch and requests remain with another worker idle: one more worker (Pulse), so a burst
+///   wakes the workers in a chain instead of all at once.</item>
+/// <item>A worker finishes a batch and inline callers wait for an instance: all (PulseAll). It takes its own next
+///   batch itself, so nobody else needs waking for the queue.</item>
+/// <item>An inline run ends: all, but only when someone can act (inline waiters, queued work with an idle worker
+///   whose instance may be this one, or Dispose waiting); a worker woken for nothing costs a wake-up per request.</item>
+/// <item>Dispose: all (workers exit, inline waiters give up and see the version unloading).</item>
+/// <item>A worker waiting for a batch to fill wakes itself: a timed Monitor.Wait, then yields of the lock for the
+///   last millisecond (WaitForBatchToFill).</item>
+/// </list>
+/// </remarks>
 internal sealed class BatchScheduler : IDisposable
 {
     private readonly object _gate = new();
     private readonly ModelVersionKey _key;
-    private readonly ModelSignature _signature;
     private readonly BatchingPolicy _policy;
     private readonly IModelInstance[] _instances;
     private readonly BatchExecutor[] _executors;
     private readonly bool[] _busy;
     private readonly Thread[] _workers;
-    private readonly int[] _selected;
-    private PendingRequest[] _queue;
-    private int _count;
+    private readonly BatchQueue _queue;
     private int _idleWorkers;
     private int _inlineRuns;
     private int _inlineWaiters;
@@ -41,11 +84,9 @@ internal sealed class BatchScheduler : IDisposable
         InferenceMetrics metrics, ILogger logger)
     {
         _key = key;
-        _signature = signature;
         _policy = policy;
         _instances = instances;
-        _selected = new int[policy.MaxBatchSize];
-        _queue = new PendingRequest[Math.Min(policy.MaxQueueSize, 64)];
+        _queue = new BatchQueue(key, policy, signature.HasVariableInputDims);
         _executors = new BatchExecutor[instances.Length];
         _busy = new bool[instances.Length];
         _workers = new Thread[instances.Length];
@@ -62,7 +103,7 @@ internal sealed class BatchScheduler : IDisposable
         }
     }
 
-    public int QueueDepth => Volatile.Read(ref _count);
+    public int QueueDepth => _queue.Count;
 
     public BatchingPolicy Policy => _policy;
 
@@ -88,7 +129,7 @@ internal sealed class BatchScheduler : IDisposable
             while (true)
             {
                 // Anything queued was there first: it keeps its turn on the workers.
-                if (_stopping || _count > 0)
+                if (_stopping || _queue.Count > 0)
                 {
                     return false;
                 }
@@ -120,7 +161,7 @@ internal sealed class BatchScheduler : IDisposable
                 _inlineRuns--;
                 // Wake only who can act: callers waiting for an instance, a worker with queued work (its instance may
                 // be this one), Dispose. An idle worker woken for nothing would cost a wake-up per request.
-                if (_inlineWaiters > 0 || (_count > 0 && _idleWorkers > 0) || _stopping)
+                if (_inlineWaiters > 0 || (_queue.Count > 0 && _idleWorkers > 0) || _stopping)
                 {
                     Monitor.PulseAll(_gate);
                 }
@@ -137,21 +178,7 @@ internal sealed class BatchScheduler : IDisposable
             {
                 throw new InferenceException(InferenceErrorKind.Unavailable, $"model '{_key.Model}' version {_key.Version} is unloading");
             }
-            if (_count >= _policy.MaxQueueSize)
-            {
-                Compact(Stopwatch.GetTimestamp());
-                if (_count >= _policy.MaxQueueSize)
-                {
-                    throw new InferenceException(
-                        InferenceErrorKind.QueueFull,
-                        $"model '{_key.Model}' version {_key.Version} already has {_count} requests queued (max_queue_size {_policy.MaxQueueSize}); retry later");
-                }
-            }
-            if (_count == _queue.Length)
-            {
-                Array.Resize(ref _queue, Math.Min(_queue.Length * 2, _policy.MaxQueueSize));
-            }
-            _queue[_count++] = request;
+            _queue.Add(request, Stopwatch.GetTimestamp());
             if (_idleWorkers > 0)
             {
                 // With inline runs about, the one woken could be a caller waiting for an instance, or the worker of
@@ -178,14 +205,8 @@ internal sealed class BatchScheduler : IDisposable
                 return;
             }
             _stopping = true;
-            var unloaded = new InferenceException(
-                InferenceErrorKind.Unavailable, $"model '{_key.Model}' version {_key.Version} was unloaded before the request ran");
-            for (var i = 0; i < _count; i++)
-            {
-                _queue[i].TryAbandon(unloaded);
-                _queue[i] = null!;
-            }
-            _count = 0;
+            _queue.AbandonAll(new InferenceException(
+                InferenceErrorKind.Unavailable, $"model '{_key.Model}' version {_key.Version} was unloaded before the request ran"));
             Monitor.PulseAll(_gate);
             while (_inlineRuns > 0)
             {
@@ -264,18 +285,17 @@ internal sealed class BatchScheduler : IDisposable
             while (!_stopping)
             {
                 var now = Stopwatch.GetTimestamp();
-                Compact(now);
-                if (_count == 0 || _busy[instance])
+                _queue.RemoveFinished(now);
+                if (_queue.Count == 0 || _busy[instance])
                 {
                     Wait(Timeout.Infinite);
                     continue;
                 }
-                var waitTicks = _policy.Dynamic ? FormBatch(now, batch) : TakeOldest(batch);
+                var waitTicks = _queue.TakeBatch(now, batch);
                 if (batch.Count > 0)
                 {
                     _busy[instance] = true;
-                    Compact(now);
-                    if (_count > 0 && _idleWorkers > 0)
+                    if (_queue.Count > 0 && _idleWorkers > 0)
                     {
                         Monitor.Pulse(_gate);
                     }
@@ -321,122 +341,5 @@ internal sealed class BatchScheduler : IDisposable
         _idleWorkers++;
         Monitor.Wait(_gate, milliseconds);
         _idleWorkers--;
-    }
-
-    private long TakeOldest(List<PendingRequest> batch)
-    {
-        for (var i = 0; i < _count; i++)
-        {
-            if (_queue[i].TryTake())
-            {
-                batch.Add(_queue[i]);
-                break;
-            }
-        }
-        return 0;
-    }
-
-    /// <summary>Takes the next batch into <paramref name="batch"/>, or returns how long to wait for it to fill.</summary>
-    private long FormBatch(long now, List<PendingRequest> batch)
-    {
-        var oldest = _queue[0];
-        var rows = 0;
-        var selected = 0;
-        var preferredSelected = 0;
-        var full = false;
-        var nearestDeadline = long.MaxValue;
-        for (var i = 0; i < _count; i++)
-        {
-            var request = _queue[i];
-            if (!request.IsQueued || (i > 0 && _signature.HasVariableInputDims && !SameNonBatchShape(oldest, request)))
-            {
-                continue;
-            }
-            if (rows + request.Rows > _policy.MaxBatchSize)
-            {
-                full = true;
-                break;
-            }
-            rows += request.Rows;
-            _selected[selected++] = i;
-            if (request.Deadline != 0 && request.Deadline < nearestDeadline)
-            {
-                nearestDeadline = request.Deadline;
-            }
-            if (_policy.IsPreferred(rows))
-            {
-                preferredSelected = selected;
-            }
-            if (rows == _policy.MaxBatchSize)
-            {
-                full = true;
-                break;
-            }
-        }
-
-        int take;
-        if (full)
-        {
-            take = selected;
-        }
-        else if (preferredSelected > 0)
-        {
-            take = preferredSelected;
-        }
-        else if (now - oldest.EnqueuedAt >= _policy.MaxQueueDelayTicks)
-        {
-            take = selected;
-        }
-        else
-        {
-            var wait = oldest.EnqueuedAt + _policy.MaxQueueDelayTicks - now;
-            return nearestDeadline == long.MaxValue ? wait : Math.Max(1, Math.Min(wait, nearestDeadline - now));
-        }
-        for (var k = 0; k < take; k++)
-        {
-            var request = _queue[_selected[k]];
-            if (request.TryTake())
-            {
-                batch.Add(request);
-            }
-        }
-        return 0;
-    }
-
-    private bool SameNonBatchShape(PendingRequest a, PendingRequest b)
-    {
-        var left = a.Request.Inputs;
-        var right = b.Request.Inputs;
-        for (var i = 0; i < left.Count; i++)
-        {
-            if (!left[i].Shape.AsSpan(1).SequenceEqual(right[i].Shape.AsSpan(1)))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /// <summary>Drops requests that were taken, cancelled or timed out, keeping the rest in arrival order.</summary>
-    private void Compact(long now)
-    {
-        var kept = 0;
-        for (var i = 0; i < _count; i++)
-        {
-            var request = _queue[i];
-            if (request.IsQueued && request.Deadline != 0 && now >= request.Deadline)
-            {
-                var waited = Stopwatch.GetElapsedTime(request.EnqueuedAt, now);
-                request.TryAbandon(new InferenceException(
-                    InferenceErrorKind.Timeout,
-                    $"request timed out after {waited.TotalMilliseconds:F0} ms in the queue of model '{_key.Model}' version {_key.Version}"));
-            }
-            if (request.IsQueued)
-            {
-                _queue[kept++] = request;
-            }
-        }
-        Array.Clear(_queue, kept, _count - kept);
-        _count = kept;
     }
 }

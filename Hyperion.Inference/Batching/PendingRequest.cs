@@ -8,7 +8,9 @@ namespace Hyperion.Inference.Batching;
 /// A validated request waiting in a version's queue, and the awaitable its caller waits on. Exactly one of
 /// the batcher (which takes it to run), the caller's cancellation and the timeout check wins it.
 /// </summary>
-internal sealed class PendingRequest : IValueTaskSource<InferenceResponse>
+/// <param name="enqueuedAt">When it was queued, in <see cref="Stopwatch.GetTimestamp"/> ticks (tests pass their own clock).</param>
+internal sealed class PendingRequest(InferenceRequest request, int rows, int[]? outputSelection, long deadline, long enqueuedAt)
+    : IValueTaskSource<InferenceResponse>
 {
     private const int Queued = 0;
     private const int Running = 1;
@@ -18,27 +20,23 @@ internal sealed class PendingRequest : IValueTaskSource<InferenceResponse>
     private int _state;
 
     public PendingRequest(InferenceRequest request, int rows, int[]? outputSelection, long deadline)
+        : this(request, rows, outputSelection, deadline, Stopwatch.GetTimestamp())
     {
-        Request = request;
-        Rows = rows;
-        OutputSelection = outputSelection;
-        Deadline = deadline;
-        EnqueuedAt = Stopwatch.GetTimestamp();
     }
 
     /// <summary>Inputs already in the config's input order (the dispatcher sorts them).</summary>
-    public InferenceRequest Request { get; }
+    public InferenceRequest Request { get; } = request;
 
     /// <summary>Size of the batch dimension (1 for models without one).</summary>
-    public int Rows { get; }
+    public int Rows { get; } = rows;
 
     /// <summary>Indexes of the config outputs to return, in the order asked; null for all of them.</summary>
-    public int[]? OutputSelection { get; }
+    public int[]? OutputSelection { get; } = outputSelection;
 
     /// <summary>Stopwatch timestamp after which it must not run; 0 for none.</summary>
-    public long Deadline { get; }
+    public long Deadline { get; } = deadline;
 
-    public long EnqueuedAt { get; }
+    public long EnqueuedAt { get; } = enqueuedAt;
 
     public bool IsQueued => Volatile.Read(ref _state) == Queued;
 
