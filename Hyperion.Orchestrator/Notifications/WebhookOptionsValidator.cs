@@ -13,17 +13,17 @@ internal sealed partial class WebhookOptionsValidator : IValidateOptions<Webhook
 
     public ValidateOptionsResult Validate(string? name, WebhookOptions options)
     {
-        var failures = new List<string>();
+        var failures = new OptionsFailures();
         var names = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < options.Webhooks.Count; i++)
         {
             ValidateWebhook(i, options.Webhooks[i], names, failures);
         }
         ValidateDelivery(options.Delivery, failures);
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        return failures.Result();
     }
 
-    private static void ValidateWebhook(int index, WebhookEndpointOptions webhook, Dictionary<string, int> names, List<string> failures)
+    private static void ValidateWebhook(int index, WebhookEndpointOptions webhook, Dictionary<string, int> names, OptionsFailures failures)
     {
         var key = $"{WebhookOptions.WebhooksSection}:{index}";
         var env = $"{WebhookOptions.WebhooksSection.Replace(":", "__", StringComparison.Ordinal)}__{index}";
@@ -75,7 +75,7 @@ internal sealed partial class WebhookOptionsValidator : IValidateOptions<Webhook
         }
     }
 
-    private static void ValidateDelivery(WebhookDeliveryOptions delivery, List<string> failures)
+    private static void ValidateDelivery(WebhookDeliveryOptions delivery, OptionsFailures failures)
     {
         const string key = WebhookOptions.DeliverySection;
         if (delivery.MaxAttempts is < 1 or > 100)
