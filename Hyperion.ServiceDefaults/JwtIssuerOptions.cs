@@ -1,4 +1,6 @@
 using System.Text;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -58,5 +60,32 @@ public sealed class JwtIssuerOptions
         {
             failures.Add($"{section}:ScopeClaim must name the claim that carries scopes (e.g. 'scope')");
         }
+    }
+
+    /// <summary>
+    /// JwtBearer for this issuer, as both services validate its tokens: claims keep the names the token gives them,
+    /// <c>sub</c> names the caller. Nothing when no issuer is set. Each service adds what is its own afterwards.
+    /// </summary>
+    public void ConfigureBearer(JwtBearerOptions bearer)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+        bearer.MapInboundClaims = false;
+        bearer.RequireHttpsMetadata = RequireHttpsMetadata;
+        if (!string.IsNullOrWhiteSpace(Authority))
+        {
+            bearer.Authority = Authority;
+        }
+        bearer.Audience = Audience;
+        bearer.TokenValidationParameters = new TokenValidationParameters
+        {
+            ValidateIssuer = !string.IsNullOrWhiteSpace(Issuer) || !string.IsNullOrWhiteSpace(Authority),
+            ValidIssuer = string.IsNullOrWhiteSpace(Issuer) ? null : Issuer,
+            ValidAudience = Audience,
+            NameClaimType = "sub",
+            IssuerSigningKey = string.IsNullOrWhiteSpace(SigningKey) ? null : new SymmetricSecurityKey(Encoding.UTF8.GetBytes(SigningKey)),
+        };
     }
 }

@@ -1,9 +1,7 @@
 using System.Security.Claims;
-using System.Text;
 using Hyperion.Gateway.Routing;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.Tokens;
 
 namespace Hyperion.Gateway.Auth;
 
@@ -33,25 +31,9 @@ internal static class JwtAuthentication
         {
             return;
         }
-        bearer.MapInboundClaims = false;
-        bearer.RequireHttpsMetadata = jwt.RequireHttpsMetadata;
-        if (!string.IsNullOrWhiteSpace(jwt.Authority))
-        {
-            bearer.Authority = jwt.Authority;
-        }
-        bearer.Audience = jwt.Audience;
-        bearer.TokenValidationParameters = new TokenValidationParameters
-        {
-            ValidateIssuer = !string.IsNullOrWhiteSpace(jwt.Issuer) || !string.IsNullOrWhiteSpace(jwt.Authority),
-            ValidIssuer = string.IsNullOrWhiteSpace(jwt.Issuer) ? null : jwt.Issuer,
-            ValidateAudience = true,
-            ValidAudience = jwt.Audience,
-            ValidateLifetime = true,
-            ClockSkew = TimeSpan.FromSeconds(30),
-            NameClaimType = "sub",
-            RoleClaimType = jwt.ScopeClaim,
-            IssuerSigningKey = string.IsNullOrWhiteSpace(jwt.SigningKey) ? null : new SymmetricSecurityKey(Encoding.UTF8.GetBytes(jwt.SigningKey)),
-        };
+        jwt.ConfigureBearer(bearer);
+        bearer.TokenValidationParameters.ClockSkew = TimeSpan.FromSeconds(30);
+        bearer.TokenValidationParameters.RoleClaimType = jwt.ScopeClaim;
     }
 
     /// <summary>The caller a validated token stands for.</summary>

@@ -1,10 +1,8 @@
 using System.Security.Claims;
-using System.Text;
 using Hyperion.Contracts.ControlPlane;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.Tokens;
 
 namespace Hyperion.Orchestrator.Security;
 
@@ -44,21 +42,7 @@ internal static class JwtAuthentication
         {
             return;
         }
-        options.MapInboundClaims = false;
-        options.RequireHttpsMetadata = jwt.RequireHttpsMetadata;
-        if (!string.IsNullOrWhiteSpace(jwt.Authority))
-        {
-            options.Authority = jwt.Authority;
-        }
-        options.Audience = jwt.Audience;
-        options.TokenValidationParameters = new TokenValidationParameters
-        {
-            ValidateIssuer = !string.IsNullOrWhiteSpace(jwt.Issuer) || !string.IsNullOrWhiteSpace(jwt.Authority),
-            ValidIssuer = string.IsNullOrWhiteSpace(jwt.Issuer) ? null : jwt.Issuer,
-            ValidAudience = jwt.Audience,
-            NameClaimType = "sub",
-            IssuerSigningKey = string.IsNullOrWhiteSpace(jwt.SigningKey) ? null : new SymmetricSecurityKey(Encoding.UTF8.GetBytes(jwt.SigningKey)),
-        };
+        jwt.ConfigureBearer(options);
         var scopeClaim = jwt.ScopeClaim;
         options.Events = new JwtBearerEvents
         {

@@ -1,10 +1,8 @@
 using Hyperion.Orchestrator.Api;
-using Microsoft.Extensions.Configuration;
+using Hyperion.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Hyperion.Tests.ControlPlane;
 
@@ -47,24 +45,15 @@ public sealed class OrchestratorOptionsTests
     [Fact]
     public void Good_settings_pass_the_start_up_checks()
     {
-        using var host = Build(new()
-        {
-            ["Orchestrator:Jwt:SigningKey"] = "a-signing-key-of-at-least-32-bytes!",
-            ["Orchestrator:Jwt:Issuer"] = "https://issuer.example",
-            ["Orchestrator:Jwt:Audience"] = "hyperion",
-        });
+        using var host = Build(new() { ["Orchestrator:Jwt:SigningKey"] = new string('k', 32), ["Orchestrator:Jwt:Issuer"] = "https://issuer.example", ["Orchestrator:Jwt:Audience"] = "hyperion" });
 
         host.Services.GetRequiredService<IStartupValidator>().Validate();
     }
 
-    /// <summary>The control plane's registration with these settings; the database is never reached (port 1) and nothing is started: the tests run the start-up checks themselves.</summary>
+    /// <summary>The control plane's registration with these settings; nothing is started: the tests run the start-up checks themselves.</summary>
     private static IHost Build(Dictionary<string, string?> settings)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Logging.ClearProviders();
-        builder.Services.AddMetrics();
-        builder.Services.AddSingleton(NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Username=none;Timeout=1"));
+        var builder = ServiceBuilders.Orchestrator(settings);
         builder.AddControlPlaneApi();
         return builder.Build();
     }

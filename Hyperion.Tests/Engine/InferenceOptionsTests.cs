@@ -1,8 +1,6 @@
 using Hyperion.Inference.ControlPlane;
 using Hyperion.Inference.Protocol;
 using Hyperion.Tests.TestSupport;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -35,14 +33,7 @@ public sealed class InferenceOptionsTests
     [Fact]
     public void Bad_listener_settings_stop_the_start_before_kestrel_is_configured()
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
-        builder.WebHost.UseTestServer();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Inference:InlineIo"] = "false",
-            ["Inference:MaxRequestBodyBytes"] = "0",
-            ["Inference:GrpcUrl"] = "ftp://nowhere",
-        });
+        var builder = ServiceBuilders.Web(new() { ["Inference:MaxRequestBodyBytes"] = "0", ["Inference:GrpcUrl"] = "ftp://nowhere" });
 
         var error = Assert.Throws<OptionsValidationException>(() => builder.AddInferenceProtocols());
 

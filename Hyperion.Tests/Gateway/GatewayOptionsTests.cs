@@ -1,12 +1,11 @@
 using Hyperion.Gateway.Auth;
 using Hyperion.Gateway.Hosting;
+using Hyperion.Tests.TestSupport;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -92,18 +91,11 @@ public sealed class GatewayOptionsTests
         Assert.False(redis.AbortOnConnectFail);
     }
 
-    /// <summary>Program.cs up to AddGateway, on a test server, Redis never reached (port 1) and inline I/O off (it would change this process's sockets).</summary>
+    /// <summary>Program.cs up to AddGateway, in-process; Redis is never reached (port 1).</summary>
     private static WebApplicationBuilder Builder(Dictionary<string, string?> settings)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
-        builder.WebHost.UseTestServer();
-        builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:cache"] = "127.0.0.1:1",
-            ["Gateway:InlineIo"] = "false",
-        });
-        builder.Configuration.AddInMemoryCollection(settings);
+        var builder = ServiceBuilders.Web(settings);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:cache"] = "127.0.0.1:1" });
         builder.AddRedisClient("cache", RedisClientDefaults.Settings(builder, "cache"), RedisClientDefaults.Options());
         return builder;
     }
