@@ -11,9 +11,6 @@ namespace Microsoft.Extensions.Hosting;
 /// </summary>
 public sealed class JwtIssuerOptions
 {
-    /// <summary>The claim tokens carry scopes in unless told otherwise (the control plane's own scope claim).</summary>
-    public const string DefaultScopeClaim = "scope";
-
     public string? Authority { get; set; }
 
     /// <summary>HS256 key (at least 32 bytes of UTF-8).</summary>
@@ -23,8 +20,8 @@ public sealed class JwtIssuerOptions
 
     public string? Audience { get; set; }
 
-    /// <summary>The claim that carries scopes: one scope per claim, or several separated by spaces.</summary>
-    public string ScopeClaim { get; set; } = DefaultScopeClaim;
+    /// <summary>The claim that carries scopes: one scope per claim, or several separated by spaces; by default the control plane's own (<c>Scopes.ClaimType</c>).</summary>
+    public string ScopeClaim { get; set; } = "scope";
 
     public bool RequireHttpsMetadata { get; set; } = true;
 
