@@ -17,8 +17,6 @@ public sealed class OptionsFailures
 {
     private readonly List<string> _failures = [];
 
-    public int Count => _failures.Count;
-
     /// <summary>A failure in words of its own; it names the setting's path.</summary>
     public void Add(string failure) => _failures.Add(failure);
 
@@ -49,7 +47,7 @@ public sealed class OptionsFailures
     public ValidateOptionsResult Result() => _failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(_failures);
 
     /// <summary><c>Section:Property</c> from the section and the expression that read the property (<c>options.Auth.KeyCacheSeconds</c>).</summary>
-    public static string Path(string section, string property)
+    private static string Path(string section, string property)
     {
         var name = property.AsSpan().TrimEnd(" !").ToString();
         return $"{section}:{name[(name.LastIndexOf('.') + 1)..]}";
