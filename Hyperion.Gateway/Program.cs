@@ -2,9 +2,7 @@ using Hyperion.Gateway.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.AddRedisClient("cache",
-    RedisClientDefaults.Settings(builder, "cache"),
-    RedisClientDefaults.Options(GatewayRedis.Configure(builder.Configuration)));
+builder.AddRedisClient("cache", RedisClientDefaults.Settings(builder, "cache"), RedisClientDefaults.Options());
 builder.AddRedisReadinessCheck("cache");
 builder.AddGateway();
 

@@ -14,11 +14,8 @@ public static class InferenceEngineExtensions
     /// </summary>
     public static IServiceCollection AddInferenceEngine(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<RepositoryOptions>()
-            .Bind(configuration.GetSection(RepositoryOptions.SectionName))
-            .ValidateOnStart();
+        services.AddValidatedOptions<RepositoryOptions, RepositoryOptionsValidator>(configuration, RepositoryOptions.SectionName);
         services.AddSingleton<IPostConfigureOptions<RepositoryOptions>, RepositoryOptionsSetup>();
-        services.AddSingleton<IValidateOptions<RepositoryOptions>, RepositoryOptionsValidator>();
 
         services.AddMetrics();
         services.AddSingleton<InferenceMetrics>();

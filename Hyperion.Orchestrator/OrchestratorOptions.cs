@@ -21,30 +21,29 @@ public sealed class OrchestratorOptions
 
     /// <summary>A replica not heard from for this long no longer counts as live.</summary>
     public int ReplicaTtlSeconds { get; set; } = 10;
+
+    /// <summary>JWTs accepted on <c>/api/v1</c> beside API keys (section <c>Orchestrator:Jwt</c>; none while neither Authority nor SigningKey is set).</summary>
+    public JwtIssuerOptions Jwt { get; set; } = new();
 }
 
 internal sealed class OrchestratorOptionsValidator : IValidateOptions<OrchestratorOptions>
 {
     public ValidateOptionsResult Validate(string? name, OrchestratorOptions options)
     {
-        var failures = new List<string>();
+        const string section = OrchestratorOptions.SectionName;
+        var failures = new OptionsFailures();
         if (string.IsNullOrWhiteSpace(options.ArtifactsPath))
         {
-            failures.Add($"{OrchestratorOptions.SectionName}:ArtifactsPath must name a directory for model artifacts.");
+            failures.Add($"{section}:ArtifactsPath must name a directory for model artifacts.");
         }
-        if (options.MaxArtifactBytes < 1)
-        {
-            failures.Add($"{OrchestratorOptions.SectionName}:MaxArtifactBytes must be at least 1, got {options.MaxArtifactBytes}.");
-        }
-        if (options.ReplicaHeartbeatIntervalSeconds < 1)
-        {
-            failures.Add($"{OrchestratorOptions.SectionName}:ReplicaHeartbeatIntervalSeconds must be at least 1, got {options.ReplicaHeartbeatIntervalSeconds}.");
-        }
+        failures.AtLeast(section, options.MaxArtifactBytes, 1);
+        failures.AtLeast(section, options.ReplicaHeartbeatIntervalSeconds, 1);
         if (options.ReplicaTtlSeconds <= options.ReplicaHeartbeatIntervalSeconds)
         {
             failures.Add(
-                $"{OrchestratorOptions.SectionName}:ReplicaTtlSeconds ({options.ReplicaTtlSeconds}) must be longer than ReplicaHeartbeatIntervalSeconds ({options.ReplicaHeartbeatIntervalSeconds}), or live replicas would be dropped between heartbeats.");
+                $"{section}:ReplicaTtlSeconds ({options.ReplicaTtlSeconds}) must be longer than ReplicaHeartbeatIntervalSeconds ({options.ReplicaHeartbeatIntervalSeconds}), or live replicas would be dropped between heartbeats.");
         }
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        options.Jwt.Validate(section + ":Jwt", failures);
+        return failures.Result();
     }
 }

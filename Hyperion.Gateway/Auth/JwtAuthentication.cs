@@ -1,8 +1,7 @@
 using System.Security.Claims;
-using System.Text;
 using Hyperion.Gateway.Routing;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.IdentityModel.Tokens;
+using Microsoft.Extensions.Options;
 
 namespace Hyperion.Gateway.Auth;
 
@@ -14,39 +13,27 @@ internal static class JwtAuthentication
 {
     public const string Scheme = JwtBearerDefaults.AuthenticationScheme;
 
-    public static void Add(IServiceCollection services, JwtOptions jwt)
+    public static void Add(IServiceCollection services)
     {
         // ASP.NET Core makes a lone scheme the default and runs it on every request (WebApplication adds the
         // authentication middleware by itself): that would validate tokens on /health and twice on inference. The
-        // gateway authenticates in its own stage, only where a route needs it.
+        // gateway authenticates in its own stage, only where a route needs it, and asks this scheme only when
+        // Gateway:Auth:Jwt names an issuer; so the scheme is always there, configured from the validated options.
         AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
-        var authentication = services.AddAuthentication();
+        services.AddAuthentication().AddJwtBearer(Scheme, _ => { });
+        services.AddOptions<JwtBearerOptions>(Scheme)
+            .Configure<IOptions<GatewayOptions>>((bearer, gateway) => Configure(bearer, gateway.Value.Auth.Jwt));
+    }
+
+    private static void Configure(JwtBearerOptions bearer, JwtIssuerOptions jwt)
+    {
         if (!jwt.Enabled)
         {
             return;
         }
-        authentication.AddJwtBearer(Scheme, bearer =>
-        {
-            bearer.MapInboundClaims = false;
-            bearer.RequireHttpsMetadata = jwt.RequireHttpsMetadata;
-            if (!string.IsNullOrWhiteSpace(jwt.Authority))
-            {
-                bearer.Authority = jwt.Authority;
-            }
-            bearer.Audience = jwt.Audience;
-            bearer.TokenValidationParameters = new TokenValidationParameters
-            {
-                ValidateIssuer = !string.IsNullOrWhiteSpace(jwt.Issuer) || !string.IsNullOrWhiteSpace(jwt.Authority),
-                ValidIssuer = string.IsNullOrWhiteSpace(jwt.Issuer) ? null : jwt.Issuer,
-                ValidateAudience = true,
-                ValidAudience = jwt.Audience,
-                ValidateLifetime = true,
-                ClockSkew = TimeSpan.FromSeconds(30),
-                NameClaimType = "sub",
-                RoleClaimType = jwt.ScopeClaim,
-                IssuerSigningKey = string.IsNullOrWhiteSpace(jwt.SigningKey) ? null : new SymmetricSecurityKey(Encoding.UTF8.GetBytes(jwt.SigningKey)),
-            };
-        });
+        jwt.ConfigureBearer(bearer);
+        bearer.TokenValidationParameters.ClockSkew = TimeSpan.FromSeconds(30);
+        bearer.TokenValidationParameters.RoleClaimType = jwt.ScopeClaim;
     }
 
     /// <summary>The caller a validated token stands for.</summary>

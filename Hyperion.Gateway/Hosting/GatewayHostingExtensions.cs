@@ -6,24 +6,21 @@ using Hyperion.Gateway.Resilience;
 using Hyperion.Gateway.Routing;
 using Hyperion.Gateway.Shadowing;
 using Hyperion.Gateway.Statistics;
-using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
 
 namespace Hyperion.Gateway.Hosting;
 
-/// <summary>Composes the gateway: options, the control-plane client, caches, YARP and the proxy pipeline's stages.</summary>
+/// <summary>Composes the gateway: options, Kestrel and Redis as it needs them, the control-plane client, caches, YARP and the proxy pipeline's stages.</summary>
 internal static class GatewayHostingExtensions
 {
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<GatewayOptions>()
-            .Bind(builder.Configuration.GetSection(GatewayOptions.SectionName))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddValidatedOptions<GatewayOptions, GatewayOptionsValidator>(builder.Configuration, GatewayOptions.SectionName);
         GatewayListeners.Configure(builder);
+        GatewayRedis.Configure(services);
 
         services.AddSingleton<GatewayMetrics>();
         // Callers bound each call and fall back to what they knew (cached keys, the last routing table): the default
@@ -33,8 +30,7 @@ internal static class GatewayHostingExtensions
             .RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
 
-        var gateway = builder.Configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();
-        JwtAuthentication.Add(services, gateway.Auth.Jwt);
+        JwtAuthentication.Add(services);
         services.AddSingleton<ApiKeyCache>();
         services.AddSingleton<ValidatedTokenCache>();
         services.AddHostedService<KeyRevocationListener>();

@@ -5,13 +5,15 @@ internal static class GatewayListeners
 {
     public static void Configure(WebApplicationBuilder builder)
     {
-        var maxBody = builder.Configuration.GetValue<long?>("Gateway:MaxRequestBodyBytes") ?? new GatewayOptions().MaxRequestBodyBytes;
+        // Listeners and the socket threads' scheduling are fixed before the host is built, so the section is read
+        // here: bound and checked as the injected options are, a bad setting stops the start with the same message.
+        var gateway = builder.Configuration.GetValidatedOptions<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.SectionName);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Limits.MaxRequestBodySize = maxBody;
+            kestrel.Limits.MaxRequestBodySize = gateway.MaxRequestBodyBytes;
             kestrel.AddServerHeader = false;
         });
-        builder.UseInlineIo(builder.Configuration.GetValue<bool?>("Gateway:InlineIo") ?? new GatewayOptions().InlineIo);
-        builder.AddGrpcListener(builder.Configuration["Gateway:GrpcUrl"]);
+        builder.UseInlineIo(gateway.InlineIo);
+        builder.AddGrpcListener(gateway.GrpcUrl);
     }
 }

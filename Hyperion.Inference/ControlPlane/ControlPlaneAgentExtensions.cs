@@ -20,10 +20,7 @@ public static class ControlPlaneAgentExtensions
             return builder;
         }
 
-        builder.Services.AddOptions<ControlPlaneOptions>()
-            .Bind(configuration.GetSection(ControlPlaneOptions.SectionName))
-            .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<ControlPlaneOptions>, ControlPlaneOptionsValidator>();
+        builder.Services.AddValidatedOptions<ControlPlaneOptions, ControlPlaneOptionsValidator>(configuration, ControlPlaneOptions.SectionName);
         builder.Services.AddHttpClient(OrchestratorClient.HttpClientName, (services, http) =>
             http.BaseAddress = new Uri(services.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.OrchestratorUrl));
         builder.Services.TryAddSingleton(TimeProvider.System);

@@ -34,35 +34,30 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
 {
     public ValidateOptionsResult Validate(string? name, ControlPlaneOptions options)
     {
-        var failures = new List<string>();
+        const string section = ControlPlaneOptions.SectionName;
+        var failures = new OptionsFailures();
         if (!Uri.TryCreate(options.OrchestratorUrl, UriKind.Absolute, out var orchestrator)
             || (orchestrator.Scheme != Uri.UriSchemeHttp && orchestrator.Scheme != Uri.UriSchemeHttps))
         {
-            failures.Add($"{ControlPlaneOptions.SectionName}:OrchestratorUrl '{options.OrchestratorUrl}' must be an http(s) URL such as http://orchestrator.");
+            failures.Add($"{section}:OrchestratorUrl '{options.OrchestratorUrl}' must be an http(s) URL such as http://orchestrator.");
         }
         if (string.IsNullOrEmpty(options.Pool) || options.Pool.Length > 63
             || !options.Pool.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-') || options.Pool[0] == '-')
         {
-            failures.Add($"{ControlPlaneOptions.SectionName}:Pool '{options.Pool}' must be lowercase letters, digits and '-' (e.g. cpu, gpu-a100).");
+            failures.Add($"{section}:Pool '{options.Pool}' must be lowercase letters, digits and '-' (e.g. cpu, gpu-a100).");
         }
         if (!string.IsNullOrEmpty(options.AdvertisedUrl)
             && (!Uri.TryCreate(options.AdvertisedUrl, UriKind.Absolute, out var advertised)
                 || (advertised.Scheme != Uri.UriSchemeHttp && advertised.Scheme != Uri.UriSchemeHttps)))
         {
-            failures.Add($"{ControlPlaneOptions.SectionName}:AdvertisedUrl '{options.AdvertisedUrl}' must be an http(s) URL such as http://10.0.0.5:8000, or empty.");
+            failures.Add($"{section}:AdvertisedUrl '{options.AdvertisedUrl}' must be an http(s) URL such as http://10.0.0.5:8000, or empty.");
         }
         if (options.HeartbeatIntervalSeconds is < 1)
         {
-            failures.Add($"{ControlPlaneOptions.SectionName}:HeartbeatIntervalSeconds must be at least 1 (or empty for the Orchestrator's), got {options.HeartbeatIntervalSeconds}.");
+            failures.Add($"{section}:HeartbeatIntervalSeconds must be at least 1 (or empty for the Orchestrator's), got {options.HeartbeatIntervalSeconds}.");
         }
-        if (options.MaxRetryDelaySeconds < 1)
-        {
-            failures.Add($"{ControlPlaneOptions.SectionName}:MaxRetryDelaySeconds must be at least 1, got {options.MaxRetryDelaySeconds}.");
-        }
-        if (options.RequestTimeoutSeconds < 1)
-        {
-            failures.Add($"{ControlPlaneOptions.SectionName}:RequestTimeoutSeconds must be at least 1, got {options.RequestTimeoutSeconds}.");
-        }
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        failures.AtLeast(section, options.MaxRetryDelaySeconds, 1);
+        failures.AtLeast(section, options.RequestTimeoutSeconds, 1);
+        return failures.Result();
     }
 }

@@ -1,4 +1,5 @@
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Inference.Protocol;
 using Hyperion.Inference.Repository;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.Extensions.Options;
@@ -22,6 +23,7 @@ internal sealed partial class ConvergenceAgent(
     ConvergenceMetrics metrics,
     IOptions<ControlPlaneOptions> options,
     IOptions<RepositoryOptions> repositoryOptions,
+    IOptions<InferenceProtocolOptions> protocolOptions,
     IConfiguration configuration,
     IServer server,
     IHostApplicationLifetime lifetime,
@@ -43,17 +45,17 @@ internal sealed partial class ConvergenceAgent(
         }
         var settings = options.Value;
         var replicaId = repositoryOptions.Value.ReplicaId!;
+        var grpcUrl = string.IsNullOrWhiteSpace(protocolOptions.Value.GrpcUrl) ? null : protocolOptions.Value.GrpcUrl.TrimEnd('/');
         string httpUrl;
         try
         {
-            httpUrl = ReplicaAddress.Resolve(settings, configuration, server);
+            httpUrl = ReplicaAddress.Resolve(settings, grpcUrl, configuration, server);
         }
         catch (InvalidOperationException ex)
         {
             LogNoAddress(logger, ex.Message);
             return;
         }
-        var grpcUrl = string.IsNullOrWhiteSpace(configuration["Inference:GrpcUrl"]) ? null : configuration["Inference:GrpcUrl"]!.TrimEnd('/');
         LogStarting(logger, replicaId, settings.Pool, httpUrl, settings.OrchestratorUrl);
 
         converger.ClearScratch();

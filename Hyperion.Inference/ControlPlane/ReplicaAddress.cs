@@ -12,13 +12,15 @@ namespace Hyperion.Inference.ControlPlane;
 /// </summary>
 internal static partial class ReplicaAddress
 {
-    public static string Resolve(ControlPlaneOptions options, IConfiguration configuration, IServer server)
+    /// <param name="grpcUrl">The gRPC URL (<c>Inference:GrpcUrl</c>), never advertised as the REST one.</param>
+    /// <param name="configuration">The host's <c>urls</c> (ASPNETCORE_URLS / --urls), ASP.NET Core's own setting.</param>
+    public static string Resolve(ControlPlaneOptions options, string? grpcUrl, IConfiguration configuration, IServer server)
     {
         if (!string.IsNullOrWhiteSpace(options.AdvertisedUrl))
         {
             return options.AdvertisedUrl.TrimEnd('/');
         }
-        var grpc = configuration["Inference:GrpcUrl"]?.TrimEnd('/');
+        var grpc = grpcUrl?.TrimEnd('/');
         var candidates = (configuration["urls"] ?? "")
             .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Concat(server.Features.Get<IServerAddressesFeature>()?.Addresses ?? []);

@@ -1,14 +1,13 @@
-using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Hyperion.Inference.Protocol;
 
 /// <summary>The protocol front ends' settings, bound from the <c>Inference</c> section (shared with the engine's options).</summary>
-public sealed class InferenceProtocolOptions : IValidatableObject
+public sealed class InferenceProtocolOptions
 {
     public const string SectionName = "Inference";
 
     /// <summary>Largest request body (REST) or message (gRPC) accepted; larger ones get 413 / RESOURCE_EXHAUSTED.</summary>
-    [Range(1, 2_147_483_591, ErrorMessage = "Inference:MaxRequestBodyBytes must be between 1 and 2147483591 (the largest .NET byte array)")]
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
@@ -23,15 +22,23 @@ public sealed class InferenceProtocolOptions : IValidatableObject
     /// <c>InlineIoExtensions</c>). Off: the default ASP.NET Core scheduling.
     /// </summary>
     public bool InlineIo { get; set; } = true;
+}
 
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+internal sealed class InferenceProtocolOptionsValidator : IValidateOptions<InferenceProtocolOptions>
+{
+    /// <summary>The largest .NET byte array: a body is read into one.</summary>
+    private const long MaxBodyBytes = 2_147_483_591;
+
+    public ValidateOptionsResult Validate(string? name, InferenceProtocolOptions options)
     {
-        if (!string.IsNullOrWhiteSpace(GrpcUrl)
-            && (!Uri.TryCreate(GrpcUrl, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp))
+        const string section = InferenceProtocolOptions.SectionName;
+        var failures = new OptionsFailures();
+        failures.Range(section, options.MaxRequestBodyBytes, 1, MaxBodyBytes);
+        if (!string.IsNullOrWhiteSpace(options.GrpcUrl)
+            && (!Uri.TryCreate(options.GrpcUrl, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp))
         {
-            yield return new ValidationResult(
-                $"Inference:GrpcUrl '{GrpcUrl}' must be an http:// URL such as http://127.0.0.1:8001 (gRPC is served as cleartext HTTP/2), or empty to disable gRPC",
-                [nameof(GrpcUrl)]);
+            failures.Add($"{section}:GrpcUrl '{options.GrpcUrl}' must be an http:// URL such as http://127.0.0.1:8001 (gRPC is served as cleartext HTTP/2), or empty to disable gRPC");
         }
+        return failures.Result();
     }
 }

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-using Microsoft.Extensions.Options;
 using Hyperion.Inference.Protocol.Grpc;
 using Hyperion.Inference.Protocol.Rest;
 
@@ -10,20 +8,9 @@ public static class ProtocolHostingExtensions
 {
     public static WebApplicationBuilder AddInferenceProtocols(this WebApplicationBuilder builder)
     {
-        var section = builder.Configuration.GetSection(InferenceProtocolOptions.SectionName);
-        builder.Services.AddOptions<InferenceProtocolOptions>()
-            .Bind(section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-
-        // Kestrel's listeners and limits are fixed before the host starts, so read and check the settings here too.
-        var options = section.Get<InferenceProtocolOptions>() ?? new InferenceProtocolOptions();
-        var failures = new List<ValidationResult>();
-        if (!Validator.TryValidateObject(options, new ValidationContext(options), failures, validateAllProperties: true))
-        {
-            throw new OptionsValidationException(
-                InferenceProtocolOptions.SectionName, typeof(InferenceProtocolOptions), failures.ConvertAll(failure => failure.ErrorMessage ?? "invalid"));
-        }
+        builder.Services.AddValidatedOptions<InferenceProtocolOptions, InferenceProtocolOptionsValidator>(builder.Configuration, InferenceProtocolOptions.SectionName);
+        // Kestrel's listeners and limits are fixed before the host is built: the same binding and checks, read now.
+        var options = builder.Configuration.GetValidatedOptions<InferenceProtocolOptions, InferenceProtocolOptionsValidator>(InferenceProtocolOptions.SectionName);
         KestrelListeners.Configure(builder, options);
 
         builder.Services.AddSingleton<RejectedRequests>();

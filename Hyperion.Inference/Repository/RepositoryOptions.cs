@@ -59,25 +59,20 @@ internal sealed class RepositoryOptionsValidator : IValidateOptions<RepositoryOp
 {
     public ValidateOptionsResult Validate(string? name, RepositoryOptions options)
     {
-        var failures = new List<string>();
+        const string section = RepositoryOptions.SectionName;
+        var failures = new OptionsFailures();
         if (!Directory.Exists(options.ModelRepository))
         {
             failures.Add(
-                $"{RepositoryOptions.SectionName}:ModelRepository '{options.ModelRepository}' is not a directory; " +
+                $"{section}:ModelRepository '{options.ModelRepository}' is not a directory; " +
                 "pass --model-repository DIR with a Triton-layout repository (DIR/<model>/<version>/model.onnx).");
         }
-        if (options.DefaultMaxQueueSize < 1)
-        {
-            failures.Add($"{RepositoryOptions.SectionName}:DefaultMaxQueueSize must be at least 1, got {options.DefaultMaxQueueSize}.");
-        }
-        if (options.DefaultMaxBatchSize < 1)
-        {
-            failures.Add($"{RepositoryOptions.SectionName}:DefaultMaxBatchSize must be at least 1, got {options.DefaultMaxBatchSize}.");
-        }
+        failures.AtLeast(section, options.DefaultMaxQueueSize, 1);
+        failures.AtLeast(section, options.DefaultMaxBatchSize, 1);
         if (options.InlineExecutionMaxMicroseconds < 0)
         {
-            failures.Add($"{RepositoryOptions.SectionName}:InlineExecutionMaxMicroseconds must be 0 (never) or positive, got {options.InlineExecutionMaxMicroseconds}.");
+            failures.Add($"{section}:InlineExecutionMaxMicroseconds must be 0 (never) or positive, got {options.InlineExecutionMaxMicroseconds}.");
         }
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        return failures.Result();
     }
 }

@@ -17,16 +17,13 @@ internal static class ControlPlaneApiExtensions
 {
     public static IHostApplicationBuilder AddControlPlaneApi(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<OrchestratorOptions>()
-            .Bind(builder.Configuration.GetSection(OrchestratorOptions.SectionName))
-            .ValidateOnStart();
-        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<OrchestratorOptions>, OrchestratorOptionsValidator>();
+        builder.Services.AddValidatedOptions<OrchestratorOptions, OrchestratorOptionsValidator>(builder.Configuration, OrchestratorOptions.SectionName);
 
         builder.Services.ConfigureHttpJsonOptions(options => ControlPlaneJson.Configure(options.SerializerOptions));
         builder.Services.AddProblemAnswers();
         builder.Services.AddOpenApi();
 
-        builder.Services.AddApiKeyOrJwt(builder.Configuration);
+        builder.Services.AddApiKeyOrJwt();
         builder.Services.AddAuthorization(ScopePolicies.Add);
 
         builder.Services.AddSingleton<ApiKeyStore>();

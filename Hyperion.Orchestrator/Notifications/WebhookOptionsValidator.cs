@@ -13,17 +13,17 @@ internal sealed partial class WebhookOptionsValidator : IValidateOptions<Webhook
 
     public ValidateOptionsResult Validate(string? name, WebhookOptions options)
     {
-        var failures = new List<string>();
+        var failures = new OptionsFailures();
         var names = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < options.Webhooks.Count; i++)
         {
             ValidateWebhook(i, options.Webhooks[i], names, failures);
         }
         ValidateDelivery(options.Delivery, failures);
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        return failures.Result();
     }
 
-    private static void ValidateWebhook(int index, WebhookEndpointOptions webhook, Dictionary<string, int> names, List<string> failures)
+    private static void ValidateWebhook(int index, WebhookEndpointOptions webhook, Dictionary<string, int> names, OptionsFailures failures)
     {
         var key = $"{WebhookOptions.WebhooksSection}:{index}";
         var env = $"{WebhookOptions.WebhooksSection.Replace(":", "__", StringComparison.Ordinal)}__{index}";
@@ -65,23 +65,17 @@ internal sealed partial class WebhookOptionsValidator : IValidateOptions<Webhook
             }
         }
 
-        if (webhook.TimeoutSeconds is < 1 or > 300)
-        {
-            failures.Add($"{key}:TimeoutSeconds must be between 1 and 300, got {webhook.TimeoutSeconds}.");
-        }
+        failures.Range(key, webhook.TimeoutSeconds, 1, 300);
         if (webhook.MaxAttempts is < 1 or > 100)
         {
             failures.Add($"{key}:MaxAttempts must be between 1 and 100 (or unset for {WebhookOptions.DeliverySection}:MaxAttempts), got {webhook.MaxAttempts}.");
         }
     }
 
-    private static void ValidateDelivery(WebhookDeliveryOptions delivery, List<string> failures)
+    private static void ValidateDelivery(WebhookDeliveryOptions delivery, OptionsFailures failures)
     {
         const string key = WebhookOptions.DeliverySection;
-        if (delivery.MaxAttempts is < 1 or > 100)
-        {
-            failures.Add($"{key}:MaxAttempts must be between 1 and 100, got {delivery.MaxAttempts}.");
-        }
+        failures.Range(key, delivery.MaxAttempts, 1, 100);
         if (!(delivery.BaseDelaySeconds > 0))
         {
             failures.Add($"{key}:BaseDelaySeconds must be above 0, got {delivery.BaseDelaySeconds}.");
@@ -90,14 +84,8 @@ internal sealed partial class WebhookOptionsValidator : IValidateOptions<Webhook
         {
             failures.Add($"{key}:MaxDelaySeconds must be at least BaseDelaySeconds ({delivery.BaseDelaySeconds}) and at most 86400, got {delivery.MaxDelaySeconds}.");
         }
-        if (!(delivery.PollIntervalSeconds is >= 0.05 and <= 300))
-        {
-            failures.Add($"{key}:PollIntervalSeconds must be between 0.05 and 300, got {delivery.PollIntervalSeconds}.");
-        }
-        if (delivery.Concurrency is < 1 or > 64)
-        {
-            failures.Add($"{key}:Concurrency must be between 1 and 64, got {delivery.Concurrency}.");
-        }
+        failures.Range(key, delivery.PollIntervalSeconds, 0.05, 300);
+        failures.Range(key, delivery.Concurrency, 1, 64);
         if (delivery.RetentionDays < 0)
         {
             failures.Add($"{key}:RetentionDays must be 0 (keep for ever) or more, got {delivery.RetentionDays}.");

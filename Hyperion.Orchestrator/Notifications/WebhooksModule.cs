@@ -19,10 +19,8 @@ internal static class WebhooksModule
 
     public static IHostApplicationBuilder AddWebhooks(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<WebhookOptions>()
-            .Configure<IConfiguration>((options, configuration) => Bind(options, configuration))
-            .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>();
+        builder.Services.AddValidatedOptions<WebhookOptions, WebhookOptionsValidator>()
+            .Configure<IConfiguration>((options, configuration) => Bind(options, configuration));
 
         builder.Services.AddSingleton<WebhookOutbox>();
         builder.Services.AddSingleton<WebhookDeliveryQueries>();

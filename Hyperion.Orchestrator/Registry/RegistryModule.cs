@@ -11,10 +11,7 @@ internal static class RegistryModule
 {
     public static IHostApplicationBuilder AddRegistry(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<RegistryOptions>()
-            .Bind(builder.Configuration.GetSection(RegistryOptions.SectionName))
-            .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<RegistryOptions>, RegistryOptionsValidator>();
+        builder.Services.AddValidatedOptions<RegistryOptions, RegistryOptionsValidator>(builder.Configuration, RegistryOptions.SectionName);
 
         builder.Services.AddSingleton(services => new FileSystemArtifactStore(services.GetRequiredService<IOptions<OrchestratorOptions>>().Value.ArtifactsPath));
         builder.Services.AddSingleton<IArtifactStore>(services => services.GetRequiredService<FileSystemArtifactStore>());

@@ -27,23 +27,12 @@ internal sealed class RegistryOptionsValidator : IValidateOptions<RegistryOption
 {
     public ValidateOptionsResult Validate(string? name, RegistryOptions options)
     {
-        var failures = new List<string>();
-        if (options.DefaultMaxBatchSize < 1)
-        {
-            failures.Add($"{RegistryOptions.SectionName}:DefaultMaxBatchSize must be at least 1, got {options.DefaultMaxBatchSize}.");
-        }
-        if (options.MaxMetadataPartBytes < 1024)
-        {
-            failures.Add($"{RegistryOptions.SectionName}:MaxMetadataPartBytes must be at least 1024, got {options.MaxMetadataPartBytes}.");
-        }
-        if (options.OrphanSweepIntervalSeconds < 1)
-        {
-            failures.Add($"{RegistryOptions.SectionName}:OrphanSweepIntervalSeconds must be at least 1, got {options.OrphanSweepIntervalSeconds}.");
-        }
-        if (options.OrphanGraceSeconds < 1)
-        {
-            failures.Add($"{RegistryOptions.SectionName}:OrphanGraceSeconds must be at least 1, got {options.OrphanGraceSeconds}.");
-        }
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        const string section = RegistryOptions.SectionName;
+        var failures = new OptionsFailures();
+        failures.AtLeast(section, options.DefaultMaxBatchSize, 1);
+        failures.AtLeast(section, options.MaxMetadataPartBytes, 1024);
+        failures.AtLeast(section, options.OrphanSweepIntervalSeconds, 1);
+        failures.AtLeast(section, options.OrphanGraceSeconds, 1);
+        return failures.Result();
     }
 }

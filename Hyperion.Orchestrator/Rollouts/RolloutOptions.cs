@@ -28,20 +28,18 @@ internal sealed class RolloutOptionsValidator : IValidateOptions<RolloutOptions>
 {
     public ValidateOptionsResult Validate(string? name, RolloutOptions options)
     {
-        var failures = new List<string>();
-        if (options.TickSeconds is < 0.1 or > 60 || double.IsNaN(options.TickSeconds))
-        {
-            failures.Add($"{RolloutOptions.SectionName}:TickSeconds must be between 0.1 and 60, got {Format(options.TickSeconds)}.");
-        }
+        const string section = RolloutOptions.SectionName;
+        var failures = new OptionsFailures();
+        failures.Range(section, options.TickSeconds, 0.1, 60);
         if (options.PreviousStableRetentionSeconds < 0)
         {
-            failures.Add($"{RolloutOptions.SectionName}:PreviousStableRetentionSeconds must be 0 (unload at the switch) or more, got {options.PreviousStableRetentionSeconds}.");
+            failures.Add($"{section}:PreviousStableRetentionSeconds must be 0 (unload at the switch) or more, got {options.PreviousStableRetentionSeconds}.");
         }
         if (options.LatencyGateFloorMs < 0 || double.IsNaN(options.LatencyGateFloorMs) || double.IsInfinity(options.LatencyGateFloorMs))
         {
-            failures.Add($"{RolloutOptions.SectionName}:LatencyGateFloorMs must be 0 or more milliseconds, got {Format(options.LatencyGateFloorMs)}.");
+            failures.Add($"{section}:LatencyGateFloorMs must be 0 or more milliseconds, got {Format(options.LatencyGateFloorMs)}.");
         }
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        return failures.Result();
     }
 
     private static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);

@@ -5,10 +5,7 @@ internal static class RolloutsModule
 {
     public static IHostApplicationBuilder AddRollouts(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<RolloutOptions>()
-            .Bind(builder.Configuration.GetSection(RolloutOptions.SectionName))
-            .ValidateOnStart();
-        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<RolloutOptions>, RolloutOptionsValidator>();
+        builder.Services.AddValidatedOptions<RolloutOptions, RolloutOptionsValidator>(builder.Configuration, RolloutOptions.SectionName);
         builder.Services.AddSingleton<ArmStatisticsReader>();
         builder.Services.AddSingleton<RolloutMetrics>();
         builder.Services.AddSingleton<RolloutRecorder>();

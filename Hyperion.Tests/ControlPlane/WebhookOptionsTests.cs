@@ -1,10 +1,8 @@
 using Hyperion.Orchestrator.Notifications;
-using Microsoft.Extensions.Configuration;
+using Hyperion.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Hyperion.Tests.ControlPlane;
 
@@ -132,11 +130,7 @@ public sealed class WebhookOptionsTests
     /// <summary>The orchestrator's registration with these settings; the database is never reached (port 1) unless the host runs.</summary>
     private static IHost Build(Dictionary<string, string?> settings)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Logging.ClearProviders();
-        builder.Services.AddMetrics();
-        builder.Services.AddSingleton(NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Username=none;Timeout=1"));
+        var builder = ServiceBuilders.Orchestrator(settings);
         builder.AddWebhooks();
         return builder.Build();
     }
