@@ -1,25 +1,30 @@
 using System.Security.Claims;
 using Hyperion.Gateway.Auth;
-using Hyperion.Gateway.Routing;
 using Microsoft.AspNetCore.Http;
 
 namespace Hyperion.Tests.Gateway.Stages;
 
+/// <summary>
+/// Who may make a call, decided from what it asks for and its credential: JWTs come from the gateway's token cache, so
+/// no issuer and no orchestrator is asked.
+/// </summary>
 public sealed class AuthorizationStageTests
 {
-    // A JWT the gateway validated before: found in its token cache, so no issuer is asked.
-    private const string KnownToken = "header.payload.signature";
+    [Fact]
+    public async Task Without_a_classification_it_names_the_stage_that_must_run_first()
+    {
+        using var host = new StageHost();
+        Assert.StartsWith("AuthorizationStage needs the request's RequestClassification, which ClassificationStage sets",
+            await host.MissingResultAsync<AuthorizationStage>(StageHost.Request("POST", "/v2/models/digits/infer")));
+    }
 
     [Fact]
     public async Task The_control_plane_passes_without_a_credential_and_with_no_caller()
     {
         using var host = new StageHost();
-        var next = new NextStage();
         var context = StageHost.Classified("POST", "/api/v1/keys");
 
-        await host.Create<AuthorizationStage>(next).InvokeAsync(context);
-
-        Assert.Equal(1, next.Calls);
+        Assert.Equal(1, (await host.RunAsync<AuthorizationStage>(context)).Calls);
         Assert.Same(Admission.WithoutCredential, context.Features.Get<Admission>());
     }
 
@@ -27,12 +32,9 @@ public sealed class AuthorizationStageTests
     public async Task A_model_call_without_a_credential_is_401_and_says_what_to_send()
     {
         using var host = new StageHost();
-        var next = new NextStage();
         var context = StageHost.Classified("POST", "/v2/models/digits/infer");
 
-        await host.Create<AuthorizationStage>(next).InvokeAsync(context);
-
-        Assert.Equal(0, next.Calls);
+        Assert.Equal(0, (await host.RunAsync<AuthorizationStage>(context)).Calls);
         Assert.Equal(StatusCodes.Status401Unauthorized, context.Response.StatusCode);
         Assert.Equal("Bearer", context.Response.Headers.WWWAuthenticate);
         Assert.Contains("this call needs 'Authorization: Bearer <key>'", StageHost.ResponseText(context));
@@ -43,13 +45,12 @@ public sealed class AuthorizationStageTests
     public async Task A_known_caller_is_admitted_with_the_same_admission_on_every_request()
     {
         using var host = JwtHost(out var caller, "infer:digits");
-        var stage = host.Create<AuthorizationStage>(new NextStage());
-        var first = StageHost.Classified("POST", "/v2/models/digits/infer");
-        var second = StageHost.Classified("GET", "/v2/models/digits/ready");
-        first.Request.Headers.Authorization = second.Request.Headers.Authorization = "Bearer " + KnownToken;
+        var stage = host.Build<AuthorizationStage>(new NextStage());
+        var first = WithToken("POST", "/v2/models/digits/infer");
+        var second = WithToken("GET", "/v2/models/digits/ready");
 
-        await stage.InvokeAsync(first);
-        await stage.InvokeAsync(second);
+        await stage(first);
+        await stage(second);
 
         Assert.Same(caller, first.Features.Get<Admission>()?.Caller);
         Assert.Same(first.Features.Get<Admission>(), second.Features.Get<Admission>());
@@ -60,25 +61,15 @@ public sealed class AuthorizationStageTests
     public async Task A_caller_without_the_model_s_scope_is_403_and_told_which_scopes_would_do()
     {
         using var host = JwtHost(out _, "infer:other");
-        var next = new NextStage();
-        var context = StageHost.Classified("POST", "/v2/models/digits/infer");
-        context.Request.Headers.Authorization = "Bearer " + KnownToken;
+        var context = WithToken("POST", "/v2/models/digits/infer");
 
-        await host.Create<AuthorizationStage>(next).InvokeAsync(context);
-
-        Assert.Equal(0, next.Calls);
+        Assert.Equal(0, (await host.RunAsync<AuthorizationStage>(context)).Calls);
         Assert.Equal(StatusCodes.Status403Forbidden, context.Response.StatusCode);
         Assert.Equal("""{"error":"this call needs the scope 'infer:digits', 'infer' or 'admin'; the credential has [infer:other]"}""", StageHost.ResponseText(context));
     }
 
-    [Fact]
-    public async Task Without_a_classification_it_names_the_stage_that_must_run_first()
-    {
-        using var host = new StageHost();
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            host.Create<AuthorizationStage>(new NextStage()).InvokeAsync(StageHost.Request("POST", "/v2/models/digits/infer")));
-        Assert.Contains("AuthorizationStage needs the request's RequestClassification, which ClassificationStage sets", error.Message);
-    }
+    // A JWT the gateway validated before: found in its token cache, so no issuer is asked.
+    private const string KnownToken = "header.payload.signature";
 
     private static StageHost JwtHost(out CallerIdentity caller, params string[] scopes)
     {
@@ -86,5 +77,12 @@ public sealed class AuthorizationStageTests
         caller = new CallerIdentity("jwt:user-1", scopes, Plan: null, new ClaimsPrincipal(new ClaimsIdentity("test")));
         host.Get<ValidatedTokenCache>().Add(KnownToken, caller);
         return host;
+    }
+
+    private static DefaultHttpContext WithToken(string method, string path)
+    {
+        var context = StageHost.Classified(method, path);
+        context.Request.Headers.Authorization = "Bearer " + KnownToken;
+        return context;
     }
 }

@@ -6,23 +6,26 @@ using Yarp.ReverseProxy.Forwarder;
 
 namespace Hyperion.Tests.Gateway.Stages;
 
+/// <summary>The first stage: what a request asks for, the body limit, and error bodies for failed forwards.</summary>
 public sealed class ClassificationStageTests
 {
+    [Fact]
+    public void Requests_that_name_no_model_share_one_classification()
+    {
+        Assert.Same(Classify("GET", "/v2/health/ready"), Classify("GET", "/v2/health/live"));
+        Assert.Same(Classify("GET", "/api/v1/models"), Classify("POST", "/api/v1/keys"));
+        Assert.Equal(ErrorStyle.Problem, Classify("GET", "/api/v1/models").ErrorStyle);
+        Assert.NotSame(Classify("POST", "/v2/models/digits/infer"), Classify("POST", "/v2/models/digits/infer"));
+    }
+
     [Fact]
     public async Task A_request_is_classified_once_for_every_later_stage()
     {
         using var host = new StageHost();
-        RequestClassification? seen = null;
-        var next = new NextStage(context =>
-        {
-            seen = context.Features.Get<RequestClassification>();
-            return Task.CompletedTask;
-        });
         var context = StageHost.Request("POST", "/v2/models/digits/versions/3/infer");
 
-        await host.Create<ClassificationStage>(next).InvokeAsync(context);
+        Assert.Equal(1, (await host.RunAsync<ClassificationStage>(context)).Calls);
 
-        Assert.Equal(1, next.Calls);
         Assert.Equal(new RequestClassification
         {
             Kind = RequestKind.Infer,
@@ -31,33 +34,18 @@ public sealed class ClassificationStageTests
             Model = "digits",
             RequestedVersion = "3",
             PathRest = "/infer",
-        }, seen);
-    }
-
-    [Fact]
-    public void Requests_that_name_no_model_share_one_classification()
-    {
-        Classify("GET", "/v2/health/ready", out var first);
-        Classify("GET", "/v2/health/live", out var second);
-        Assert.Same(first, second);
-        Classify("GET", "/api/v1/models", out var controlPlane);
-        Assert.Equal((RequestKind.ControlPlane, ErrorStyle.Problem), (controlPlane.Kind, controlPlane.ErrorStyle));
-        Classify("POST", "/v2/models/digits/infer", out var model);
-        Classify("POST", "/v2/models/digits/infer", out var again);
-        Assert.NotSame(model, again);
+        }, context.Features.Get<RequestClassification>());
     }
 
     [Fact]
     public async Task A_body_over_the_limit_is_refused_before_any_other_stage_and_says_which_setting()
     {
         using var host = new StageHost(options => options.MaxRequestBodyBytes = 4096);
-        var next = new NextStage();
         var context = StageHost.Request("POST", "/v2/models/digits/infer");
         context.Request.ContentLength = 4097;
 
-        await host.Create<ClassificationStage>(next).InvokeAsync(context);
+        Assert.Equal(0, (await host.RunAsync<ClassificationStage>(context)).Calls);
 
-        Assert.Equal(0, next.Calls);
         Assert.Equal(StatusCodes.Status413PayloadTooLarge, context.Response.StatusCode);
         Assert.Equal("""{"error":"the request body of 4097 bytes is over the gateway's limit of 4096 bytes (Gateway:MaxRequestBodyBytes)"}""",
             StageHost.ResponseText(context));
@@ -67,22 +55,16 @@ public sealed class ClassificationStageTests
     public async Task A_gRPC_request_is_classified_with_the_model_its_message_names()
     {
         using var host = new StageHost();
-        RequestClassification? seen = null;
-        var next = new NextStage(context =>
-        {
-            seen = context.Features.Get<RequestClassification>();
-            return Task.CompletedTask;
-        });
         var frame = Frame(new ModelInferRequest { ModelName = "digits", ModelVersion = "2" });
-        var context = StageHost.Request("POST", RequestClassifier.GrpcServicePrefix + "ModelInfer");
-        context.Request.Body = new MemoryStream(frame);
+        var context = Grpc(frame);
 
-        await host.Create<ClassificationStage>(next).InvokeAsync(context);
+        await host.RunAsync<ClassificationStage>(context);
 
-        Assert.Equal(1, next.Calls);
-        Assert.NotNull(seen);
-        Assert.Equal((RequestKind.Infer, ErrorStyle.Grpc, PathShape.Grpc, "digits", "2"), (seen.Kind, seen.ErrorStyle, seen.Shape, seen.Model, seen.RequestedVersion));
-        Assert.Equal(frame, seen.GrpcMessage.ToArray());
+        var classified = context.Features.Get<RequestClassification>();
+        Assert.NotNull(classified);
+        Assert.Equal((RequestKind.Infer, ErrorStyle.Grpc, PathShape.Grpc, "digits", "2"),
+            (classified.Kind, classified.ErrorStyle, classified.Shape, classified.Model, classified.RequestedVersion));
+        Assert.Equal(frame, classified.GrpcMessage.ToArray());
         // The message was read off the wire; the replica gets it again from the request body.
         Assert.Equal(frame, ((MemoryStream)context.Request.Body).ToArray());
     }
@@ -91,13 +73,10 @@ public sealed class ClassificationStageTests
     public async Task A_gRPC_message_that_names_no_model_is_an_invalid_argument()
     {
         using var host = new StageHost();
-        var next = new NextStage();
-        var context = StageHost.Request("POST", RequestClassifier.GrpcServicePrefix + "ModelInfer");
-        context.Request.Body = new MemoryStream(Frame(new ModelInferRequest { Id = "no-model" }));
+        var context = Grpc(Frame(new ModelInferRequest { Id = "no-model" }));
 
-        await host.Create<ClassificationStage>(next).InvokeAsync(context);
+        Assert.Equal(0, (await host.RunAsync<ClassificationStage>(context)).Calls);
 
-        Assert.Equal(0, next.Calls);
         Assert.Equal("3", context.Response.Headers["grpc-status"]);
         Assert.Equal("the request names no model (model_name is required)", Uri.UnescapeDataString(context.Response.Headers["grpc-message"]!));
     }
@@ -107,19 +86,18 @@ public sealed class ClassificationStageTests
     {
         using var host = new StageHost();
         var policy = StageHost.Policy(new("digits", Revision: 1, Stable: 4, Canary: null, Shadow: null, new(false, 0), [new(4, ["r1"])]));
-        var next = new NextStage(context =>
-        {
-            // As YARP leaves it: the arm was chosen, then the replica failed and the response was cleared.
-            context.Features.Set(policy.StableArm!.Choice);
-            context.Features.Set<IForwarderErrorFeature>(new ForwarderFailure(ForwarderError.RequestTimedOut, null));
-            context.Response.Clear();
-            context.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
-            return Task.CompletedTask;
-        });
         var context = StageHost.Request("POST", "/v2/models/digits/infer");
         context.Request.Headers["X-Request-Id"] = "req-1";
 
-        await host.Create<ClassificationStage>(next).InvokeAsync(context);
+        await host.RunAsync<ClassificationStage>(context, forwarded =>
+        {
+            // As YARP leaves it: the arm was chosen, then the replica failed and the response was cleared.
+            forwarded.Features.Set(policy.StableArm!.Choice);
+            forwarded.Features.Set<IForwarderErrorFeature>(new ForwarderFailure(ForwarderError.RequestTimedOut, null));
+            forwarded.Response.Clear();
+            forwarded.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
+            return Task.CompletedTask;
+        });
 
         Assert.Equal(StatusCodes.Status504GatewayTimeout, context.Response.StatusCode);
         Assert.Equal("""{"error":"the replica did not answer in time (Gateway:Resilience:UpstreamTimeoutSeconds)"}""", StageHost.ResponseText(context));
@@ -127,8 +105,14 @@ public sealed class ClassificationStageTests
         Assert.Equal("4", context.Response.Headers[TrafficPolicyStage.VersionHeader]);
     }
 
-    private static void Classify(string method, string path, out RequestClassification classification) =>
-        classification = RequestClassifier.Classify(StageHost.Request(method, path).Request);
+    private static RequestClassification Classify(string method, string path) => RequestClassifier.Classify(StageHost.Request(method, path).Request);
+
+    private static DefaultHttpContext Grpc(byte[] frame)
+    {
+        var context = StageHost.Request("POST", RequestClassifier.GrpcServicePrefix + "ModelInfer");
+        context.Request.Body = new MemoryStream(frame);
+        return context;
+    }
 
     private static byte[] Frame(ModelInferRequest message)
     {

@@ -5,6 +5,7 @@ using Hyperion.Gateway.RateLimiting;
 using Hyperion.Gateway.Routing;
 using Hyperion.Gateway.Shadowing;
 using Hyperion.Gateway.Statistics;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -49,7 +50,26 @@ internal sealed class StageHost : IDisposable
 
     public T Get<T>() where T : notnull => _services.GetRequiredService<T>();
 
-    public TStage Create<TStage>(RequestDelegate next) => ActivatorUtilities.CreateInstance<TStage>(_services, next);
+    /// <summary><typeparamref name="TStage"/> as <c>UseMiddleware</c> builds it, followed by <paramref name="next"/>.</summary>
+    public RequestDelegate Build<TStage>(RequestDelegate next)
+    {
+        var app = new ApplicationBuilder(_services);
+        app.UseMiddleware<TStage>();
+        app.Run(next);
+        return app.Build();
+    }
+
+    /// <summary>Runs <typeparamref name="TStage"/> once; the next stage it returns counts whether it was reached.</summary>
+    public async Task<NextStage> RunAsync<TStage>(HttpContext context, Func<HttpContext, Task>? next = null)
+    {
+        var after = new NextStage(next);
+        await Build<TStage>(after)(context);
+        return after;
+    }
+
+    /// <summary>What <typeparamref name="TStage"/> says when a result it needs was not set.</summary>
+    public async Task<string> MissingResultAsync<TStage>(HttpContext context) =>
+        (await Assert.ThrowsAsync<InvalidOperationException>(() => Build<TStage>(new NextStage())(context))).Message;
 
     public void Dispose() => _services.Dispose();
 

@@ -19,12 +19,10 @@ public sealed class TrafficPolicyStageTests
     public async Task The_stable_arm_is_chosen_the_path_rewritten_and_only_replicas_where_it_is_ready_kept()
     {
         using var host = Routing(s_digits);
-        var next = new NextStage();
         var context = Routed("POST", "/v2/models/digits/infer", out var proxy);
 
-        await host.Create<TrafficPolicyStage>(next).InvokeAsync(context);
+        Assert.Equal(1, (await host.RunAsync<TrafficPolicyStage>(context)).Calls);
 
-        Assert.Equal(1, next.Calls);
         var arm = context.Features.Get<ArmChoice>()?.Arm;
         Assert.Equal((ArmStatisticsKeys.Stable, 1L), (arm?.Arm, arm?.Target.Version));
         Assert.Equal("/v2/models/digits/versions/1/infer", context.Request.Path);
@@ -38,12 +36,12 @@ public sealed class TrafficPolicyStageTests
     public async Task A_pinned_version_the_deployment_serves_goes_there_with_one_arm_per_table_not_per_request()
     {
         using var host = Routing(s_digits);
-        var stage = host.Create<TrafficPolicyStage>(new NextStage());
+        var stage = host.Build<TrafficPolicyStage>(new NextStage());
         var first = Routed("POST", "/v2/models/digits/versions/2/infer", out var proxy);
         var second = Routed("POST", "/v2/models/digits/versions/2/infer", out _);
 
-        await stage.InvokeAsync(first);
-        await stage.InvokeAsync(second);
+        await stage(first);
+        await stage(second);
 
         Assert.Equal((RoutedArm.Pinned, 2L), (first.Features.Get<ArmChoice>()?.Arm?.Arm, first.Features.Get<ArmChoice>()?.Arm?.Target.Version));
         Assert.Same(first.Features.Get<ArmChoice>(), second.Features.Get<ArmChoice>());
@@ -58,12 +56,9 @@ public sealed class TrafficPolicyStageTests
     public async Task A_request_the_policy_does_not_route_is_forwarded_as_sent(string path)
     {
         using var host = Routing(s_digits);
-        var next = new NextStage();
         var context = Routed(path.Contains("health") ? "GET" : "POST", path, out var proxy);
 
-        await host.Create<TrafficPolicyStage>(next).InvokeAsync(context);
-
-        Assert.Equal(1, next.Calls);
+        Assert.Equal(1, (await host.RunAsync<TrafficPolicyStage>(context)).Calls);
         Assert.Same(ArmChoice.Unrouted, context.Features.Get<ArmChoice>());
         Assert.Equal(path, context.Request.Path);
         Assert.Equal(2, proxy.AvailableDestinations.Count);
@@ -73,12 +68,9 @@ public sealed class TrafficPolicyStageTests
     public async Task A_deployment_with_no_version_ready_yet_is_503_and_says_to_retry()
     {
         using var host = Routing(s_digits with { Stable = null });
-        var next = new NextStage();
         var context = Routed("POST", "/v2/models/digits/infer", out _);
 
-        await host.Create<TrafficPolicyStage>(next).InvokeAsync(context);
-
-        Assert.Equal(0, next.Calls);
+        Assert.Equal(0, (await host.RunAsync<TrafficPolicyStage>(context)).Calls);
         Assert.Equal(StatusCodes.Status503ServiceUnavailable, context.Response.StatusCode);
         Assert.Equal("""{"error":"model 'digits' is deployed but no version of it is ready yet; retry shortly"}""", StageHost.ResponseText(context));
     }
@@ -88,16 +80,15 @@ public sealed class TrafficPolicyStageTests
     {
         using var host = Routing(s_digits with { Cache = new(true, 60) });
         var statistics = host.Get<ArmStatistics>();
-        var fromCache = new NextStage(context =>
+
+        await host.RunAsync<TrafficPolicyStage>(Routed("POST", "/v2/models/digits/infer", out _), answered =>
         {
-            context.Features.Set(ResponseCacheHit.Instance);
+            answered.Features.Set(ResponseCacheHit.Instance);
             return Task.CompletedTask;
         });
-
-        await host.Create<TrafficPolicyStage>(fromCache).InvokeAsync(Routed("POST", "/v2/models/digits/infer", out _));
         Assert.Empty(statistics.All);
 
-        await host.Create<TrafficPolicyStage>(new NextStage()).InvokeAsync(Routed("POST", "/v2/models/digits/infer", out _));
+        await host.RunAsync<TrafficPolicyStage>(Routed("POST", "/v2/models/digits/infer", out _));
         var counted = Assert.Single(statistics.All);
         Assert.Equal(("digits", 1L, ArmStatisticsKeys.Stable), counted.Key);
         Assert.Equal(1, counted.Value.Drain()?.Requests);
@@ -107,9 +98,8 @@ public sealed class TrafficPolicyStageTests
     public async Task Without_a_classification_it_names_the_stage_that_must_run_first()
     {
         using var host = Routing(s_digits);
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            host.Create<TrafficPolicyStage>(new NextStage()).InvokeAsync(StageHost.Request("POST", "/v2/models/digits/infer")));
-        Assert.Contains("TrafficPolicyStage needs the request's RequestClassification, which ClassificationStage sets", error.Message);
+        Assert.StartsWith("TrafficPolicyStage needs the request's RequestClassification, which ClassificationStage sets",
+            await host.MissingResultAsync<TrafficPolicyStage>(StageHost.Request("POST", "/v2/models/digits/infer")));
     }
 
     private static StageHost Routing(ModelRoute route)
