@@ -1,4 +1,5 @@
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Gateway.Pipeline;
 using Hyperion.Gateway.Routing;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
@@ -9,7 +10,8 @@ namespace Hyperion.Gateway.Auth;
 /// Proxy stage: who is calling (an API key through <see cref="ApiKeyCache"/>, or a JWT) and whether its scopes
 /// admit the call: <c>infer</c>/<c>infer:&lt;model&gt;</c>/<c>admin</c> for a model, <c>admin</c> for the repository
 /// extension, any valid credential for server-wide calls. 401 without or with a bad credential, 403 without the
-/// scope. <c>/api/v1</c> passes untouched: the orchestrator authenticates it.
+/// scope. <c>/api/v1</c> passes untouched: the orchestrator authenticates it. Sets the <see cref="Admission"/> the rate
+/// limiter reads.
 /// </summary>
 internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys, ValidatedTokenCache tokens, IOptions<GatewayOptions> options, GatewayMetrics metrics)
 {
@@ -19,11 +21,12 @@ internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys,
     // Not async: a known key or token (every request after a caller's first) passes without a state machine.
     public Task InvokeAsync(HttpContext context)
     {
-        var request = GatewayRequest.Of(context);
+        var request = context.Need<RequestClassification>(nameof(AuthorizationStage));
         if (request.Kind == RequestKind.ControlPlane
             || (_options.AllowAnonymousMetadata && request.Kind is RequestKind.Health or RequestKind.ServerMetadata or RequestKind.ModelMetadata))
         {
             metrics.Auth(request.Kind == RequestKind.ControlPlane ? "forwarded" : "anonymous");
+            context.Features.Set(Admission.WithoutCredential);
             return next(context);
         }
 
@@ -33,10 +36,10 @@ internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys,
             : AdmitWhenAuthenticatedAsync(context, request, authentication);
     }
 
-    private async Task AdmitWhenAuthenticatedAsync(HttpContext context, GatewayRequest request, ValueTask<(CallerIdentity? Caller, int Status, string? Problem)> authentication) =>
+    private async Task AdmitWhenAuthenticatedAsync(HttpContext context, RequestClassification request, ValueTask<(CallerIdentity? Caller, int Status, string? Problem)> authentication) =>
         await AdmitAsync(context, request, await authentication);
 
-    private Task AdmitAsync(HttpContext context, GatewayRequest request, (CallerIdentity? Caller, int Status, string? Problem) authentication)
+    private Task AdmitAsync(HttpContext context, RequestClassification request, (CallerIdentity? Caller, int Status, string? Problem) authentication)
     {
         var (caller, status, problem) = authentication;
         if (caller is null)
@@ -48,7 +51,6 @@ internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys,
             }
             return GatewayErrors.WriteAsync(context, request.ErrorStyle, status, problem!);
         }
-        request.Caller = caller;
         context.User = caller.Principal;
 
         if (Forbidden(request, caller) is { } needed)
@@ -58,6 +60,7 @@ internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys,
                 $"this call needs the scope {needed}; the credential has [{string.Join(", ", caller.Scopes)}]");
         }
         metrics.Auth("allowed");
+        context.Features.Set(caller.Admission);
         return next(context);
     }
 
@@ -108,7 +111,7 @@ internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys,
     }
 
     /// <summary>The scope the call needs when the caller lacks it; null when allowed.</summary>
-    private static string? Forbidden(GatewayRequest request, CallerIdentity caller) => request.Kind switch
+    private static string? Forbidden(RequestClassification request, CallerIdentity caller) => request.Kind switch
     {
         RequestKind.Infer or RequestKind.ModelMetadata when request.Model is { } model =>
             Scopes.AllowsInfer(caller.Scopes, model) ? null : $"'infer:{model}', 'infer' or 'admin'",

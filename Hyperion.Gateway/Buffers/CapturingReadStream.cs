@@ -4,19 +4,10 @@ namespace Hyperion.Gateway.Buffers;
 /// Hands the request body to the forwarder as it arrives while keeping a copy of it (up to <c>limit</c> bytes, pooled),
 /// so a shadow copy can be sent afterwards without holding the primary request up to read the body first.
 /// </summary>
-internal sealed class CapturingReadStream(Stream inner, int limit) : Stream
+internal sealed class CapturingReadStream(Stream inner, int limit) : CapturingStream(limit)
 {
-    private readonly PooledCapture _capture = new(limit);
-
-    public bool Complete => _capture.Complete;
-
-    public ReadOnlySpan<byte> Captured => _capture.Captured;
-
     public override bool CanRead => true;
-    public override bool CanSeek => false;
     public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override void Flush()
     {
@@ -39,17 +30,5 @@ internal sealed class CapturingReadStream(Stream inner, int limit) : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    private void Keep(ReadOnlySpan<byte> data) => _capture.Keep(data);
-
-    protected override void Dispose(bool disposing)
-    {
-        _capture.Dispose();
-        base.Dispose(disposing);
-    }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using Hyperion.Gateway.Buffers;
+using Hyperion.Gateway.Pipeline;
 using Hyperion.Gateway.Routing;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -27,9 +28,12 @@ internal sealed class ResponseCacheStage(RequestDelegate next, IConnectionMultip
 
     public Task InvokeAsync(HttpContext context)
     {
-        var request = GatewayRequest.Of(context);
-        if (request.Arm is not { Policy.Cache: { Enabled: true, TtlSeconds: > 0 } cache } arm
-            || request.Kind != RequestKind.Infer || request.Shape is not (PathShape.V2Model or PathShape.V1Predict))
+        if (context.Need<ArmChoice>(nameof(ResponseCacheStage)).Arm is not { Policy.Cache: { Enabled: true, TtlSeconds: > 0 } cache } arm)
+        {
+            return next(context);
+        }
+        var request = context.Need<RequestClassification>(nameof(ResponseCacheStage));
+        if (request.Kind != RequestKind.Infer || request.Shape is not (PathShape.V2Model or PathShape.V1Predict))
         {
             return next(context);
         }
@@ -40,7 +44,7 @@ internal sealed class ResponseCacheStage(RequestDelegate next, IConnectionMultip
         return redis.IsConnected ? LookUpAsync(context, request, arm, cache, length) : BypassAsync(context, "unavailable");
     }
 
-    private async Task LookUpAsync(HttpContext context, GatewayRequest request, RoutedArm arm, Contracts.ControlPlane.CachePolicy cache, long length)
+    private async Task LookUpAsync(HttpContext context, RequestClassification request, RoutedArm arm, Contracts.ControlPlane.CachePolicy cache, long length)
     {
         var body = ArrayPool<byte>.Shared.Rent((int)Math.Max(length, 1));
         try
@@ -68,7 +72,7 @@ internal sealed class ResponseCacheStage(RequestDelegate next, IConnectionMultip
             if (stored.HasValue && CachedResponse.TryDecode((ReadOnlyMemory<byte>)stored, out var contentType, out var storedHeaderLength, out var cached))
             {
                 metrics.Cache("hit");
-                request.ServedFromCache = true;
+                context.Features.Set(ResponseCacheHit.Instance);
                 await WriteHitAsync(context, contentType, storedHeaderLength, cached, jsonLength < 0 && request.Shape == PathShape.V2Model, requestId);
                 return;
             }

@@ -1,6 +1,7 @@
 using Hyperion.Gateway.Auth;
 using Hyperion.Gateway.Caching;
 using Hyperion.Gateway.Forwarding;
+using Hyperion.Gateway.Pipeline;
 using Hyperion.Gateway.RateLimiting;
 using Hyperion.Gateway.Resilience;
 using Hyperion.Gateway.Routing;
@@ -59,13 +60,10 @@ internal static class GatewayHostingExtensions
         app.UseMiddleware<RequestIdMiddleware>();
         app.MapReverseProxy(pipeline =>
         {
-            pipeline.UseMiddleware<ClassificationStage>();
-            pipeline.UseMiddleware<AuthorizationStage>();
-            pipeline.UseMiddleware<RateLimitStage>();
-            pipeline.UseMiddleware<TrafficPolicyStage>();
-            pipeline.UseMiddleware<ResponseCacheStage>();
-            pipeline.UseMiddleware<ShadowStage>();
-            pipeline.UseMiddleware<ConnectRetryStage>();
+            foreach (var stage in GatewayPipeline.Stages)
+            {
+                pipeline.UseMiddleware(stage.Middleware);
+            }
             pipeline.UseLoadBalancing();
             pipeline.UsePassiveHealthChecks();
         });

@@ -1,4 +1,6 @@
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Gateway.Auth;
+using Hyperion.Gateway.Pipeline;
 using Hyperion.Gateway.Routing;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -28,11 +30,13 @@ internal sealed partial class RateLimitStage(
     // Not async: a request served from a lease (the busy caller's usual case) passes without a state machine.
     public Task InvokeAsync(HttpContext context)
     {
-        var request = GatewayRequest.Of(context);
-        if (!_options.Enabled || request.Caller is not { } caller)
+        // Needed even when off: a pipeline built in the wrong order fails in every configuration.
+        var admission = context.Need<Admission>(nameof(RateLimitStage));
+        if (!_options.Enabled || admission.Caller is not { } caller)
         {
             return next(context);
         }
+        var request = context.Need<RequestClassification>(nameof(RateLimitStage));
 
         var plan = caller.Plan ?? _default;
         var modelPlan = request.Model is null ? null : _perModel ?? plan;
@@ -42,7 +46,7 @@ internal sealed partial class RateLimitStage(
             : AskRedisAsync(context, request, caller, plan, modelPlan, leaseModel);
     }
 
-    private async Task AskRedisAsync(HttpContext context, GatewayRequest request, CallerIdentity caller, RateLimitPlan plan, RateLimitPlan? modelPlan, string? leaseModel)
+    private async Task AskRedisAsync(HttpContext context, RequestClassification request, CallerIdentity caller, RateLimitPlan plan, RateLimitPlan? modelPlan, string? leaseModel)
     {
         if (!buckets.IsConnected)
         {
@@ -66,7 +70,7 @@ internal sealed partial class RateLimitStage(
         await ApplyAsync(context, request, plan, decision);
     }
 
-    private Task ApplyAsync(HttpContext context, GatewayRequest request, RateLimitPlan plan, RateLimitDecision decision)
+    private Task ApplyAsync(HttpContext context, RequestClassification request, RateLimitPlan plan, RateLimitDecision decision)
     {
         var headers = context.Response.Headers;
         headers["RateLimit-Limit"] = RedisTokenBuckets.Format(decision.Limit);
@@ -83,7 +87,7 @@ internal sealed partial class RateLimitStage(
         return next(context);
     }
 
-    private async Task DegradedAsync(HttpContext context, GatewayRequest request, string reason)
+    private async Task DegradedAsync(HttpContext context, RequestClassification request, string reason)
     {
         // One warning per 10 s at most: an outage must not flood the log.
         var now = Environment.TickCount64;

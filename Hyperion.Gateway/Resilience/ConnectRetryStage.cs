@@ -47,7 +47,7 @@ internal sealed class ConnectRetryStage(RequestDelegate next, IOptions<GatewayOp
             context.Features.Set<IForwarderErrorFeature>(null);
             context.Response.Clear();
             context.Response.StatusCode = StatusCodes.Status200OK;
-            RestoreHeaders(context);
+            GatewayResponseHeaders.Restore(context);
             feature.AvailableDestinations = remaining;
             await next(context);
         }
@@ -67,17 +67,5 @@ internal sealed class ConnectRetryStage(RequestDelegate next, IOptions<GatewayOp
             }
         }
         return false;
-    }
-
-    private static void RestoreHeaders(HttpContext context)
-    {
-        if (context.Request.Headers[RequestIdMiddleware.HeaderName] is { Count: 1 } id)
-        {
-            context.Response.Headers[RequestIdMiddleware.HeaderName] = id;
-        }
-        if (context.Features.Get<GatewayRequest>()?.Arm is { } arm)
-        {
-            context.Response.Headers[TrafficPolicyStage.VersionHeader] = arm.Target.VersionText;
-        }
     }
 }

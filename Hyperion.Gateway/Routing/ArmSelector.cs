@@ -7,6 +7,9 @@ namespace Hyperion.Gateway.Routing;
 internal sealed record RoutedArm(ModelPolicy Policy, VersionTarget Target, string Arm)
 {
     public const string Pinned = "pinned";
+
+    /// <summary>The traffic policy's result for this arm, made once per routing table rather than once per request.</summary>
+    public ArmChoice Choice => field ??= new ArmChoice(this);
 }
 
 /// <summary>

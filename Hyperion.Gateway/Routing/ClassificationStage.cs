@@ -4,8 +4,9 @@ namespace Hyperion.Gateway.Routing;
 
 /// <summary>
 /// First proxy stage: what the request asks for (<see cref="RequestClassifier"/>), a body over the limit refused
-/// before anything else, and for gRPC the model read from the message. Errors YARP leaves without a body (no replica,
-/// a replica that failed, a timeout) get one in the route's form on the way back.
+/// before anything else, and for gRPC the model read from the message; sets the <see cref="RequestClassification"/>
+/// every later stage reads. Errors YARP leaves without a body (no replica, a replica that failed, a timeout) get one
+/// in the route's form on the way back.
 /// </summary>
 internal sealed class ClassificationStage(RequestDelegate next, IOptions<GatewayOptions> options)
 {
@@ -15,7 +16,6 @@ internal sealed class ClassificationStage(RequestDelegate next, IOptions<Gateway
     public async Task InvokeAsync(HttpContext context)
     {
         var request = RequestClassifier.Classify(context.Request);
-        context.Features.Set(request);
 
         var (limit, setting) = request.Kind == RequestKind.ControlPlane
             ? (_maxControlPlaneBodyBytes, "Gateway:MaxControlPlaneBodyBytes")
@@ -32,53 +32,42 @@ internal sealed class ClassificationStage(RequestDelegate next, IOptions<Gateway
             // Kestrel's server-wide limit is the inference one; model uploads may be larger.
             bodySize.MaxRequestBodySize = limit;
         }
-        if (request.Shape == PathShape.Grpc && !await ReadGrpcModelAsync(context, request))
+        if (request.Shape == PathShape.Grpc)
         {
-            return;
+            if (await ReadGrpcModelAsync(context, request) is not { } named)
+            {
+                return;
+            }
+            request = named;
         }
+        context.Features.Set(request);
 
         await next(context);
 
         if (!context.Response.HasStarted && context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>() is { } error)
         {
             var (status, message) = ProxyErrorMessages.Describe(error, context.Response.StatusCode);
-            RestoreGatewayHeaders(context, request);
+            GatewayResponseHeaders.Restore(context);
             await GatewayErrors.WriteAsync(context, request.ErrorStyle, status, message);
         }
     }
 
-    private async Task<bool> ReadGrpcModelAsync(HttpContext context, GatewayRequest request)
+    /// <summary>The classification with the model the message names; null when it names none (answered 400).</summary>
+    private async Task<RequestClassification?> ReadGrpcModelAsync(HttpContext context, RequestClassification request)
     {
         var (message, problem) = await GrpcModelMessage.ReadAsync(context.Request.BodyReader, _maxBodyBytes, context.RequestAborted);
         if (message is null)
         {
             await GatewayErrors.WriteAsync(context, ErrorStyle.Grpc, StatusCodes.Status400BadRequest, problem!);
-            return false;
+            return null;
         }
         var (model, version) = GrpcModelMessage.ReadModel(message);
         if (string.IsNullOrEmpty(model))
         {
             await GatewayErrors.WriteAsync(context, ErrorStyle.Grpc, StatusCodes.Status400BadRequest, "the request names no model (model_name is required)");
-            return false;
+            return null;
         }
-        request.Model = model;
-        request.RequestedVersion = version;
-        request.GrpcMessage = message;
         context.Request.Body = new MemoryStream(message, writable: false);
-        return true;
-    }
-
-    /// <summary>YARP clears the response on a failure; the headers every answer carries go back on.</summary>
-    private static void RestoreGatewayHeaders(HttpContext context, GatewayRequest request)
-    {
-        var headers = context.Response.Headers;
-        if (context.Request.Headers[RequestIdMiddleware.HeaderName] is { Count: 1 } id)
-        {
-            headers[RequestIdMiddleware.HeaderName] = id;
-        }
-        if (request.Arm is { } arm)
-        {
-            headers[TrafficPolicyStage.VersionHeader] = arm.Target.VersionText;
-        }
+        return request with { Model = model, RequestedVersion = version, GrpcMessage = message };
     }
 }

@@ -1,20 +1,30 @@
 namespace Hyperion.Gateway.Routing;
 
 /// <summary>
-/// Reads what a request asks for from its path alone (no allocation but the model name): the OIP REST routes,
-/// KServe V1, Triton's repository extension, gRPC methods and the control plane.
+/// Reads what a request asks for from its path alone: the OIP REST routes, KServe V1, Triton's repository extension,
+/// gRPC methods and the control plane. A request that names a model costs its classification and the model name; the
+/// others get a shared one. gRPC names its model in the message, which <see cref="ClassificationStage"/> reads.
 /// </summary>
 internal static class RequestClassifier
 {
     public const string GrpcServicePrefix = "/inference.GRPCInferenceService/";
 
-    public static GatewayRequest Classify(HttpRequest request)
+    private static readonly RequestClassification s_controlPlane = new() { Kind = RequestKind.ControlPlane, ErrorStyle = ErrorStyle.Problem };
+    private static readonly RequestClassification[] s_simple = ByKind(kind => new() { Kind = kind, ErrorStyle = ErrorStyle.Oip });
+    private static readonly RequestClassification[] s_grpc = ByKind(kind => new()
+    {
+        Kind = kind,
+        ErrorStyle = ErrorStyle.Grpc,
+        Shape = kind is RequestKind.ModelMetadata or RequestKind.Infer ? PathShape.Grpc : PathShape.None,
+    });
+
+    public static RequestClassification Classify(HttpRequest request)
     {
         var path = request.Path.Value.AsSpan();
         var get = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
         if (path.StartsWith("/api/", StringComparison.Ordinal))
         {
-            return new GatewayRequest { Kind = RequestKind.ControlPlane, ErrorStyle = ErrorStyle.Problem };
+            return s_controlPlane;
         }
         if (path.StartsWith(GrpcServicePrefix, StringComparison.Ordinal))
         {
@@ -43,9 +53,9 @@ internal static class RequestClassifier
         return Simple(RequestKind.Other);
     }
 
-    private static GatewayRequest Simple(RequestKind kind) => new() { Kind = kind, ErrorStyle = ErrorStyle.Oip };
+    private static RequestClassification Simple(RequestKind kind) => s_simple[(int)kind];
 
-    private static GatewayRequest ClassifyV2Model(ReadOnlySpan<char> afterModels, bool get)
+    private static RequestClassification ClassifyV2Model(ReadOnlySpan<char> afterModels, bool get)
     {
         var end = afterModels.IndexOf('/');
         var model = end < 0 ? afterModels : afterModels[..end];
@@ -80,7 +90,7 @@ internal static class RequestClassifier
         {
             kind = RequestKind.Other;
         }
-        return new GatewayRequest
+        return new RequestClassification
         {
             Kind = kind,
             ErrorStyle = ErrorStyle.Oip,
@@ -91,12 +101,12 @@ internal static class RequestClassifier
         };
     }
 
-    private static GatewayRequest ClassifyV1(ReadOnlySpan<char> afterModels, bool get)
+    private static RequestClassification ClassifyV1(ReadOnlySpan<char> afterModels, bool get)
     {
         const string Predict = ":predict";
         if (!get && afterModels.EndsWith(Predict, StringComparison.Ordinal) && afterModels.IndexOf('/') < 0 && afterModels.Length > Predict.Length)
         {
-            return new GatewayRequest
+            return new RequestClassification
             {
                 Kind = RequestKind.Infer,
                 ErrorStyle = ErrorStyle.Oip,
@@ -107,12 +117,12 @@ internal static class RequestClassifier
         }
         if (get && !afterModels.IsEmpty && afterModels.IndexOf('/') < 0 && afterModels.IndexOf(':') < 0)
         {
-            return new GatewayRequest { Kind = RequestKind.ModelMetadata, ErrorStyle = ErrorStyle.Oip, Shape = PathShape.V1Status, Model = afterModels.ToString() };
+            return new RequestClassification { Kind = RequestKind.ModelMetadata, ErrorStyle = ErrorStyle.Oip, Shape = PathShape.V1Status, Model = afterModels.ToString() };
         }
         return Simple(RequestKind.Other);
     }
 
-    private static GatewayRequest ClassifyGrpc(ReadOnlySpan<char> method)
+    private static RequestClassification ClassifyGrpc(ReadOnlySpan<char> method)
     {
         var kind = method switch
         {
@@ -122,12 +132,18 @@ internal static class RequestClassifier
             "ModelInfer" => RequestKind.Infer,
             _ => RequestKind.Other,
         };
-        return new GatewayRequest
+        return s_grpc[(int)kind];
+    }
+
+    private static RequestClassification[] ByKind(Func<RequestKind, RequestClassification> classification)
+    {
+        var kinds = Enum.GetValues<RequestKind>();
+        var all = new RequestClassification[kinds.Length];
+        foreach (var kind in kinds)
         {
-            Kind = kind,
-            ErrorStyle = ErrorStyle.Grpc,
-            Shape = kind is RequestKind.ModelMetadata or RequestKind.Infer ? PathShape.Grpc : PathShape.None,
-        };
+            all[(int)kind] = classification(kind);
+        }
+        return all;
     }
 
     // The usual suffixes as constants: no allocation for them.

@@ -52,13 +52,9 @@ internal sealed class RoutingSnapshot
 /// <summary>One deployment's traffic policy, ready to route by.</summary>
 internal sealed class ModelPolicy
 {
-    private readonly Dictionary<long, VersionTarget> _versions;
+    private readonly Dictionary<long, RoutedArm> _pinned = [];
 
-    private ModelPolicy(string model, Dictionary<long, VersionTarget> versions)
-    {
-        Model = model;
-        _versions = versions;
-    }
+    private ModelPolicy(string model) => Model = model;
 
     public string Model { get; }
 
@@ -82,7 +78,12 @@ internal sealed class ModelPolicy
 
     public RoutedArm? CanaryArm { get; private set; }
 
-    public VersionTarget? FindVersion(long version) => _versions.GetValueOrDefault(version);
+    /// <summary>
+    /// The arm for a version the client asked for explicitly, when the deployment serves it on some replica; null
+    /// otherwise (not a number, or not ready anywhere: the replica says what is wrong with it).
+    /// </summary>
+    public RoutedArm? FindPinnedArm(string requestedVersion) =>
+        long.TryParse(requestedVersion, NumberStyles.None, CultureInfo.InvariantCulture, out var version) ? _pinned.GetValueOrDefault(version) : null;
 
     public static ModelPolicy From(ModelRoute route, IReadOnlyDictionary<string, ReplicaEndpoint> replicas)
     {
@@ -92,7 +93,7 @@ internal sealed class ModelPolicy
             versions[version.Version] = VersionTarget.From(route.Model, version, replicas);
         }
         VersionTarget? Target(long? version) => version is { } v && versions.TryGetValue(v, out var target) && target.HttpUrls.Count > 0 ? target : null;
-        var policy = new ModelPolicy(route.Model, versions)
+        var policy = new ModelPolicy(route.Model)
         {
             Revision = route.Revision,
             Stable = Target(route.Stable),
@@ -104,6 +105,13 @@ internal sealed class ModelPolicy
         };
         policy.StableArm = policy.Stable is { } stable ? new RoutedArm(policy, stable, Contracts.ControlPlane.ArmStatisticsKeys.Stable) : null;
         policy.CanaryArm = policy.Canary is { } canary ? new RoutedArm(policy, canary, Contracts.ControlPlane.ArmStatisticsKeys.Canary) : null;
+        foreach (var (version, target) in versions)
+        {
+            if (target.HttpUrls.Count > 0)
+            {
+                policy._pinned[version] = new RoutedArm(policy, target, RoutedArm.Pinned);
+            }
+        }
         return policy;
     }
 

@@ -37,6 +37,13 @@ internal sealed partial class RoutingTableCache(
         }
     }
 
+    /// <summary>Routes by <paramref name="snapshot"/> from now on (a fetched table; a test's own).</summary>
+    public void Install(RoutingSnapshot snapshot)
+    {
+        _current = snapshot;
+        Changed?.Invoke(snapshot);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Not awaited: with Redis down the subscription waits for a connection; the first fetch must not.
@@ -67,10 +74,8 @@ internal sealed partial class RoutingTableCache(
         try
         {
             var table = await controlPlane.GetRoutingTableAsync(timeout.Token);
-            var snapshot = RoutingSnapshot.From(table);
-            _current = snapshot;
+            Install(RoutingSnapshot.From(table));
             metrics.RoutingRefreshed(success: true);
-            Changed?.Invoke(snapshot);
             return true;
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException && !stoppingToken.IsCancellationRequested)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using System.Globalization;
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Gateway.Caching;
+using Hyperion.Gateway.Pipeline;
 using Hyperion.Gateway.Statistics;
 using Yarp.ReverseProxy.Model;
 
@@ -11,7 +12,8 @@ namespace Hyperion.Gateway.Routing;
 /// canary by percent, sticky per <c>X-Hyperion-Session</c>; else stable), rewrites the path to
 /// <c>/v2/models/{m}/versions/{v}/...</c> (gRPC: <c>model_version</c>), keeps only replicas where that version is
 /// ready, says which version answered in <c>X-Hyperion-Model-Version</c>, and counts the arm's outcome and latency.
-/// Models without a deployment in the routing table are forwarded as they are.
+/// Models without a deployment in the routing table are forwarded as they are. Sets the <see cref="ArmChoice"/> the
+/// cache and the shadow read.
 /// </summary>
 internal sealed class TrafficPolicyStage(RequestDelegate next, RoutingTableCache routing, ArmStatistics statistics, GatewayMetrics metrics)
 {
@@ -19,26 +21,29 @@ internal sealed class TrafficPolicyStage(RequestDelegate next, RoutingTableCache
 
     public Task InvokeAsync(HttpContext context)
     {
-        var request = GatewayRequest.Of(context);
-        return request.Model is { } model && request.Kind is (RequestKind.Infer or RequestKind.ModelMetadata)
-            && routing.Current.Find(model) is { } policy
-            ? RouteAsync(context, request, model, policy)
-            : next(context);
+        var request = context.Need<RequestClassification>(nameof(TrafficPolicyStage));
+        if (request.Model is { } model && request.Kind is (RequestKind.Infer or RequestKind.ModelMetadata)
+            && routing.Current.Find(model) is { } policy)
+        {
+            return RouteAsync(context, request, model, policy);
+        }
+        context.Features.Set(ArmChoice.Unrouted);
+        return next(context);
     }
 
-    private async Task RouteAsync(HttpContext context, GatewayRequest request, string model, ModelPolicy policy)
+    private async Task RouteAsync(HttpContext context, RequestClassification request, string model, ModelPolicy policy)
     {
         RoutedArm arm;
         if (request.RequestedVersion is { } requested)
         {
-            if (!long.TryParse(requested, NumberStyles.None, CultureInfo.InvariantCulture, out var version)
-                || policy.FindVersion(version) is not { HttpUrls.Count: > 0 } pinned)
+            if (policy.FindPinnedArm(requested) is not { } pinned)
             {
                 // Not a version this deployment serves: the replica says what is wrong with it.
+                context.Features.Set(ArmChoice.Unrouted);
                 await next(context);
                 return;
             }
-            arm = new RoutedArm(policy, pinned, RoutedArm.Pinned);
+            arm = pinned;
         }
         else if (policy.StableArm is not { } stable)
         {
@@ -51,14 +56,16 @@ internal sealed class TrafficPolicyStage(RequestDelegate next, RoutingTableCache
             arm = ArmSelector.ChooseCanary(policy, context.Request.Headers[ArmSelector.SessionHeader].ToString()) ? policy.CanaryArm! : stable;
         }
 
-        request.Arm = arm;
+        context.Features.Set(arm.Choice);
         Rewrite(context, request, arm.Target);
         KeepReadyReplicas(context, request.Shape == PathShape.Grpc ? arm.Target.GrpcUrls : arm.Target.HttpUrls);
         context.Response.Headers[VersionHeader] = arm.Target.VersionText;
 
         var started = Stopwatch.GetTimestamp();
         await next(context);
-        if (!request.ServedFromCache)
+        // Only a deployment with the cache on can have been answered from it: no lookup for the others.
+        var servedFromCache = arm.Policy.Cache.Enabled && context.Features.Get<ResponseCacheHit>() is not null;
+        if (!servedFromCache)
         {
             Record(arm, ArmOutcomes.Of(context, request.Shape), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
@@ -73,7 +80,7 @@ internal sealed class TrafficPolicyStage(RequestDelegate next, RoutingTableCache
         }
     }
 
-    private static void Rewrite(HttpContext context, GatewayRequest request, VersionTarget target)
+    private static void Rewrite(HttpContext context, RequestClassification request, VersionTarget target)
     {
         switch (request.Shape)
         {
@@ -84,9 +91,7 @@ internal sealed class TrafficPolicyStage(RequestDelegate next, RoutingTableCache
                 context.Request.Path = new PathString(string.Concat(target.V1Prefix, request.PathRest));
                 break;
             case PathShape.Grpc when request.RequestedVersion is null:
-                var message = GrpcModelMessage.WithVersion(request.GrpcMessage.Span, target.VersionText);
-                request.GrpcMessage = message;
-                context.Request.Body = new MemoryStream(message, writable: false);
+                context.Request.Body = new MemoryStream(GrpcModelMessage.WithVersion(request.GrpcMessage.Span, target.VersionText), writable: false);
                 break;
         }
     }

@@ -1,4 +1,5 @@
 using Hyperion.Gateway.Buffers;
+using Hyperion.Gateway.Pipeline;
 using Hyperion.Gateway.Routing;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
@@ -17,15 +18,18 @@ internal sealed class ShadowStage(RequestDelegate next, ShadowDispatcher dispatc
 
     public Task InvokeAsync(HttpContext context)
     {
-        var request = GatewayRequest.Of(context);
-        return request.Arm is { Arm: Contracts.ControlPlane.ArmStatisticsKeys.Stable, Policy: { Shadow: { } shadow } policy }
-            && request.Kind == RequestKind.Infer && request.Shape is (PathShape.V2Model or PathShape.V1Predict)
+        if (context.Need<ArmChoice>(nameof(ShadowStage)).Arm is not { Arm: Contracts.ControlPlane.ArmStatisticsKeys.Stable, Policy: { Shadow: { } shadow } policy })
+        {
+            return next(context);
+        }
+        var request = context.Need<RequestClassification>(nameof(ShadowStage));
+        return request.Kind == RequestKind.Infer && request.Shape is (PathShape.V2Model or PathShape.V1Predict)
             && ArmSelector.SampleShadow(policy)
             ? ForwardAndCopyAsync(context, request, shadow)
             : next(context);
     }
 
-    private async Task ForwardAndCopyAsync(HttpContext context, GatewayRequest request, VersionTarget shadow)
+    private async Task ForwardAndCopyAsync(HttpContext context, RequestClassification request, VersionTarget shadow)
     {
         var originalBody = context.Request.Body;
         var originalResponse = context.Response.Body;
