@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Hyperion.Orchestrator.Persistence;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Hyperion.Orchestrator.Audit;
 
@@ -16,34 +16,36 @@ internal sealed class AuditReader(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand();
         var sql = new StringBuilder("SELECT id, occurred_at, actor, action, model, target, before, after, details FROM audit_log WHERE true");
-        void Filter(string condition, object value, NpgsqlDbType type)
+        // Only the filters given: each condition names its parameter.
+        void Filter<T>(string condition, string name, T value)
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = value, NpgsqlDbType = type });
-            sql.Append(" AND ").Append(condition).Append(" $").Append(command.Parameters.Count);
+            command.Bind(name, value);
+            sql.Append(" AND ").Append(condition);
         }
         if (query.Model is { } model)
         {
-            Filter("model =", model, NpgsqlDbType.Text);
+            Filter("model = @model", "model", model);
         }
         if (query.Action is { } action)
         {
-            Filter("action =", action, NpgsqlDbType.Text);
+            // Any text: the log also holds actions this version no longer writes.
+            Filter("action = @action", "action", action);
         }
         if (query.Actor is { } actor)
         {
-            Filter("actor =", actor, NpgsqlDbType.Text);
+            Filter("actor = @actor", "actor", actor);
         }
         if (query.Since is { } since)
         {
-            Filter("occurred_at >=", since, NpgsqlDbType.TimestampTz);
+            Filter("occurred_at >= @since", "since", since);
         }
         if (query.Until is { } until)
         {
-            Filter("occurred_at <", until, NpgsqlDbType.TimestampTz);
+            Filter("occurred_at < @until", "until", until);
         }
         if (query.Before is { } before)
         {
-            Filter("id <", before, NpgsqlDbType.Bigint);
+            Filter("id < @before", "before", before);
         }
         // One more than asked for tells whether another page follows.
         sql.Append(" ORDER BY id DESC LIMIT ").Append(query.Limit + 1);
@@ -54,15 +56,15 @@ internal sealed class AuditReader(NpgsqlDataSource dataSource)
         while (await reader.ReadAsync(cancellationToken))
         {
             entries.Add(new AuditLogEntry(
-                reader.GetInt64(0),
-                reader.GetFieldValue<DateTimeOffset>(1),
-                reader.GetString(2),
-                reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetString(5),
-                Json(reader, 6),
-                Json(reader, 7),
-                Json(reader, 8)));
+                Id: reader.GetInt64(0),
+                OccurredAt: reader.GetFieldValue<DateTimeOffset>(1),
+                Actor: reader.GetString(2),
+                Action: reader.GetString(3),
+                Model: reader.IsDBNull(4) ? null : reader.GetString(4),
+                Target: reader.IsDBNull(5) ? null : reader.GetString(5),
+                Before: Json(reader, 6),
+                After: Json(reader, 7),
+                Details: Json(reader, 8)));
         }
         if (entries.Count <= query.Limit)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using Hyperion.Orchestrator.Api;
+using Hyperion.Orchestrator.Persistence;
 using Hyperion.Orchestrator.Security;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -69,10 +70,9 @@ internal static class WebhooksApi
             var configured = options.Value.Webhooks.Count == 0 ? "none is configured" : "configured: " + string.Join(", ", options.Value.Webhooks.Select(w => w.Name));
             return ApiProblems.NotFound($"no webhook named '{name}' ({configured}; see {WebhookOptions.WebhooksSection}).");
         }
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var (eventId, deliveryId) = await outbox.EnqueuePingAsync(connection, transaction, webhook, ActorClaims.ActorOf(user), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
+        var (eventId, deliveryId) = await outbox.EnqueuePingAsync(db, webhook, ActorClaims.ActorOf(user), cancellationToken);
+        await db.CommitAsync(cancellationToken);
         return Results.Accepted($"/api/v1/webhooks/deliveries/{deliveryId}", new PingQueued(webhook.Name!, eventId, deliveryId));
     }
 
