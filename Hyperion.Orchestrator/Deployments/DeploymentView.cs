@@ -73,23 +73,30 @@ internal sealed record DeploymentView(
         }).ToList();
 
         return new DeploymentView(
-            deployment.Model,
-            deployment.Revision,
-            spec.Stable,
-            spec.Canary is { } canary
-                ? new CanaryView(canary.Version, canary.InitialPercent, canary.Steps, canary.StepSeconds, canary.MinRequests, canary.MaxErrorRateDelta, canary.MaxP95LatencyRatio)
+            Model: deployment.Model,
+            Revision: deployment.Revision,
+            Stable: spec.Stable,
+            Canary: spec.Canary is { } canary
+                ? new CanaryView(
+                    Version: canary.Version,
+                    Percent: canary.InitialPercent,
+                    Steps: canary.Steps,
+                    StepSeconds: canary.StepSeconds,
+                    MinRequests: canary.MinRequests,
+                    MaxErrorRateDelta: canary.MaxErrorRateDelta,
+                    MaxP95LatencyRatio: canary.MaxP95LatencyRatio)
                 : null,
-            spec.Shadow,
-            spec.Cache,
-            spec.Batching,
-            spec.MaxBatchSize,
-            spec.Instances,
-            spec.Pool,
-            spec.Replicas,
-            new ServingView(route.Stable, route.Canary?.Version, route.Shadow?.Version),
-            plan.IsReady(deployment),
-            statuses,
-            deployment.UpdatedAt)
+            Shadow: spec.Shadow,
+            Cache: spec.Cache,
+            Batching: spec.Batching,
+            MaxBatchSize: spec.MaxBatchSize,
+            Instances: spec.Instances,
+            Pool: spec.Pool,
+            Replicas: spec.Replicas,
+            Serving: new ServingView(route.Stable, route.Canary?.Version, route.Shadow?.Version),
+            Ready: plan.IsReady(deployment),
+            Versions: statuses,
+            UpdatedAt: deployment.UpdatedAt)
         {
             PreviousStable = deployment is { RetainedStable: { } retained, RetainedUntil: { } until } ? new PreviousStableView(retained, until) : null,
         };

@@ -100,7 +100,8 @@ internal static class WebhooksApi
         }
 
         var deliveries = await queries.ListAsync(
-            new DeliveryFilter(state, NullIfEmpty(query["webhook"]), eventId, NullIfEmpty(query["model"]), before, limit + 1), cancellationToken);
+            new DeliveryFilter(State: state, Webhook: NullIfEmpty(query["webhook"]), EventId: eventId, Model: NullIfEmpty(query["model"]), Before: before, Limit: limit + 1),
+            cancellationToken);
         // One row more than asked says whether there is an older page.
         var page = deliveries.Count > limit ? deliveries.Take(limit).ToArray() : [.. deliveries];
         return Results.Ok(new DeliveryPage(page, deliveries.Count > limit ? page[^1].Id : null));

@@ -33,7 +33,13 @@ internal sealed record TrafficView(long Stable, long? Canary, double? CanaryPerc
 internal sealed record RolloutPosition(RolloutState State, int Step, double Percent, long StableVersion, long CanaryVersion, IReadOnlyList<double> Steps)
 {
     public static RolloutPosition Of(RolloutRecord rollout) =>
-        new(rollout.State, rollout.Step, rollout.Percent, rollout.StableVersion, rollout.CanaryVersion, rollout.Plan.Steps);
+        new(
+            State: rollout.State,
+            Step: rollout.Step,
+            Percent: rollout.Percent,
+            StableVersion: rollout.StableVersion,
+            CanaryVersion: rollout.CanaryVersion,
+            Steps: rollout.Plan.Steps);
 }
 
 /// <summary>The audit entry's details and the webhook event's data.</summary>

@@ -197,10 +197,14 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
             var stable = await statistics.ReadAsync(deployment.Model, serving, ArmStatisticsKeys.Stable);
             var canary = await statistics.ReadAsync(deployment.Model, rollout.CanaryVersion, ArmStatisticsKeys.Canary);
             return RolloutAnalysis.Decide(new StepMeasurement(
-                rollout.Plan, rollout.Step, rollout.Percent, (now - started).TotalSeconds,
-                canary.Since(baseline.Canary), stable.Since(baseline.Stable),
-                rollout.StableAtStart is { } start && start.Version == serving ? stable.Since(start) : null,
-                options.Value.LatencyGateFloorMs)).Evidence;
+                Plan: rollout.Plan,
+                Step: rollout.Step,
+                Percent: rollout.Percent,
+                ElapsedSeconds: (now - started).TotalSeconds,
+                Canary: canary.Since(baseline.Canary),
+                Stable: stable.Since(baseline.Stable),
+                StableSinceStart: rollout.StableAtStart is { } start && start.Version == serving ? stable.Since(start) : null,
+                LatencyFloorMs: options.Value.LatencyGateFloorMs)).Evidence;
         }
         catch (StatisticsUnavailableException)
         {

@@ -47,7 +47,14 @@ internal sealed class RolloutStatusReader(NpgsqlDataSource dataSource, ArmStatis
             var stable = (await statistics.ReadAsync(deployment.Model, serving, ArmStatisticsKeys.Stable)).Since(baseline.Stable);
             var canary = (await statistics.ReadAsync(deployment.Model, rollout.CanaryVersion, ArmStatisticsKeys.Canary)).Since(baseline.Canary);
             var decision = RolloutAnalysis.Decide(new StepMeasurement(
-                rollout.Plan, rollout.Step, rollout.Percent, (DateTimeOffset.UtcNow - started).TotalSeconds, canary, stable, null, options.Value.LatencyGateFloorMs));
+                Plan: rollout.Plan,
+                Step: rollout.Step,
+                Percent: rollout.Percent,
+                ElapsedSeconds: (DateTimeOffset.UtcNow - started).TotalSeconds,
+                Canary: canary,
+                Stable: stable,
+                StableSinceStart: null,
+                LatencyFloorMs: options.Value.LatencyGateFloorMs));
             var analysis = decision.Action switch
             {
                 RolloutAction.Wait => decision.Reason,
