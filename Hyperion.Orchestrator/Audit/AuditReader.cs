@@ -16,37 +16,22 @@ internal sealed class AuditReader(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand();
         var sql = new StringBuilder("SELECT id, occurred_at, actor, action, model, target, before, after, details FROM audit_log WHERE true");
-        // Only the filters given: each condition names its parameter.
+        // Only the filters given: each condition names its parameter. Any action text is a filter: the log also holds
+        // actions this version no longer writes.
         void Filter<T>(string condition, string name, T value)
         {
-            command.Bind(name, value);
-            sql.Append(" AND ").Append(condition);
+            if (value is not null)
+            {
+                command.Bind(name, value);
+                sql.Append(" AND ").Append(condition);
+            }
         }
-        if (query.Model is { } model)
-        {
-            Filter("model = @model", "model", model);
-        }
-        if (query.Action is { } action)
-        {
-            // Any text: the log also holds actions this version no longer writes.
-            Filter("action = @action", "action", action);
-        }
-        if (query.Actor is { } actor)
-        {
-            Filter("actor = @actor", "actor", actor);
-        }
-        if (query.Since is { } since)
-        {
-            Filter("occurred_at >= @since", "since", since);
-        }
-        if (query.Until is { } until)
-        {
-            Filter("occurred_at < @until", "until", until);
-        }
-        if (query.Before is { } before)
-        {
-            Filter("id < @before", "before", before);
-        }
+        Filter("model = @model", "model", query.Model);
+        Filter("action = @action", "action", query.Action);
+        Filter("actor = @actor", "actor", query.Actor);
+        Filter("occurred_at >= @since", "since", query.Since);
+        Filter("occurred_at < @until", "until", query.Until);
+        Filter("id < @before", "before", query.Before);
         // One more than asked for tells whether another page follows.
         sql.Append(" ORDER BY id DESC LIMIT ").Append(query.Limit + 1);
         command.CommandText = sql.ToString();

@@ -270,13 +270,7 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
     {
         await using var command = db.Command("SELECT version FROM model_versions WHERE model = @model ORDER BY version");
         command.Bind("model", model);
-        var versions = new List<long>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            versions.Add(reader.GetInt64(0));
-        }
-        return versions;
+        return await command.ReadAllAsync(reader => reader.GetInt64(0), cancellationToken);
     }
 
     private static async Task<List<(long Version, JsonObject Config)>> ReadConfigsAsync(Db db, string model, long[] versions, CancellationToken cancellationToken)
@@ -284,13 +278,7 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         await using var command = db.Command("SELECT version, config::text FROM model_versions WHERE model = @model AND version = ANY(@versions) ORDER BY version");
         command.Bind("model", model);
         command.Bind("versions", versions);
-        var configs = new List<(long, JsonObject)>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            configs.Add((reader.GetInt64(0), JsonNode.Parse(reader.GetString(1))!.AsObject()));
-        }
-        return configs;
+        return await command.ReadAllAsync(reader => (reader.GetInt64(0), JsonNode.Parse(reader.GetString(1))!.AsObject()), cancellationToken);
     }
 }
 

@@ -34,19 +34,13 @@ internal sealed class SnapshotReader(NpgsqlDataSource dataSource, IOptions<Orche
             ORDER BY id
             """);
         command.Bind("ttl_seconds", (double)options.Value.ReplicaTtlSeconds);
-        var replicas = new List<LiveReplica>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            replicas.Add(new LiveReplica(
-                Id: reader.GetString(0),
-                Pool: reader.GetString(1),
-                HttpUrl: reader.GetString(2),
-                GrpcUrl: reader.IsDBNull(3) ? null : reader.GetString(3),
-                StartedAt: reader.GetFieldValue<DateTimeOffset>(4),
-                LastSeen: reader.GetFieldValue<DateTimeOffset>(5)));
-        }
-        return replicas;
+        return await command.ReadAllAsync(reader => new LiveReplica(
+            Id: reader.GetString(0),
+            Pool: reader.GetString(1),
+            HttpUrl: reader.GetString(2),
+            GrpcUrl: reader.IsDBNull(3) ? null : reader.GetString(3),
+            StartedAt: reader.GetFieldValue<DateTimeOffset>(4),
+            LastSeen: reader.GetFieldValue<DateTimeOffset>(5)), cancellationToken);
     }
 
     private async Task<List<ReplicaVersionState>> ReadStatesAsync(Db db, string? model, CancellationToken cancellationToken)
@@ -59,18 +53,12 @@ internal sealed class SnapshotReader(NpgsqlDataSource dataSource, IOptions<Orche
             """);
         command.Bind("ttl_seconds", (double)options.Value.ReplicaTtlSeconds);
         command.Bind("model", model);
-        var states = new List<ReplicaVersionState>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            states.Add(new ReplicaVersionState(
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.GetInt64(2),
-                ReplicaStore.ParsePhase(reader.GetString(3)),
-                reader.IsDBNull(4) ? null : reader.GetString(4)));
-        }
-        return states;
+        return await command.ReadAllAsync(reader => new ReplicaVersionState(
+            reader.GetString(0),
+            reader.GetString(1),
+            reader.GetInt64(2),
+            ReplicaStore.ParsePhase(reader.GetString(3)),
+            reader.IsDBNull(4) ? null : reader.GetString(4)), cancellationToken);
     }
 
     private static async Task<Dictionary<(string, long), VersionArtifact>> ReadArtifactsAsync(

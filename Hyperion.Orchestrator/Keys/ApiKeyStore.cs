@@ -42,13 +42,7 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<ApiKeySummary>> ListAsync(CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"SELECT {SummaryColumns} FROM api_keys ORDER BY created_at DESC, id DESC");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var keys = new List<ApiKeySummary>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            keys.Add(ReadSummary(reader));
-        }
-        return keys;
+        return await command.ReadAllAsync(reader => ReadSummary(reader), cancellationToken);
     }
 
     public async Task<ApiKeySummary?> GetAsync(Guid id, CancellationToken cancellationToken)

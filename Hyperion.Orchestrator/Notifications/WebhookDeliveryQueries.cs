@@ -36,13 +36,7 @@ internal sealed class WebhookDeliveryQueries(NpgsqlDataSource dataSource, IOptio
         command.Bind("model", filter.Model);
         command.Bind("before", filter.Before);
         command.Bind("limit", filter.Limit);
-        var deliveries = new List<WebhookDeliveryView>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            deliveries.Add(Read(reader));
-        }
-        return deliveries;
+        return await command.ReadAllAsync(reader => Read(reader), cancellationToken);
     }
 
     public async Task<WebhookDeliveryView?> FindAsync(Guid id, CancellationToken cancellationToken)

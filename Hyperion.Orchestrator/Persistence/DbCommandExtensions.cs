@@ -18,6 +18,18 @@ internal static class DbCommandExtensions
         return command;
     }
 
+    /// <summary>Runs the query and reads every row with <paramref name="read"/>, in order.</summary>
+    public static async Task<List<T>> ReadAllAsync<T>(this NpgsqlCommand command, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken)
+    {
+        var rows = new List<T>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(read(reader));
+        }
+        return rows;
+    }
+
     /// <summary>A <c>jsonb</c> parameter: <paramref name="value"/> in the control plane's JSON (snake_case); null is NULL.</summary>
     public static NpgsqlCommand BindJson(this NpgsqlCommand command, string name, object? value) =>
         command.BindJsonText(name, value is null ? null : JsonSerializer.Serialize(value, ControlPlaneJson.Options));

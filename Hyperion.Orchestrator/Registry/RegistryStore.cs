@@ -87,13 +87,7 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
         command.BindJsonText("tags", tags.Count == 0 ? null : JsonSerializer.Serialize(tags));
         command.Bind("tag_keys", tagKeys.Count == 0 ? null : tagKeys.ToArray());
         command.Bind("task", task);
-        var models = new List<ModelResource>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            models.Add(ReadModel(reader));
-        }
-        return models;
+        return await command.ReadAllAsync(reader => ReadModel(reader), cancellationToken);
     }
 
     public async Task<ModelResource?> GetModelAsync(string name, CancellationToken cancellationToken)

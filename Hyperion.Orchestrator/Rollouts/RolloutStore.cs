@@ -54,13 +54,7 @@ internal static class RolloutStore
     public static async Task<IReadOnlyList<string>> ActiveModelsAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("SELECT model FROM rollouts WHERE state IN ('progressing', 'paused') ORDER BY model");
-        var models = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            models.Add(reader.GetString(0));
-        }
-        return models;
+        return await command.ReadAllAsync(reader => reader.GetString(0), cancellationToken);
     }
 
     /// <summary>Inserts or replaces the model's row (the caller holds its lock, or there was none).</summary>
