@@ -1,3 +1,6 @@
+using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Persistence;
+
 namespace Hyperion.Orchestrator.Deployments;
 
 /// <summary>
@@ -59,14 +62,14 @@ internal sealed record DeploymentView(
                 var state = plan.StateOf(replica.Id, deployment.Model, version);
                 states.Add(state is null
                     ? new ReplicaStateView(replica.Id, "pending", "not reported by the replica yet")
-                    : new ReplicaStateView(replica.Id, ReplicaStore.PhaseName(state.State), state.Reason));
+                    : new ReplicaStateView(replica.Id, StoredNames<ReplicaModelPhase>.Name(state.State), state.Reason));
             }
             // A replica that still reports a version it should no longer hold (it is unloading it).
             foreach (var state in plan.Snapshot.States)
             {
                 if (state.Model == deployment.Model && state.Version == version && !states.Any(shown => shown.Replica == state.Replica))
                 {
-                    states.Add(new ReplicaStateView(state.Replica, ReplicaStore.PhaseName(state.State), state.Reason));
+                    states.Add(new ReplicaStateView(state.Replica, StoredNames<ReplicaModelPhase>.Name(state.State), state.Reason));
                 }
             }
             return new VersionStatusView(version, plan.ReadyOn(deployment, version).Count, assigned.Count, states);

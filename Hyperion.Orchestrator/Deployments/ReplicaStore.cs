@@ -84,7 +84,7 @@ internal sealed class ReplicaStore(NpgsqlDataSource dataSource, IOptions<Orchest
             insert.Bind("replica", replicaId);
             insert.Bind("models", latest.Values.Select(s => s.Model).ToArray());
             insert.Bind("versions", latest.Values.Select(s => s.Version).ToArray());
-            insert.Bind("states", latest.Values.Select(s => PhaseName(s.State)).ToArray());
+            insert.Bind("states", latest.Values.Select(s => StoredNames<ReplicaModelPhase>.Name(s.State)).ToArray());
             insert.Bind("reasons", latest.Values.Select(s => Truncate(s.Reason)).ToArray());
             await insert.ExecuteNonQueryAsync(cancellationToken);
             foreach (var state in latest.Values)
@@ -117,24 +117,6 @@ internal sealed class ReplicaStore(NpgsqlDataSource dataSource, IOptions<Orchest
         }
         return new HeartbeatChange(rejoined, changed);
     }
-
-    public static string PhaseName(ReplicaModelPhase phase) => phase switch
-    {
-        ReplicaModelPhase.Loading => "loading",
-        ReplicaModelPhase.Ready => "ready",
-        ReplicaModelPhase.Failed => "failed",
-        ReplicaModelPhase.Unloading => "unloading",
-        _ => throw new ArgumentOutOfRangeException(nameof(phase), phase, "unknown replica model phase"),
-    };
-
-    public static ReplicaModelPhase ParsePhase(string state) => state switch
-    {
-        "loading" => ReplicaModelPhase.Loading,
-        "ready" => ReplicaModelPhase.Ready,
-        "failed" => ReplicaModelPhase.Failed,
-        "unloading" => ReplicaModelPhase.Unloading,
-        _ => throw new InvalidDataException($"replica_models.state '{state}' is not one of loading, ready, failed, unloading"),
-    };
 
     private static string? Truncate(string? reason) =>
         reason is { Length: > MaxReasonLength } ? reason[..MaxReasonLength] + "…" : reason;

@@ -57,7 +57,7 @@ internal sealed class SnapshotReader(NpgsqlDataSource dataSource, IOptions<Orche
             reader.GetString(0),
             reader.GetString(1),
             reader.GetInt64(2),
-            ReplicaStore.ParsePhase(reader.GetString(3)),
+            StoredNames<ReplicaModelPhase>.Parse(reader.GetString(3), "replica_models.state"),
             reader.IsDBNull(4) ? null : reader.GetString(4)), cancellationToken);
     }
 

@@ -103,7 +103,7 @@ internal sealed class WebhookDeliveryQueries(NpgsqlDataSource dataSource, IOptio
     private WebhookDeliveryView Read(NpgsqlDataReader reader)
     {
         var webhook = reader.GetString(1);
-        var state = WebhookDeliveryStates.Parse(reader.GetString(7));
+        var state = StoredNames<WebhookDeliveryState>.Parse(reader.GetString(7), "the delivery state");
         using var data = JsonDocument.Parse(reader.GetString(15));
         return new WebhookDeliveryView(
             Id: reader.GetGuid(0),

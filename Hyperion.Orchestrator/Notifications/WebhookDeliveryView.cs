@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Hyperion.Orchestrator.Persistence;
 
 namespace Hyperion.Orchestrator.Notifications;
 
@@ -46,14 +47,5 @@ internal static class WebhookDeliveryStates
     public const string Failed = "failed";
     public const string Delivered = "delivered";
 
-    public static IReadOnlyList<string> All { get; } = [Pending, Failed, Delivered];
-
-    /// <exception cref="InvalidDataException"><paramref name="name"/> is not a delivery state.</exception>
-    public static WebhookDeliveryState Parse(string name) => name switch
-    {
-        Pending => WebhookDeliveryState.Pending,
-        Failed => WebhookDeliveryState.Failed,
-        Delivered => WebhookDeliveryState.Delivered,
-        _ => throw new InvalidDataException($"'{name}' is not a delivery state; expected one of {string.Join(", ", All)}"),
-    };
+    public static IReadOnlyList<string> All => StoredNames<WebhookDeliveryState>.All;
 }

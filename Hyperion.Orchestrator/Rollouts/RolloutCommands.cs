@@ -216,7 +216,7 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
     private static string NothingInProgress(string model, RolloutRecord? rollout, string verb) =>
         rollout is null
             ? Invariant($"Deployment '{model}' has no rollout to {verb}; start one with a canary plan, e.g. PUT /api/v1/deployments/{model} with {{\"stable\": 1, \"canary\": {{\"version\": 2, \"steps\": [10, 50, 100]}}}}.")
-            : Invariant($"Deployment '{model}' has no rollout in progress to {verb}: the last one, of version {rollout.CanaryVersion}, was {RolloutStore.StateName(rollout.State).Replace('_', ' ')} ({rollout.Reason}).");
+            : Invariant($"Deployment '{model}' has no rollout in progress to {verb}: the last one, of version {rollout.CanaryVersion}, was {StoredNames<RolloutState>.Name(rollout.State).Replace('_', ' ')} ({rollout.Reason}).");
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 

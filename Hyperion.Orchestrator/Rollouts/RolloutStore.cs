@@ -78,7 +78,7 @@ internal static class RolloutStore
         command.Bind("stable_version", rollout.StableVersion);
         command.Bind("canary_version", rollout.CanaryVersion);
         command.BindJson("plan", rollout.Plan);
-        command.Bind("state", StateName(rollout.State));
+        command.Bind("state", StoredNames<RolloutState>.Name(rollout.State));
         command.Bind("step", rollout.Step);
         command.Bind("percent", rollout.Percent);
         command.Bind("started_at", rollout.StartedAt);
@@ -92,24 +92,6 @@ internal static class RolloutStore
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public static string StateName(RolloutState state) => state switch
-    {
-        RolloutState.Progressing => "progressing",
-        RolloutState.Paused => "paused",
-        RolloutState.Promoted => "promoted",
-        RolloutState.RolledBack => "rolled_back",
-        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "unknown rollout state"),
-    };
-
-    private static RolloutState ParseState(string state) => state switch
-    {
-        "progressing" => RolloutState.Progressing,
-        "paused" => RolloutState.Paused,
-        "promoted" => RolloutState.Promoted,
-        "rolled_back" => RolloutState.RolledBack,
-        _ => throw new InvalidDataException($"rollouts.state '{state}' is not one of progressing, paused, promoted, rolled_back"),
-    };
-
     private static RolloutRecord Read(NpgsqlDataReader reader) => new(
         Model: reader.GetString(0),
         Revision: reader.GetInt64(1),
@@ -117,7 +99,7 @@ internal static class RolloutStore
         StableVersion: reader.GetInt64(3),
         CanaryVersion: reader.GetInt64(4),
         Plan: Parse<CanaryPlan>(reader.GetString(5)),
-        State: ParseState(reader.GetString(6)),
+        State: StoredNames<RolloutState>.Parse(reader.GetString(6), "rollouts.state"),
         Step: reader.GetInt32(7),
         Percent: reader.GetDouble(8),
         StartedAt: reader.GetFieldValue<DateTimeOffset>(9),

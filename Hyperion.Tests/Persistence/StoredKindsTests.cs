@@ -3,6 +3,8 @@ using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Audit;
 using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Notifications;
+using Hyperion.Orchestrator.Persistence;
+using Hyperion.Orchestrator.Rollouts;
 
 namespace Hyperion.Tests.Persistence;
 
@@ -77,9 +79,38 @@ public sealed class StoredKindsTests
     public void A_delivery_state_reads_from_the_query_and_writes_to_json_under_one_name(string member, string name)
     {
         var state = Enum.Parse<WebhookDeliveryState>(member);
-        Assert.Equal(state, WebhookDeliveryStates.Parse(name));
+        Assert.Equal(state, StoredNames<WebhookDeliveryState>.Parse(name, "state"));
         Assert.Equal($"\"{name}\"", JsonSerializer.Serialize(state, ControlPlaneJson.Options));
         Assert.Contains(name, WebhookDeliveryStates.All);
-        Assert.Throws<InvalidDataException>(() => WebhookDeliveryStates.Parse("lost"));
+    }
+
+    [Theory]
+    [InlineData(nameof(RolloutState.Progressing), "progressing")]
+    [InlineData(nameof(RolloutState.Paused), "paused")]
+    [InlineData(nameof(RolloutState.Promoted), "promoted")]
+    [InlineData(nameof(RolloutState.RolledBack), "rolled_back")]
+    public void A_rollout_state_is_stored_and_sent_under_the_name_existing_rows_hold(string member, string stored)
+    {
+        var state = Enum.Parse<RolloutState>(member);
+        Assert.Equal(stored, StoredNames<RolloutState>.Name(state));
+        Assert.Equal(state, StoredNames<RolloutState>.Parse(stored, "rollouts.state"));
+        Assert.Equal($"\"{stored}\"", JsonSerializer.Serialize(state, ControlPlaneJson.Options));
+    }
+
+    [Fact]
+    public void A_replica_models_state_is_stored_under_the_names_replicas_report()
+    {
+        Assert.Equal(new[] { "loading", "ready", "failed", "unloading" }, StoredNames<ReplicaModelPhase>.All);
+        foreach (var phase in Enum.GetValues<ReplicaModelPhase>())
+        {
+            Assert.Equal($"\"{StoredNames<ReplicaModelPhase>.Name(phase)}\"", JsonSerializer.Serialize(phase, ControlPlaneJson.Options));
+        }
+    }
+
+    [Fact]
+    public void A_stored_name_this_version_does_not_know_is_refused_naming_the_column_and_the_known_names()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => StoredNames<RolloutState>.Parse("exploded", "rollouts.state"));
+        Assert.Equal("rollouts.state 'exploded' is not one of progressing, paused, promoted, rolled_back", error.Message);
     }
 }
