@@ -78,7 +78,7 @@ internal sealed partial class ApiKeyCache(
             }
             catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
             {
-                return Fallback(hash, ex.Message);
+                return Fallback(hash, ex);
             }
             var now = Stopwatch.GetTimestamp();
             var fresh = identity is null
@@ -94,20 +94,20 @@ internal sealed partial class ApiKeyCache(
         }
     }
 
-    private Entry Fallback(KeyHash hash, string reason)
+    private Entry Fallback(KeyHash hash, Exception failure)
     {
         var now = Stopwatch.GetTimestamp();
         if (_entries.TryGetValue(hash, out var known) && known.Identity is not null && now < known.StaleUntil)
         {
             // Serve the last answer, and ask again in a few seconds rather than on every request.
             metrics.KeyLookup("stale");
-            LogServingStale(logger, reason);
+            LogServingStale(logger, failure);
             var extended = known with { FreshUntil = Math.Min(known.StaleUntil, now + Seconds(2)) };
             _entries[hash] = extended;
             return extended;
         }
         metrics.KeyLookup("failed");
-        LogLookupFailed(logger, reason);
+        LogLookupFailed(logger, failure);
         return Entry.Unavailable;
     }
 
@@ -180,9 +180,9 @@ internal sealed partial class ApiKeyCache(
     [LoggerMessage(Level = LogLevel.Information, Message = "Key {Prefix}… revoked: evicted from the cache")]
     private static partial void LogRevoked(ILogger logger, string prefix);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Key lookup failed, serving the key's last confirmed identity: {Reason}")]
-    private static partial void LogServingStale(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Key lookup failed, serving the key's last confirmed identity")]
+    private static partial void LogServingStale(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Key lookup failed and the key was never confirmed: {Reason}")]
-    private static partial void LogLookupFailed(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Key lookup failed and the key was never confirmed")]
+    private static partial void LogLookupFailed(ILogger logger, Exception exception);
 }

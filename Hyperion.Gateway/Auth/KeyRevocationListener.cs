@@ -32,12 +32,12 @@ internal sealed partial class KeyRevocationListener(IConnectionMultiplexer redis
         catch (RedisException ex)
         {
             // The subscription is restored by the multiplexer once Redis is back; until then keys live out their TTL.
-            LogSubscribeFailed(logger, ex.Message);
+            LogSubscribeFailed(logger, ex);
         }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not subscribe to key revocation notices now: {Reason}")]
-    private static partial void LogSubscribeFailed(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not subscribe to key revocation notices now")]
+    private static partial void LogSubscribeFailed(ILogger logger, Exception exception);
 }

@@ -64,7 +64,7 @@ internal sealed partial class RateLimitStage(
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            await DegradedAsync(context, request, ex.Message);
+            await DegradedAsync(context, request, "Redis did not answer", ex);
             return;
         }
         await ApplyAsync(context, request, plan, decision);
@@ -87,14 +87,14 @@ internal sealed partial class RateLimitStage(
         return next(context);
     }
 
-    private async Task DegradedAsync(HttpContext context, RequestClassification request, string reason)
+    private async Task DegradedAsync(HttpContext context, RequestClassification request, string reason, Exception? failure = null)
     {
         // One warning per 10 s at most: an outage must not flood the log.
         var now = Environment.TickCount64;
         var last = Interlocked.Read(ref _lastWarning);
         if (now - last > 10_000 && Interlocked.CompareExchange(ref _lastWarning, now, last) == last)
         {
-            LogRedisUnavailable(logger, _options.FailClosed ? "refused (Gateway:RateLimiting:FailClosed)" : "let through unlimited", reason);
+            LogRedisUnavailable(logger, failure, _options.FailClosed ? "refused (Gateway:RateLimiting:FailClosed)" : "let through unlimited", reason);
         }
         if (_options.FailClosed)
         {
@@ -109,5 +109,5 @@ internal sealed partial class RateLimitStage(
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rate limits cannot be checked (Redis): requests are {Consequence}: {Reason}")]
-    private static partial void LogRedisUnavailable(ILogger logger, string consequence, string reason);
+    private static partial void LogRedisUnavailable(ILogger logger, Exception? exception, string consequence, string reason);
 }

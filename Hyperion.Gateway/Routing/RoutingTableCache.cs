@@ -81,7 +81,7 @@ internal sealed partial class RoutingTableCache(
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException && !stoppingToken.IsCancellationRequested)
         {
             metrics.RoutingRefreshed(success: false);
-            LogRefreshFailed(logger, _current.Loaded ? "the last known table stays in force" : "no table yet: requests go to any replica", ex.Message);
+            LogRefreshFailed(logger, ex, _current.Loaded ? "the last known table stays in force" : "no table yet: requests go to any replica");
             return false;
         }
     }
@@ -97,13 +97,13 @@ internal sealed partial class RoutingTableCache(
         }
         catch (RedisException ex)
         {
-            LogSubscribeFailed(logger, ex.Message);
+            LogSubscribeFailed(logger, ex);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not fetch the routing table ({Consequence}): {Reason}")]
-    private static partial void LogRefreshFailed(ILogger logger, string consequence, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not fetch the routing table ({Consequence})")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception exception, string consequence);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not subscribe to routing change notices; the table is refetched periodically: {Reason}")]
-    private static partial void LogSubscribeFailed(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not subscribe to routing change notices; the table is refetched periodically")]
+    private static partial void LogSubscribeFailed(ILogger logger, Exception exception);
 }

@@ -114,7 +114,7 @@ internal sealed partial class ShadowDispatcher : BackgroundService
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
         {
-            LogShadowFailed(_logger, copy.Target.Model, copy.Target.Version, ex.Message);
+            LogShadowFailed(_logger, ex, copy.Target.Model, copy.Target.Version);
         }
         var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var outcome = status == 0 ? ArmOutcome.Error : ArmOutcomes.OfStatus(status); // 0: no answer at all
@@ -127,6 +127,6 @@ internal sealed partial class ShadowDispatcher : BackgroundService
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Shadow copy to {Model} version {Version} failed: {Reason}")]
-    private static partial void LogShadowFailed(ILogger logger, string model, long version, string reason);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Shadow copy to {Model} version {Version} failed")]
+    private static partial void LogShadowFailed(ILogger logger, Exception exception, string model, long version);
 }

@@ -66,7 +66,7 @@ internal sealed partial class ArmStatisticsFlusher(ArmStatistics statistics, ICo
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
                 counters.Restore(delta);
-                LogFlushFailed(logger, ex.Message);
+                LogFlushFailed(logger, ex);
             }
         }
     }
@@ -99,6 +99,6 @@ internal sealed partial class ArmStatisticsFlusher(ArmStatistics statistics, ICo
         return [.. values];
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write arm statistics to Redis (kept for the next try): {Reason}")]
-    private static partial void LogFlushFailed(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write arm statistics to Redis (kept for the next try)")]
+    private static partial void LogFlushFailed(ILogger logger, Exception exception);
 }

@@ -53,7 +53,7 @@ internal sealed partial class ConvergenceAgent(
         }
         catch (InvalidOperationException ex)
         {
-            LogNoAddress(logger, ex.Message);
+            LogNoAddress(logger, ex);
             return;
         }
         LogStarting(logger, replicaId, settings.Pool, httpUrl, settings.OrchestratorUrl);
@@ -92,7 +92,7 @@ internal sealed partial class ConvergenceAgent(
                 // The first failure and then every tenth: an outage must be visible without flooding the log.
                 if (failures == 1 || failures % 10 == 0)
                 {
-                    LogHeartbeatFailed(logger, failures, ex.Message, wait.TotalSeconds);
+                    LogHeartbeatFailed(logger, ex, failures, wait.TotalSeconds);
                 }
             }
             await _heartbeatNow.WaitAsync(wait, stoppingToken);
@@ -124,7 +124,7 @@ internal sealed partial class ConvergenceAgent(
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
             {
                 // A pass that fails (a full disk, a permission) is logged and tried again on the next heartbeat.
-                LogConvergeFailed(logger, ex.GetType().Name, ex.Message);
+                LogConvergeFailed(logger, ex);
             }
         }
     }
@@ -170,15 +170,15 @@ internal sealed partial class ConvergenceAgent(
     [LoggerMessage(Level = LogLevel.Information, Message = "Replica {ReplicaId} joins pool {Pool} at {HttpUrl}; orchestrator {Orchestrator}")]
     private static partial void LogStarting(ILogger logger, string replicaId, string pool, string httpUrl, string orchestrator);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Convergence agent not started: {Reason}")]
-    private static partial void LogNoAddress(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Convergence agent not started: the replica's own address is unknown")]
+    private static partial void LogNoAddress(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat to the orchestrator failed ({Failures} in a row): {Reason}; serving what is loaded, retrying in {Seconds:F1} s")]
-    private static partial void LogHeartbeatFailed(ILogger logger, int failures, string reason, double seconds);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat to the orchestrator failed ({Failures} in a row); serving what is loaded, retrying in {Seconds:F1} s")]
+    private static partial void LogHeartbeatFailed(ILogger logger, Exception exception, int failures, double seconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Orchestrator reachable again after {Failures} failed heartbeats")]
     private static partial void LogReconnected(ILogger logger, int failures);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Converging failed ({Error}: {Reason}); trying again on the next heartbeat")]
-    private static partial void LogConvergeFailed(ILogger logger, string error, string reason);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Converging failed; trying again on the next heartbeat")]
+    private static partial void LogConvergeFailed(ILogger logger, Exception exception);
 }

@@ -302,7 +302,7 @@ internal sealed partial class ModelConverger(
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Unloaded already; the files only take space. Next pass tries again.
-            LogDeleteFailed(logger, folder, ex.Message);
+            LogDeleteFailed(logger, ex, folder);
         }
     }
 
@@ -377,6 +377,6 @@ internal sealed partial class ModelConverger(
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded model {Model} version {Version}: {Reason}")]
     private static partial void LogUnloaded(ILogger logger, string model, long version, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete {Folder}: {Reason}")]
-    private static partial void LogDeleteFailed(ILogger logger, string folder, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete {Folder}")]
+    private static partial void LogDeleteFailed(ILogger logger, Exception exception, string folder);
 }

@@ -43,7 +43,7 @@ internal sealed partial class ModelRepository
         catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException)
         {
             // Versions that already serve keep serving; the model reports why the new files were refused.
-            LogModelFailed(_logger, name, ex.Message);
+            LogModelFailed(_logger, ex, name);
             entry.State = previous with { Reason = ex.Message };
             throw new InferenceException(InferenceErrorKind.InvalidArgument, $"failed to load model '{name}': {ex.Message}", ex);
         }
@@ -196,8 +196,8 @@ internal sealed partial class ModelRepository
     [LoggerMessage(Level = LogLevel.Error, Message = "Model {Model} version {Version} failed to load: {Reason}")]
     private static partial void LogVersionFailed(ILogger logger, string model, long version, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Model {Model} failed to load: {Reason}")]
-    private static partial void LogModelFailed(ILogger logger, string model, string reason);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model {Model} failed to load")]
+    private static partial void LogModelFailed(ILogger logger, Exception exception, string model);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloading model {Model} version {Version} once its in-flight requests finish")]
     private static partial void LogVersionUnloaded(ILogger logger, string model, string version);

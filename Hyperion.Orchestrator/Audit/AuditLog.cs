@@ -1,7 +1,4 @@
-using System.Text.Json;
-using Hyperion.Contracts.ControlPlane;
-using Npgsql;
-using NpgsqlTypes;
+using Hyperion.Orchestrator.Persistence;
 
 namespace Hyperion.Orchestrator.Audit;
 
@@ -11,29 +8,19 @@ namespace Hyperion.Orchestrator.Audit;
 /// </summary>
 internal static class AuditLog
 {
-    public static async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, AuditEntry entry, CancellationToken cancellationToken)
+    public static async Task AppendAsync(Db db, AuditEntry entry, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
+        await using var command = db.Command("""
             INSERT INTO audit_log (actor, action, model, target, before, after, details)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
-            """, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = entry.Actor });
-        command.Parameters.Add(new NpgsqlParameter { Value = entry.Action });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)entry.Model ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)entry.Target ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(Json(entry.Before));
-        command.Parameters.Add(Json(entry.After));
-        command.Parameters.Add(new NpgsqlParameter
-        {
-            Value = entry.Details is null ? "{}" : JsonSerializer.Serialize(entry.Details, ControlPlaneJson.Options),
-            NpgsqlDbType = NpgsqlDbType.Jsonb,
-        });
+            VALUES (@actor, @action, @model, @target, @before, @after, coalesce(@details, '{}'))
+            """);
+        command.Bind("actor", entry.Actor);
+        command.Bind("action", entry.Action.Name());
+        command.Bind("model", entry.Model);
+        command.Bind("target", entry.Target);
+        command.BindJson("before", entry.Before);
+        command.BindJson("after", entry.After);
+        command.BindJson("details", entry.Details);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
-
-    private static NpgsqlParameter Json(object? value) => new()
-    {
-        Value = value is null ? DBNull.Value : JsonSerializer.Serialize(value, ControlPlaneJson.Options),
-        NpgsqlDbType = NpgsqlDbType.Jsonb,
-    };
 }

@@ -82,7 +82,7 @@ internal sealed record AuditQuery(
             }
         }
 
-        return errors.Count > 0 ? (null, errors) : (new AuditQuery(model, action, actor, since, until, limit, before), errors);
+        return errors.Count > 0 ? (null, errors) : (new AuditQuery(Model: model, Action: action, Actor: actor, Since: since, Until: until, Limit: limit, Before: before), errors);
     }
 
     private static string? Single(IQueryCollection query, string name) =>

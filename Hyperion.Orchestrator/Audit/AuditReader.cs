@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Hyperion.Orchestrator.Persistence;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Hyperion.Orchestrator.Audit;
 
@@ -16,35 +16,22 @@ internal sealed class AuditReader(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand();
         var sql = new StringBuilder("SELECT id, occurred_at, actor, action, model, target, before, after, details FROM audit_log WHERE true");
-        void Filter(string condition, object value, NpgsqlDbType type)
+        // Only the filters given: each condition names its parameter. Any action text is a filter: the log also holds
+        // actions this version no longer writes.
+        void Filter<T>(string condition, string name, T value)
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = value, NpgsqlDbType = type });
-            sql.Append(" AND ").Append(condition).Append(" $").Append(command.Parameters.Count);
+            if (value is not null)
+            {
+                command.Bind(name, value);
+                sql.Append(" AND ").Append(condition);
+            }
         }
-        if (query.Model is { } model)
-        {
-            Filter("model =", model, NpgsqlDbType.Text);
-        }
-        if (query.Action is { } action)
-        {
-            Filter("action =", action, NpgsqlDbType.Text);
-        }
-        if (query.Actor is { } actor)
-        {
-            Filter("actor =", actor, NpgsqlDbType.Text);
-        }
-        if (query.Since is { } since)
-        {
-            Filter("occurred_at >=", since, NpgsqlDbType.TimestampTz);
-        }
-        if (query.Until is { } until)
-        {
-            Filter("occurred_at <", until, NpgsqlDbType.TimestampTz);
-        }
-        if (query.Before is { } before)
-        {
-            Filter("id <", before, NpgsqlDbType.Bigint);
-        }
+        Filter("model = @model", "model", query.Model);
+        Filter("action = @action", "action", query.Action);
+        Filter("actor = @actor", "actor", query.Actor);
+        Filter("occurred_at >= @since", "since", query.Since);
+        Filter("occurred_at < @until", "until", query.Until);
+        Filter("id < @before", "before", query.Before);
         // One more than asked for tells whether another page follows.
         sql.Append(" ORDER BY id DESC LIMIT ").Append(query.Limit + 1);
         command.CommandText = sql.ToString();
@@ -54,15 +41,15 @@ internal sealed class AuditReader(NpgsqlDataSource dataSource)
         while (await reader.ReadAsync(cancellationToken))
         {
             entries.Add(new AuditLogEntry(
-                reader.GetInt64(0),
-                reader.GetFieldValue<DateTimeOffset>(1),
-                reader.GetString(2),
-                reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetString(5),
-                Json(reader, 6),
-                Json(reader, 7),
-                Json(reader, 8)));
+                Id: reader.GetInt64(0),
+                OccurredAt: reader.GetFieldValue<DateTimeOffset>(1),
+                Actor: reader.GetString(2),
+                Action: reader.GetString(3),
+                Model: reader.IsDBNull(4) ? null : reader.GetString(4),
+                Target: reader.IsDBNull(5) ? null : reader.GetString(5),
+                Before: Json(reader, 6),
+                After: Json(reader, 7),
+                Details: Json(reader, 8)));
         }
         if (entries.Count <= query.Limit)
         {

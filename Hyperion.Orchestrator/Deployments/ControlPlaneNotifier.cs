@@ -14,7 +14,7 @@ internal sealed partial class ControlPlaneNotifier(IConnectionMultiplexer redis,
     {
         if (!redis.IsConnected)
         {
-            LogNotPublished(logger, channel, message, "Redis is not connected");
+            LogNotPublished(logger, null, channel, message, "Redis is not connected");
             return;
         }
         try
@@ -23,10 +23,10 @@ internal sealed partial class ControlPlaneNotifier(IConnectionMultiplexer redis,
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            LogNotPublished(logger, channel, message, ex.Message);
+            LogNotPublished(logger, ex, channel, message, "Redis did not take it");
         }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Change notice {Channel} {Message} not published ({Reason}); subscribers catch up on their next poll")]
-    private static partial void LogNotPublished(ILogger logger, string channel, string message, string reason);
+    private static partial void LogNotPublished(ILogger logger, Exception? exception, string channel, string message, string reason);
 }

@@ -136,13 +136,13 @@ internal sealed class ConvergencePlan
             : null;
         var cache = spec.Cache is { Enabled: true } enabled ? new CachePolicy(true, enabled.TtlSeconds) : new CachePolicy(false, 0);
         return new ModelRoute(
-            deployment.Model,
-            deployment.Revision,
-            deployment.ServingStable,
-            canary,
-            shadow,
-            cache,
-            [.. HeldVersions(deployment).Select(version => new VersionReplicas(version, ReadyOn(deployment, version)))]);
+            Model: deployment.Model,
+            Revision: deployment.Revision,
+            Stable: deployment.ServingStable,
+            Canary: canary,
+            Shadow: shadow,
+            Cache: cache,
+            Versions: [.. HeldVersions(deployment).Select(version => new VersionReplicas(version, ReadyOn(deployment, version)))]);
     }
 
     public RoutingTable RoutingTable() => new(

@@ -49,7 +49,16 @@ internal static partial class DeploymentSpecValidator
         {
             return null;
         }
-        return new DeploymentSpec(request.Stable!.Value, canary, shadow, cache, batching, request.MaxBatchSize, instances, pool, request.Replicas);
+        return new DeploymentSpec(
+            Stable: request.Stable!.Value,
+            Canary: canary,
+            Shadow: shadow,
+            Cache: cache,
+            Batching: batching,
+            MaxBatchSize: request.MaxBatchSize,
+            Instances: instances,
+            Pool: pool,
+            Replicas: request.Replicas);
     }
 
     /// <summary>One line naming every mistake, for the problem's <c>detail</c>.</summary>
@@ -119,14 +128,21 @@ internal static partial class DeploymentSpecValidator
         }
         return plan
             ? new CanarySpec(
-                version,
-                null,
-                canary.Steps ?? CanaryPlan.DefaultSteps,
-                canary.StepSeconds ?? CanaryPlan.DefaultStepSeconds,
-                canary.MinRequests ?? CanaryPlan.DefaultMinRequests,
-                canary.MaxErrorRateDelta ?? CanaryPlan.DefaultMaxErrorRateDelta,
-                canary.MaxP95LatencyRatio ?? CanaryPlan.DefaultMaxP95LatencyRatio)
-            : new CanarySpec(version, canary.Percent, null, null, null, null, null);
+                Version: version,
+                Percent: null,
+                Steps: canary.Steps ?? CanaryPlan.DefaultSteps,
+                StepSeconds: canary.StepSeconds ?? CanaryPlan.DefaultStepSeconds,
+                MinRequests: canary.MinRequests ?? CanaryPlan.DefaultMinRequests,
+                MaxErrorRateDelta: canary.MaxErrorRateDelta ?? CanaryPlan.DefaultMaxErrorRateDelta,
+                MaxP95LatencyRatio: canary.MaxP95LatencyRatio ?? CanaryPlan.DefaultMaxP95LatencyRatio)
+            : new CanarySpec(
+                Version: version,
+                Percent: canary.Percent,
+                Steps: null,
+                StepSeconds: null,
+                MinRequests: null,
+                MaxErrorRateDelta: null,
+                MaxP95LatencyRatio: null);
     }
 
     private static ShadowSpec? ValidateShadow(ShadowRequest? shadow, long? stable, Errors found)

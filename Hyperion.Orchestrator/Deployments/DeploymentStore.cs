@@ -3,11 +3,11 @@ using System.Text.Json.Nodes;
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Audit;
 using Hyperion.Orchestrator.Notifications;
+using Hyperion.Orchestrator.Persistence;
 using Hyperion.Orchestrator.Rollouts;
 using Hyperion.Orchestrator.Security;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Hyperion.Orchestrator.Deployments;
 
@@ -21,19 +21,18 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
 {
     public async Task<PutResult> PutAsync(string model, DeploymentSpec spec, string actor, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await LockAsync(connection, transaction, model, cancellationToken);
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
+        await LockAsync(db, model, cancellationToken);
 
-        await using (var exists = new NpgsqlCommand("SELECT 1 FROM models WHERE name = $1 FOR KEY SHARE", connection, transaction))
+        await using (var exists = db.Command("SELECT 1 FROM models WHERE name = @model FOR KEY SHARE"))
         {
-            exists.Parameters.Add(new NpgsqlParameter { Value = model });
+            exists.Bind("model", model);
             if (await exists.ExecuteScalarAsync(cancellationToken) is null)
             {
                 return new PutResult(PutStatus.ModelNotFound, 0, [], []);
             }
         }
-        var existing = await ReadVersionsAsync(connection, transaction, model, cancellationToken);
+        var existing = await ReadVersionsAsync(db, model, cancellationToken);
         var missing = spec.NamedVersions().Distinct().Where(version => !existing.Contains(version)).ToList();
         if (missing.Count > 0)
         {
@@ -42,7 +41,7 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         if (spec.Batching is not null || spec.MaxBatchSize is not null)
         {
             var problems = new List<string>();
-            foreach (var (version, config) in await ReadConfigsAsync(connection, transaction, model, [.. spec.NamedVersions().Distinct()], cancellationToken))
+            foreach (var (version, config) in await ReadConfigsAsync(db, model, [.. spec.NamedVersions().Distinct()], cancellationToken))
             {
                 problems.AddRange(VersionOverridesCheck.Problems(version, config, spec));
             }
@@ -52,53 +51,55 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
             }
         }
 
-        var current = (await ReadDeploymentsAsync(connection, transaction, model, cancellationToken)).SingleOrDefault();
-        var specJson = JsonSerializer.Serialize(spec, ControlPlaneJson.Options);
-        if (current is not null && JsonSerializer.Serialize(current.Spec, ControlPlaneJson.Options) == specJson)
+        var current = await CurrentAsync(db, model, cancellationToken);
+        if (current is not null && JsonSerializer.Serialize(current.Spec, ControlPlaneJson.Options) == JsonSerializer.Serialize(spec, ControlPlaneJson.Options))
         {
             return new PutResult(PutStatus.Unchanged, current.Revision, [], existing);
         }
 
-        var revision = await AppendRevisionAsync(connection, transaction, model, specJson, actor, cancellationToken);
-        await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
-            actor,
-            current is null ? "deployment.created" : "deployment.updated",
-            model,
-            $"revision {revision}",
+        var revision = await AppendRevisionAsync(db, model, spec, actor, cancellationToken);
+        await AuditLog.AppendAsync(db, new AuditEntry(
+            Actor: actor,
+            Action: current is null ? AuditAction.DeploymentCreated : AuditAction.DeploymentUpdated,
+            Model: model,
+            Target: $"revision {revision}",
             Before: current?.Spec,
             After: spec,
             Details: new { revision, previous_revision = current?.Revision }), cancellationToken);
-        await webhooks.EnqueueAsync(connection, transaction, new NotificationEvent(
+        await webhooks.EnqueueAsync(db, new NotificationEvent(
             NotificationEventTypes.DeploymentUpdated,
             model,
             actor,
-            new DeploymentChange(current is null ? "created" : "updated", revision, current?.Revision, current?.Spec, spec)), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+            new DeploymentChange(current is null ? DeploymentChangeKind.Created : DeploymentChangeKind.Updated, revision, current?.Revision, current?.Spec, spec)), cancellationToken);
+        await db.CommitAsync(cancellationToken);
         return new PutResult(current is null ? PutStatus.Created : PutStatus.Updated, revision, [], existing);
     }
 
     /// <summary>Removes the deployment (its revisions stay, for history and for a later PUT's numbering); false when there was none.</summary>
     public async Task<bool> DeleteAsync(string model, string actor, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await LockAsync(connection, transaction, model, cancellationToken);
-        var current = (await ReadDeploymentsAsync(connection, transaction, model, cancellationToken)).SingleOrDefault();
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
+        await LockAsync(db, model, cancellationToken);
+        var current = await CurrentAsync(db, model, cancellationToken);
         if (current is null)
         {
             return false;
         }
-        await using (var delete = new NpgsqlCommand("DELETE FROM deployments WHERE model = $1", connection, transaction))
+        await using (var delete = db.Command("DELETE FROM deployments WHERE model = @model"))
         {
-            delete.Parameters.Add(new NpgsqlParameter { Value = model });
+            delete.Bind("model", model);
             await delete.ExecuteNonQueryAsync(cancellationToken);
         }
-        await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
-            actor, "deployment.deleted", model, $"revision {current.Revision}", Before: current.Spec,
+        await AuditLog.AppendAsync(db, new AuditEntry(
+            Actor: actor,
+            Action: AuditAction.DeploymentDeleted,
+            Model: model,
+            Target: $"revision {current.Revision}",
+            Before: current.Spec,
             Details: new { revision = current.Revision, serving_stable = current.ServingStable }), cancellationToken);
-        await webhooks.EnqueueAsync(connection, transaction, new NotificationEvent(
-            NotificationEventTypes.DeploymentUpdated, model, actor, new DeploymentChange("deleted", null, current.Revision, current.Spec, null)), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await webhooks.EnqueueAsync(db, new NotificationEvent(
+            NotificationEventTypes.DeploymentUpdated, model, actor, new DeploymentChange(DeploymentChangeKind.Deleted, null, current.Revision, current.Spec, null)), cancellationToken);
+        await db.CommitAsync(cancellationToken);
         return true;
     }
 
@@ -110,33 +111,32 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
     public async Task<bool> SetServingStableAsync(
         DeploymentRecord deployment, long? from, long to, IReadOnlyList<string> readyOn, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var update = new NpgsqlCommand("""
-            UPDATE deployments SET serving_stable = $3, updated_at = now(),
-                previous_stable = serving_stable, previous_stable_until = now() + make_interval(secs => $5)
-            WHERE model = $1 AND revision = $2 AND serving_stable IS NOT DISTINCT FROM $4
-            """, connection, transaction))
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
+        await using (var update = db.Command("""
+            UPDATE deployments SET serving_stable = @to, updated_at = now(),
+                previous_stable = serving_stable, previous_stable_until = now() + make_interval(secs => @retention_seconds)
+            WHERE model = @model AND revision = @revision AND serving_stable IS NOT DISTINCT FROM @from
+            """))
         {
-            update.Parameters.Add(new NpgsqlParameter { Value = deployment.Model });
-            update.Parameters.Add(new NpgsqlParameter { Value = deployment.Revision });
-            update.Parameters.Add(new NpgsqlParameter { Value = to });
-            update.Parameters.Add(new NpgsqlParameter { Value = (object?)from ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
-            update.Parameters.Add(new NpgsqlParameter { Value = (double)rolloutOptions.Value.PreviousStableRetentionSeconds, NpgsqlDbType = NpgsqlDbType.Double });
+            update.Bind("model", deployment.Model);
+            update.Bind("revision", deployment.Revision);
+            update.Bind("to", to);
+            update.Bind("from", from);
+            update.Bind("retention_seconds", (double)rolloutOptions.Value.PreviousStableRetentionSeconds);
             if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
                 return false;
             }
         }
-        await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
-            ActorClaims.System("convergence"),
-            "deployment.serving_changed",
-            deployment.Model,
-            $"revision {deployment.Revision}",
+        await AuditLog.AppendAsync(db, new AuditEntry(
+            Actor: ActorClaims.System("convergence"),
+            Action: AuditAction.DeploymentServingChanged,
+            Model: deployment.Model,
+            Target: $"revision {deployment.Revision}",
             Before: new { serving_stable = from },
             After: new { serving_stable = to },
             Details: new { revision = deployment.Revision, ready_on = readyOn, previous_stable_retained_seconds = from is null ? 0 : rolloutOptions.Value.PreviousStableRetentionSeconds }), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await db.CommitAsync(cancellationToken);
         return true;
     }
 
@@ -146,10 +146,10 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
             SELECT r.revision, r.spec, r.created_by, r.created_at, d.revision IS NOT NULL AS current
             FROM deployment_revisions r
             LEFT JOIN deployments d ON d.model = r.model AND d.revision = r.revision
-            WHERE r.model = $1
+            WHERE r.model = @model
             ORDER BY r.revision DESC
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = model });
+        command.Bind("model", model);
         var revisions = new List<RevisionView>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -164,103 +164,121 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         return revisions.Count == 0 ? null : revisions;
     }
 
-    public static async Task<List<DeploymentRecord>> ReadDeploymentsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string? model, CancellationToken cancellationToken)
+    /// <summary>The deployment's advisory lock until the transaction ends: changes of one deployment take turns.</summary>
+    public static async Task LockAsync(Db db, string model, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
+        await using var command = db.Command("SELECT pg_advisory_xact_lock(hashtextextended('hyperion.deployment:' || @model, 0))");
+        command.Bind("model", model);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>The model's deployment; null when it has none.</summary>
+    public static async Task<DeploymentRecord?> CurrentAsync(Db db, string model, CancellationToken cancellationToken) =>
+        (await ReadDeploymentsAsync(db, model, cancellationToken)).SingleOrDefault();
+
+    /// <param name="model">Only this model's deployment (null: every deployment).</param>
+    public static async Task<List<DeploymentRecord>> ReadDeploymentsAsync(Db db, string? model, CancellationToken cancellationToken)
+    {
+        await using var command = db.Command("""
             SELECT d.model, d.revision, r.spec, d.serving_stable, d.updated_at,
                    CASE WHEN d.previous_stable_until > now() THEN d.previous_stable END,
                    CASE WHEN d.previous_stable_until > now() THEN d.previous_stable_until END
             FROM deployments d
             JOIN deployment_revisions r ON r.model = d.model AND r.revision = d.revision
-            WHERE $1::text IS NULL OR d.model = $1
+            WHERE @model::text IS NULL OR d.model = @model
             ORDER BY d.model
-            """, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)model ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            """);
+        command.Bind("model", model);
         var deployments = new List<DeploymentRecord>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             deployments.Add(new DeploymentRecord(
-                reader.GetString(0),
-                reader.GetInt64(1),
-                SnapshotReader.ParseSpec(reader.GetString(2)),
-                reader.IsDBNull(3) ? null : reader.GetInt64(3),
-                reader.GetFieldValue<DateTimeOffset>(4),
-                reader.IsDBNull(5) ? null : reader.GetInt64(5),
-                reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6)));
+                Model: reader.GetString(0),
+                Revision: reader.GetInt64(1),
+                Spec: SnapshotReader.ParseSpec(reader.GetString(2)),
+                ServingStable: reader.IsDBNull(3) ? null : reader.GetInt64(3),
+                UpdatedAt: reader.GetFieldValue<DateTimeOffset>(4),
+                RetainedStable: reader.IsDBNull(5) ? null : reader.GetInt64(5),
+                RetainedUntil: reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6)));
         }
         return deployments;
     }
 
     /// <summary>
-    /// Writes <paramref name="specJson"/> as the model's next revision and points the deployment at it. The caller
-    /// holds <see cref="LockAsync"/> in <paramref name="transaction"/> (revision numbers are max + 1).
+    /// Writes <paramref name="spec"/> as the model's next revision and points the deployment at it. The caller holds
+    /// <see cref="LockAsync"/> in <paramref name="db"/>'s transaction (revision numbers are max + 1).
     /// </summary>
-    public static async Task<long> AppendRevisionAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string model, string specJson, string actor, CancellationToken cancellationToken)
+    public static async Task<long> AppendRevisionAsync(Db db, string model, DeploymentSpec spec, string actor, CancellationToken cancellationToken)
     {
         long revision;
-        await using (var next = new NpgsqlCommand("SELECT coalesce(max(revision), 0) + 1 FROM deployment_revisions WHERE model = $1", connection, transaction))
+        await using (var next = db.Command("SELECT coalesce(max(revision), 0) + 1 FROM deployment_revisions WHERE model = @model"))
         {
-            next.Parameters.Add(new NpgsqlParameter { Value = model });
+            next.Bind("model", model);
             revision = (long)(await next.ExecuteScalarAsync(cancellationToken))!;
         }
-        await using (var insert = new NpgsqlCommand(
-            "INSERT INTO deployment_revisions (model, revision, spec, created_by) VALUES ($1, $2, $3, $4)", connection, transaction))
+        await using (var insert = db.Command("INSERT INTO deployment_revisions (model, revision, spec, created_by) VALUES (@model, @revision, @spec, @actor)"))
         {
-            insert.Parameters.Add(new NpgsqlParameter { Value = model });
-            insert.Parameters.Add(new NpgsqlParameter { Value = revision });
-            insert.Parameters.Add(new NpgsqlParameter { Value = specJson, NpgsqlDbType = NpgsqlDbType.Jsonb });
-            insert.Parameters.Add(new NpgsqlParameter { Value = actor });
+            insert.Bind("model", model);
+            insert.Bind("revision", revision);
+            insert.BindJson("spec", spec);
+            insert.Bind("actor", actor);
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
-        await using (var point = new NpgsqlCommand("""
-            INSERT INTO deployments (model, revision) VALUES ($1, $2)
+        await using (var point = db.Command("""
+            INSERT INTO deployments (model, revision) VALUES (@model, @revision)
             ON CONFLICT (model) DO UPDATE SET revision = excluded.revision, updated_at = now()
-            """, connection, transaction))
+            """))
         {
-            point.Parameters.Add(new NpgsqlParameter { Value = model });
-            point.Parameters.Add(new NpgsqlParameter { Value = revision });
+            point.Bind("model", model);
+            point.Bind("revision", revision);
             await point.ExecuteNonQueryAsync(cancellationToken);
         }
         return revision;
     }
 
-    private static async Task<List<long>> ReadVersionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string model, CancellationToken cancellationToken)
+    /// <summary>Who wrote <paramref name="revision"/>.</summary>
+    public static async Task<string> CreatorAsync(Db db, string model, long revision, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SELECT version FROM model_versions WHERE model = $1 ORDER BY version", connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = model });
-        var versions = new List<long>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            versions.Add(reader.GetInt64(0));
-        }
-        return versions;
+        await using var command = db.Command("SELECT created_by FROM deployment_revisions WHERE model = @model AND revision = @revision");
+        command.Bind("model", model);
+        command.Bind("revision", revision);
+        return await command.ExecuteScalarAsync(cancellationToken) as string ?? "unknown";
     }
 
-    private static async Task<List<(long Version, JsonObject Config)>> ReadConfigsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string model, long[] versions, CancellationToken cancellationToken)
+    /// <summary>
+    /// The newest revision before <paramref name="current"/> whose stable differs from the current stable: what a
+    /// rollback returns to (several rollbacks in a row go back and forth, like <c>kubectl rollout undo</c>).
+    /// </summary>
+    public static async Task<(long Revision, long Stable)?> PreviousStableAsync(Db db, DeploymentRecord current, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SELECT version, config::text FROM model_versions WHERE model = $1 AND version = ANY($2) ORDER BY version", connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = model });
-        command.Parameters.Add(new NpgsqlParameter { Value = versions });
-        var configs = new List<(long, JsonObject)>();
+        await using var command = db.Command("""
+            SELECT revision, (spec ->> 'stable')::bigint
+            FROM deployment_revisions
+            WHERE model = @model AND revision < @revision AND (spec ->> 'stable')::bigint <> @stable
+            ORDER BY revision DESC
+            LIMIT 1
+            """);
+        command.Bind("model", current.Model);
+        command.Bind("revision", current.Revision);
+        command.Bind("stable", current.Spec.Stable);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            configs.Add((reader.GetInt64(0), JsonNode.Parse(reader.GetString(1))!.AsObject()));
-        }
-        return configs;
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
     }
 
-    /// <summary>The deployment's advisory lock until the transaction ends: changes of one deployment take turns.</summary>
-    public static async Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string model, CancellationToken cancellationToken)
+    private static async Task<List<long>> ReadVersionsAsync(Db db, string model, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended('hyperion.deployment:' || $1, 0))", connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = model });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var command = db.Command("SELECT version FROM model_versions WHERE model = @model ORDER BY version");
+        command.Bind("model", model);
+        return await command.ReadAllAsync(reader => reader.GetInt64(0), cancellationToken);
+    }
+
+    private static async Task<List<(long Version, JsonObject Config)>> ReadConfigsAsync(Db db, string model, long[] versions, CancellationToken cancellationToken)
+    {
+        await using var command = db.Command("SELECT version, config::text FROM model_versions WHERE model = @model AND version = ANY(@versions) ORDER BY version");
+        command.Bind("model", model);
+        command.Bind("versions", versions);
+        return await command.ReadAllAsync(reader => (reader.GetInt64(0), JsonNode.Parse(reader.GetString(1))!.AsObject()), cancellationToken);
     }
 }
 
@@ -282,5 +300,12 @@ internal sealed record PutResult(PutStatus Status, long Revision, IReadOnlyList<
 internal sealed record RevisionView(long Revision, DeploymentSpec Spec, string CreatedBy, DateTimeOffset CreatedAt, bool Current);
 
 /// <summary>The <c>data</c> of a <c>deployment.updated</c> webhook event.</summary>
-/// <param name="Change">created, updated or deleted.</param>
-internal sealed record DeploymentChange(string Change, long? Revision, long? PreviousRevision, DeploymentSpec? Before, DeploymentSpec? After);
+internal sealed record DeploymentChange(DeploymentChangeKind Change, long? Revision, long? PreviousRevision, DeploymentSpec? Before, DeploymentSpec? After);
+
+/// <summary>What a <c>deployment.updated</c> event says happened: <c>created</c>, <c>updated</c> or <c>deleted</c> on the wire.</summary>
+internal enum DeploymentChangeKind
+{
+    Created,
+    Updated,
+    Deleted,
+}

@@ -1,3 +1,6 @@
+using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Persistence;
+
 namespace Hyperion.Orchestrator.Deployments;
 
 /// <summary>
@@ -59,37 +62,44 @@ internal sealed record DeploymentView(
                 var state = plan.StateOf(replica.Id, deployment.Model, version);
                 states.Add(state is null
                     ? new ReplicaStateView(replica.Id, "pending", "not reported by the replica yet")
-                    : new ReplicaStateView(replica.Id, ReplicaStore.PhaseName(state.State), state.Reason));
+                    : new ReplicaStateView(replica.Id, StoredNames<ReplicaModelPhase>.Name(state.State), state.Reason));
             }
             // A replica that still reports a version it should no longer hold (it is unloading it).
             foreach (var state in plan.Snapshot.States)
             {
                 if (state.Model == deployment.Model && state.Version == version && !states.Any(shown => shown.Replica == state.Replica))
                 {
-                    states.Add(new ReplicaStateView(state.Replica, ReplicaStore.PhaseName(state.State), state.Reason));
+                    states.Add(new ReplicaStateView(state.Replica, StoredNames<ReplicaModelPhase>.Name(state.State), state.Reason));
                 }
             }
             return new VersionStatusView(version, plan.ReadyOn(deployment, version).Count, assigned.Count, states);
         }).ToList();
 
         return new DeploymentView(
-            deployment.Model,
-            deployment.Revision,
-            spec.Stable,
-            spec.Canary is { } canary
-                ? new CanaryView(canary.Version, canary.InitialPercent, canary.Steps, canary.StepSeconds, canary.MinRequests, canary.MaxErrorRateDelta, canary.MaxP95LatencyRatio)
+            Model: deployment.Model,
+            Revision: deployment.Revision,
+            Stable: spec.Stable,
+            Canary: spec.Canary is { } canary
+                ? new CanaryView(
+                    Version: canary.Version,
+                    Percent: canary.InitialPercent,
+                    Steps: canary.Steps,
+                    StepSeconds: canary.StepSeconds,
+                    MinRequests: canary.MinRequests,
+                    MaxErrorRateDelta: canary.MaxErrorRateDelta,
+                    MaxP95LatencyRatio: canary.MaxP95LatencyRatio)
                 : null,
-            spec.Shadow,
-            spec.Cache,
-            spec.Batching,
-            spec.MaxBatchSize,
-            spec.Instances,
-            spec.Pool,
-            spec.Replicas,
-            new ServingView(route.Stable, route.Canary?.Version, route.Shadow?.Version),
-            plan.IsReady(deployment),
-            statuses,
-            deployment.UpdatedAt)
+            Shadow: spec.Shadow,
+            Cache: spec.Cache,
+            Batching: spec.Batching,
+            MaxBatchSize: spec.MaxBatchSize,
+            Instances: spec.Instances,
+            Pool: spec.Pool,
+            Replicas: spec.Replicas,
+            Serving: new ServingView(route.Stable, route.Canary?.Version, route.Shadow?.Version),
+            Ready: plan.IsReady(deployment),
+            Versions: statuses,
+            UpdatedAt: deployment.UpdatedAt)
         {
             PreviousStable = deployment is { RetainedStable: { } retained, RetainedUntil: { } until } ? new PreviousStableView(retained, until) : null,
         };

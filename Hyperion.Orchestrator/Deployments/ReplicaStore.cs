@@ -1,7 +1,7 @@
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Persistence;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Hyperion.Orchestrator.Deployments;
 
@@ -19,44 +19,43 @@ internal sealed class ReplicaStore(NpgsqlDataSource dataSource, IOptions<Orchest
 
     public async Task<HeartbeatChange> RecordAsync(string replicaId, ReplicaReport report, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
 
         var rejoined = true;
-        await using (var previous = new NpgsqlCommand("""
-            SELECT last_seen > now() - make_interval(secs => $2) AND http_url = $3 AND grpc_url IS NOT DISTINCT FROM $4 AND pool = $5
-            FROM replicas WHERE id = $1 FOR UPDATE
-            """, connection, transaction))
+        await using (var previous = db.Command("""
+            SELECT last_seen > now() - make_interval(secs => @ttl_seconds) AND http_url = @http_url AND grpc_url IS NOT DISTINCT FROM @grpc_url AND pool = @pool
+            FROM replicas WHERE id = @id FOR UPDATE
+            """))
         {
-            previous.Parameters.Add(new NpgsqlParameter { Value = replicaId });
-            previous.Parameters.Add(new NpgsqlParameter { Value = (double)options.Value.ReplicaTtlSeconds, NpgsqlDbType = NpgsqlDbType.Double });
-            previous.Parameters.Add(new NpgsqlParameter { Value = report.HttpUrl });
-            previous.Parameters.Add(new NpgsqlParameter { Value = (object?)report.GrpcUrl ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            previous.Parameters.Add(new NpgsqlParameter { Value = report.Pool });
+            previous.Bind("id", replicaId);
+            previous.Bind("ttl_seconds", (double)options.Value.ReplicaTtlSeconds);
+            previous.Bind("http_url", report.HttpUrl);
+            previous.Bind("grpc_url", report.GrpcUrl);
+            previous.Bind("pool", report.Pool);
             if (await previous.ExecuteScalarAsync(cancellationToken) is bool same)
             {
                 rejoined = !same;
             }
         }
-        await using (var upsert = new NpgsqlCommand("""
-            INSERT INTO replicas (id, pool, http_url, grpc_url, started_at, last_seen) VALUES ($1, $2, $3, $4, $5, now())
+        await using (var upsert = db.Command("""
+            INSERT INTO replicas (id, pool, http_url, grpc_url, started_at, last_seen) VALUES (@id, @pool, @http_url, @grpc_url, @started_at, now())
             ON CONFLICT (id) DO UPDATE SET pool = excluded.pool, http_url = excluded.http_url, grpc_url = excluded.grpc_url,
                 started_at = excluded.started_at, last_seen = now()
-            """, connection, transaction))
+            """))
         {
-            upsert.Parameters.Add(new NpgsqlParameter { Value = replicaId });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = report.Pool });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = report.HttpUrl });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = (object?)report.GrpcUrl ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = report.StartedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            upsert.Bind("id", replicaId);
+            upsert.Bind("pool", report.Pool);
+            upsert.Bind("http_url", report.HttpUrl);
+            upsert.Bind("grpc_url", report.GrpcUrl);
+            upsert.Bind("started_at", report.StartedAt);
             await upsert.ExecuteNonQueryAsync(cancellationToken);
         }
 
         var before = new HashSet<(string, long)>();
         var touched = new HashSet<string>(StringComparer.Ordinal);
-        await using (var old = new NpgsqlCommand("DELETE FROM replica_models WHERE replica = $1 RETURNING model, version, state", connection, transaction))
+        await using (var old = db.Command("DELETE FROM replica_models WHERE replica = @replica RETURNING model, version, state"))
         {
-            old.Parameters.Add(new NpgsqlParameter { Value = replicaId });
+            old.Bind("replica", replicaId);
             await using var reader = await old.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -77,19 +76,16 @@ internal sealed class ReplicaStore(NpgsqlDataSource dataSource, IOptions<Orchest
             {
                 latest[(state.Model, state.Version)] = state;
             }
-            await using var insert = new NpgsqlCommand("""
+            await using var insert = db.Command("""
                 INSERT INTO replica_models (replica, model, version, state, reason)
-                SELECT $1, model, version, state, reason FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[]) AS r (model, version, state, reason)
-                """, connection, transaction);
-            insert.Parameters.Add(new NpgsqlParameter { Value = replicaId });
-            insert.Parameters.Add(new NpgsqlParameter { Value = latest.Values.Select(s => s.Model).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            insert.Parameters.Add(new NpgsqlParameter { Value = latest.Values.Select(s => s.Version).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-            insert.Parameters.Add(new NpgsqlParameter { Value = latest.Values.Select(s => PhaseName(s.State)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            insert.Parameters.Add(new NpgsqlParameter
-            {
-                Value = latest.Values.Select(s => (object?)Truncate(s.Reason) ?? DBNull.Value).ToArray(),
-                NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text,
-            });
+                SELECT @replica, model, version, state, reason
+                FROM unnest(@models::text[], @versions::bigint[], @states::text[], @reasons::text[]) AS r (model, version, state, reason)
+                """);
+            insert.Bind("replica", replicaId);
+            insert.Bind("models", latest.Values.Select(s => s.Model).ToArray());
+            insert.Bind("versions", latest.Values.Select(s => s.Version).ToArray());
+            insert.Bind("states", latest.Values.Select(s => StoredNames<ReplicaModelPhase>.Name(s.State)).ToArray());
+            insert.Bind("reasons", latest.Values.Select(s => Truncate(s.Reason)).ToArray());
             await insert.ExecuteNonQueryAsync(cancellationToken);
             foreach (var state in latest.Values)
             {
@@ -100,13 +96,13 @@ internal sealed class ReplicaStore(NpgsqlDataSource dataSource, IOptions<Orchest
                 }
             }
         }
-        await using (var purge = new NpgsqlCommand("DELETE FROM replicas WHERE last_seen < now() - make_interval(secs => $1)", connection, transaction))
+        await using (var purge = db.Command("DELETE FROM replicas WHERE last_seen < now() - make_interval(secs => @forget_after_seconds)"))
         {
             // Replicas gone for good (scaled down, renamed pods) would pile up; their reports go with them.
-            purge.Parameters.Add(new NpgsqlParameter { Value = ForgetAfter.TotalSeconds, NpgsqlDbType = NpgsqlDbType.Double });
+            purge.Bind("forget_after_seconds", ForgetAfter.TotalSeconds);
             await purge.ExecuteNonQueryAsync(cancellationToken);
         }
-        await transaction.CommitAsync(cancellationToken);
+        await db.CommitAsync(cancellationToken);
 
         // Routing changes for a model when a version became ready or stopped being ready here; for every model
         // the replica holds when it (re)joins or moved.
@@ -121,24 +117,6 @@ internal sealed class ReplicaStore(NpgsqlDataSource dataSource, IOptions<Orchest
         }
         return new HeartbeatChange(rejoined, changed);
     }
-
-    public static string PhaseName(ReplicaModelPhase phase) => phase switch
-    {
-        ReplicaModelPhase.Loading => "loading",
-        ReplicaModelPhase.Ready => "ready",
-        ReplicaModelPhase.Failed => "failed",
-        ReplicaModelPhase.Unloading => "unloading",
-        _ => throw new ArgumentOutOfRangeException(nameof(phase), phase, "unknown replica model phase"),
-    };
-
-    public static ReplicaModelPhase ParsePhase(string state) => state switch
-    {
-        "loading" => ReplicaModelPhase.Loading,
-        "ready" => ReplicaModelPhase.Ready,
-        "failed" => ReplicaModelPhase.Failed,
-        "unloading" => ReplicaModelPhase.Unloading,
-        _ => throw new InvalidDataException($"replica_models.state '{state}' is not one of loading, ready, failed, unloading"),
-    };
 
     private static string? Truncate(string? reason) =>
         reason is { Length: > MaxReasonLength } ? reason[..MaxReasonLength] + "…" : reason;

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Persistence;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Hyperion.Orchestrator.Deployments;
 
@@ -16,66 +16,53 @@ internal sealed class SnapshotReader(NpgsqlDataSource dataSource, IOptions<Orche
     /// <param name="model">Only this model's deployment (null: every deployment).</param>
     public async Task<ClusterSnapshot> ReadAsync(string? model, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
-        var deployments = await DeploymentStore.ReadDeploymentsAsync(connection, transaction, model, cancellationToken);
-        var replicas = await ReadLiveReplicasAsync(connection, transaction, cancellationToken);
-        var states = await ReadStatesAsync(connection, transaction, model, cancellationToken);
-        var artifacts = await ReadArtifactsAsync(connection, transaction, deployments, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await using var db = await Db.BeginAsync(dataSource, System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        var deployments = await DeploymentStore.ReadDeploymentsAsync(db, model, cancellationToken);
+        var replicas = await ReadLiveReplicasAsync(db, cancellationToken);
+        var states = await ReadStatesAsync(db, model, cancellationToken);
+        var artifacts = await ReadArtifactsAsync(db, deployments, cancellationToken);
+        await db.CommitAsync(cancellationToken);
         return new ClusterSnapshot(deployments, replicas, states, artifacts);
     }
 
-    private async Task<List<LiveReplica>> ReadLiveReplicasAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    private async Task<List<LiveReplica>> ReadLiveReplicasAsync(Db db, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
+        await using var command = db.Command("""
             SELECT id, pool, http_url, grpc_url, started_at, last_seen
             FROM replicas
-            WHERE last_seen > now() - make_interval(secs => $1)
+            WHERE last_seen > now() - make_interval(secs => @ttl_seconds)
             ORDER BY id
-            """, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = (double)options.Value.ReplicaTtlSeconds, NpgsqlDbType = NpgsqlDbType.Double });
-        var replicas = new List<LiveReplica>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            replicas.Add(new LiveReplica(
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.GetString(2),
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.GetFieldValue<DateTimeOffset>(4),
-                reader.GetFieldValue<DateTimeOffset>(5)));
-        }
-        return replicas;
+            """);
+        command.Bind("ttl_seconds", (double)options.Value.ReplicaTtlSeconds);
+        return await command.ReadAllAsync(reader => new LiveReplica(
+            Id: reader.GetString(0),
+            Pool: reader.GetString(1),
+            HttpUrl: reader.GetString(2),
+            GrpcUrl: reader.IsDBNull(3) ? null : reader.GetString(3),
+            StartedAt: reader.GetFieldValue<DateTimeOffset>(4),
+            LastSeen: reader.GetFieldValue<DateTimeOffset>(5)), cancellationToken);
     }
 
-    private async Task<List<ReplicaVersionState>> ReadStatesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string? model, CancellationToken cancellationToken)
+    private async Task<List<ReplicaVersionState>> ReadStatesAsync(Db db, string? model, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
+        await using var command = db.Command("""
             SELECT m.replica, m.model, m.version, m.state, m.reason
             FROM replica_models m
             JOIN replicas r ON r.id = m.replica
-            WHERE r.last_seen > now() - make_interval(secs => $1) AND ($2::text IS NULL OR m.model = $2)
-            """, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = (double)options.Value.ReplicaTtlSeconds, NpgsqlDbType = NpgsqlDbType.Double });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)model ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        var states = new List<ReplicaVersionState>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            states.Add(new ReplicaVersionState(
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.GetInt64(2),
-                ReplicaStore.ParsePhase(reader.GetString(3)),
-                reader.IsDBNull(4) ? null : reader.GetString(4)));
-        }
-        return states;
+            WHERE r.last_seen > now() - make_interval(secs => @ttl_seconds) AND (@model::text IS NULL OR m.model = @model)
+            """);
+        command.Bind("ttl_seconds", (double)options.Value.ReplicaTtlSeconds);
+        command.Bind("model", model);
+        return await command.ReadAllAsync(reader => new ReplicaVersionState(
+            reader.GetString(0),
+            reader.GetString(1),
+            reader.GetInt64(2),
+            StoredNames<ReplicaModelPhase>.Parse(reader.GetString(3), "replica_models.state"),
+            reader.IsDBNull(4) ? null : reader.GetString(4)), cancellationToken);
     }
 
     private static async Task<Dictionary<(string, long), VersionArtifact>> ReadArtifactsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<DeploymentRecord> deployments, CancellationToken cancellationToken)
+        Db db, IReadOnlyList<DeploymentRecord> deployments, CancellationToken cancellationToken)
     {
         var models = new List<string>();
         var versions = new List<long>();
@@ -92,14 +79,14 @@ internal sealed class SnapshotReader(NpgsqlDataSource dataSource, IOptions<Orche
         {
             return artifacts;
         }
-        await using var command = new NpgsqlCommand("""
+        await using var command = db.Command("""
             SELECT v.model, v.version, v.digest, v.size_bytes, v.config
             FROM model_versions v
-            JOIN unnest($1::text[], $2::bigint[]) AS wanted (model, version)
+            JOIN unnest(@models::text[], @versions::bigint[]) AS wanted (model, version)
               ON wanted.model = v.model AND wanted.version = v.version
-            """, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = models.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = versions.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+            """);
+        command.Bind("models", models.ToArray());
+        command.Bind("versions", versions.ToArray());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {

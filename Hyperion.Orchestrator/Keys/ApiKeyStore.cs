@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Persistence;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Hyperion.Orchestrator.Keys;
 
@@ -21,88 +21,74 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("""
             SELECT id, name, prefix, scopes, expires_at, rate_limit
             FROM api_keys
-            WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+            WHERE key_hash = @key_hash AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = keyHash, NpgsqlDbType = NpgsqlDbType.Bytea });
+        command.Bind("key_hash", keyHash);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
             return null;
         }
         return new KeyIdentity(
-            reader.GetGuid(0),
-            reader.GetString(1),
-            reader.GetString(2),
-            reader.GetFieldValue<string[]>(3),
-            reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
-            ReadRateLimit(reader, 5));
+            Id: reader.GetGuid(0),
+            Name: reader.GetString(1),
+            Prefix: reader.GetString(2),
+            Scopes: reader.GetFieldValue<string[]>(3),
+            ExpiresAt: reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
+            RateLimit: ReadRateLimit(reader, 5));
     }
 
     /// <summary>Every key, newest first, without secrets.</summary>
     public async Task<IReadOnlyList<ApiKeySummary>> ListAsync(CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"SELECT {SummaryColumns} FROM api_keys ORDER BY created_at DESC, id DESC");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var keys = new List<ApiKeySummary>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            keys.Add(ReadSummary(reader));
-        }
-        return keys;
+        return await command.ReadAllAsync(reader => ReadSummary(reader), cancellationToken);
     }
 
     public async Task<ApiKeySummary?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {SummaryColumns} FROM api_keys WHERE id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        await using var command = dataSource.CreateCommand($"SELECT {SummaryColumns} FROM api_keys WHERE id = @id");
+        command.Bind("id", id);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadSummary(reader) : null;
     }
 
     /// <summary>Inserts a new key inside the caller's transaction; returns it with the key (to be shown once).</summary>
-    public static async Task<InsertedApiKey> InsertAsync(
-        NpgsqlConnection connection,
-        NpgsqlTransaction transaction,
-        NewApiKey key,
-        CancellationToken cancellationToken)
+    public static async Task<InsertedApiKey> InsertAsync(Db db, NewApiKey key, CancellationToken cancellationToken)
     {
         var id = Guid.CreateVersion7();
         var secret = ApiKeyFormat.Generate();
         var prefix = ApiKeyFormat.PrefixOf(secret);
-        await using var command = new NpgsqlCommand("""
+        await using var command = db.Command("""
             INSERT INTO api_keys (id, name, prefix, key_hash, scopes, rate_limit, created_by, expires_at, bootstrap)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            VALUES (@id, @name, @prefix, @key_hash, @scopes, @rate_limit, @created_by, @expires_at, @bootstrap)
             RETURNING created_at
-            """, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = id });
-        command.Parameters.Add(new NpgsqlParameter { Value = key.Name });
-        command.Parameters.Add(new NpgsqlParameter { Value = prefix });
-        command.Parameters.Add(new NpgsqlParameter { Value = ApiKeyFormat.Hash(secret), NpgsqlDbType = NpgsqlDbType.Bytea });
-        command.Parameters.Add(new NpgsqlParameter { Value = key.Scopes.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter
-        {
-            Value = key.RateLimit is null ? DBNull.Value : JsonSerializer.Serialize(key.RateLimit, ControlPlaneJson.Options),
-            NpgsqlDbType = NpgsqlDbType.Jsonb,
-        });
-        command.Parameters.Add(new NpgsqlParameter { Value = key.CreatedBy });
-        command.Parameters.Add(new NpgsqlParameter { Value = key.ExpiresAt is { } expires ? expires : DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter { Value = key.Bootstrap });
+            """);
+        command.Bind("id", id);
+        command.Bind("name", key.Name);
+        command.Bind("prefix", prefix);
+        command.Bind("key_hash", ApiKeyFormat.Hash(secret));
+        command.Bind("scopes", key.Scopes.ToArray());
+        command.BindJson("rate_limit", key.RateLimit);
+        command.Bind("created_by", key.CreatedBy);
+        command.Bind("expires_at", key.ExpiresAt);
+        command.Bind("bootstrap", key.Bootstrap);
         var createdAt = (DateTime)(await command.ExecuteScalarAsync(cancellationToken))!;
         return new InsertedApiKey(id, secret, prefix, new DateTimeOffset(createdAt, TimeSpan.Zero));
     }
 
     private static ApiKeySummary ReadSummary(NpgsqlDataReader reader) => new(
-        reader.GetGuid(0),
-        reader.GetString(1),
-        reader.GetString(2),
-        reader.GetFieldValue<string[]>(3),
-        reader.GetString(4),
-        reader.GetFieldValue<DateTimeOffset>(5),
-        reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
-        reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
-        ReadRateLimit(reader, 8),
-        reader.GetBoolean(9),
-        Enum.Parse<ApiKeyState>(reader.GetString(10), ignoreCase: true));
+        Id: reader.GetGuid(0),
+        Name: reader.GetString(1),
+        Prefix: reader.GetString(2),
+        Scopes: reader.GetFieldValue<string[]>(3),
+        CreatedBy: reader.GetString(4),
+        CreatedAt: reader.GetFieldValue<DateTimeOffset>(5),
+        ExpiresAt: reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
+        RevokedAt: reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
+        RateLimit: ReadRateLimit(reader, 8),
+        Bootstrap: reader.GetBoolean(9),
+        State: Enum.Parse<ApiKeyState>(reader.GetString(10), ignoreCase: true));
 
     private static RateLimitPlan? ReadRateLimit(NpgsqlDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : JsonSerializer.Deserialize<RateLimitPlan>(reader.GetString(ordinal), ControlPlaneJson.Options);

@@ -1,5 +1,6 @@
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Audit;
+using Hyperion.Orchestrator.Persistence;
 using Hyperion.Orchestrator.Security;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -31,9 +32,8 @@ internal sealed partial class BootstrapAdminKey(
         }
         path = Path.GetFullPath(path);
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", connection, transaction))
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
+        await using (var lockCommand = db.Command($"SELECT pg_advisory_xact_lock({AdvisoryLockKey})"))
         {
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -43,22 +43,28 @@ internal sealed partial class BootstrapAdminKey(
             var existing = (await File.ReadAllTextAsync(path, cancellationToken)).Trim();
             if (ApiKeyFormat.LooksLikeKey(existing) && await keys.FindActiveAsync(ApiKeyFormat.Hash(existing), cancellationToken) is not null)
             {
-                await transaction.CommitAsync(cancellationToken);
+                await db.CommitAsync(cancellationToken);
                 LogKept(logger, path);
                 return;
             }
         }
 
         var actor = ActorClaims.System("bootstrap");
-        var revoked = await RevokeBootstrapKeysAsync(connection, transaction, actor, cancellationToken);
+        var revoked = await RevokeBootstrapKeysAsync(db, actor, cancellationToken);
         var inserted = await ApiKeyStore.InsertAsync(
-            connection, transaction, new NewApiKey("bootstrap-admin", [Scopes.Admin], null, null, actor, Bootstrap: true), cancellationToken);
-        await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
-            actor, "key.created", null, $"key {inserted.Id}", After: new { inserted.Id, name = "bootstrap-admin", scopes = new[] { Scopes.Admin } }), cancellationToken);
+            db,
+            new NewApiKey(Name: "bootstrap-admin", Scopes: [Scopes.Admin], ExpiresAt: null, RateLimit: null, CreatedBy: actor, Bootstrap: true),
+            cancellationToken);
+        await AuditLog.AppendAsync(db, new AuditEntry(
+            Actor: actor,
+            Action: AuditAction.KeyCreated,
+            Model: null,
+            Target: $"key {inserted.Id}",
+            After: new { inserted.Id, name = "bootstrap-admin", scopes = new[] { Scopes.Admin } }), cancellationToken);
 
         // Written before the commit: if writing fails, no key exists that nobody can read.
         WriteOwnerOnly(path, inserted.Key);
-        await transaction.CommitAsync(cancellationToken);
+        await db.CommitAsync(cancellationToken);
         LogIssued(logger, path);
         foreach (var (id, keyHash) in revoked)
         {
@@ -67,12 +73,10 @@ internal sealed partial class BootstrapAdminKey(
     }
 
     /// <summary>Revokes the bootstrap keys whose file was lost (audited); returns their ids and hashes for the gateways' notice.</summary>
-    private static async Task<List<(Guid Id, byte[] KeyHash)>> RevokeBootstrapKeysAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string actor, CancellationToken cancellationToken)
+    private static async Task<List<(Guid Id, byte[] KeyHash)>> RevokeBootstrapKeysAsync(Db db, string actor, CancellationToken cancellationToken)
     {
         var revoked = new List<(Guid Id, byte[] KeyHash, DateTime RevokedAt)>();
-        await using (var revoke = new NpgsqlCommand(
-            "UPDATE api_keys SET revoked_at = now() WHERE bootstrap AND revoked_at IS NULL RETURNING id, key_hash, revoked_at", connection, transaction))
+        await using (var revoke = db.Command("UPDATE api_keys SET revoked_at = now() WHERE bootstrap AND revoked_at IS NULL RETURNING id, key_hash, revoked_at"))
         await using (var reader = await revoke.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -82,11 +86,11 @@ internal sealed partial class BootstrapAdminKey(
         }
         foreach (var (id, _, revokedAt) in revoked)
         {
-            await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
-                actor,
-                "key.revoked",
-                null,
-                $"key {id}",
+            await AuditLog.AppendAsync(db, new AuditEntry(
+                Actor: actor,
+                Action: AuditAction.KeyRevoked,
+                Model: null,
+                Target: $"key {id}",
                 Before: new { State = "active" },
                 After: new { State = "revoked", RevokedAt = new DateTimeOffset(revokedAt, TimeSpan.Zero) },
                 Details: new { Id = id, Name = "bootstrap-admin", Reason = "the admin key file was missing or held no valid key; a new bootstrap key replaces it" }),

@@ -1,4 +1,5 @@
 using Hyperion.Orchestrator.Audit;
+using Hyperion.Orchestrator.Persistence;
 using Npgsql;
 
 namespace Hyperion.Orchestrator.Keys;
@@ -8,18 +9,25 @@ internal sealed partial class KeyIssuer(NpgsqlDataSource dataSource, ILogger<Key
 {
     public async Task<CreatedApiKey> IssueAsync(NewApiKey key, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var inserted = await ApiKeyStore.InsertAsync(connection, transaction, key, cancellationToken);
-        await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
-            key.CreatedBy,
-            "key.created",
-            null,
-            $"key {inserted.Id}",
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
+        var inserted = await ApiKeyStore.InsertAsync(db, key, cancellationToken);
+        await AuditLog.AppendAsync(db, new AuditEntry(
+            Actor: key.CreatedBy,
+            Action: AuditAction.KeyCreated,
+            Model: null,
+            Target: $"key {inserted.Id}",
             After: new { inserted.Id, key.Name, key.Scopes, key.ExpiresAt, key.RateLimit }), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await db.CommitAsync(cancellationToken);
         LogIssued(logger, inserted.Id, key.Name, inserted.Prefix, key.CreatedBy);
-        return new CreatedApiKey(inserted.Id, inserted.Key, key.Name, inserted.Prefix, key.Scopes, key.ExpiresAt, inserted.CreatedAt, key.RateLimit);
+        return new CreatedApiKey(
+            Id: inserted.Id,
+            Key: inserted.Key,
+            Name: key.Name,
+            Prefix: inserted.Prefix,
+            Scopes: key.Scopes,
+            ExpiresAt: key.ExpiresAt,
+            CreatedAt: inserted.CreatedAt,
+            RateLimit: key.RateLimit);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Key {KeyId} ({Name}, {Prefix}…) issued by {Actor}")]

@@ -1,5 +1,6 @@
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Audit;
+using Hyperion.Orchestrator.Persistence;
 using Npgsql;
 
 namespace Hyperion.Orchestrator.Keys;
@@ -17,19 +18,18 @@ internal sealed partial class KeyRevoker(NpgsqlDataSource dataSource, KeyRevoked
     {
         byte[] keyHash;
         RevokeOutcome outcome;
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        await using (var db = await Db.BeginAsync(dataSource, cancellationToken))
         {
-            await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", connection, transaction))
+            await using (var lockCommand = db.Command($"SELECT pg_advisory_xact_lock({AdvisoryLockKey})"))
             {
                 await lockCommand.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            await using var find = new NpgsqlCommand("""
+            await using var find = db.Command("""
                 SELECT name, scopes, key_hash, revoked_at IS NOT NULL, revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-                FROM api_keys WHERE id = $1 FOR UPDATE
-                """, connection, transaction);
-            find.Parameters.Add(new NpgsqlParameter { Value = id });
+                FROM api_keys WHERE id = @id FOR UPDATE
+                """);
+            find.Bind("id", id);
             string name;
             string[] scopes;
             bool revoked;
@@ -51,27 +51,26 @@ internal sealed partial class KeyRevoker(NpgsqlDataSource dataSource, KeyRevoked
             {
                 outcome = RevokeOutcome.AlreadyRevoked;
             }
-            else if (active && scopes.Contains(Scopes.Admin) && await CountOtherActiveAdminKeysAsync(connection, transaction, id, cancellationToken) == 0)
+            else if (active && scopes.Contains(Scopes.Admin) && await CountOtherActiveAdminKeysAsync(db, id, cancellationToken) == 0)
             {
                 return RevokeOutcome.LastAdminKey;
             }
             else
             {
-                await using var revoke = new NpgsqlCommand(
-                    "UPDATE api_keys SET revoked_at = now() WHERE id = $1 RETURNING revoked_at", connection, transaction);
-                revoke.Parameters.Add(new NpgsqlParameter { Value = id });
+                await using var revoke = db.Command("UPDATE api_keys SET revoked_at = now() WHERE id = @id RETURNING revoked_at");
+                revoke.Bind("id", id);
                 var revokedAt = (DateTime)(await revoke.ExecuteScalarAsync(cancellationToken))!;
-                await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
-                    actor,
-                    "key.revoked",
-                    null,
-                    $"key {id}",
+                await AuditLog.AppendAsync(db, new AuditEntry(
+                    Actor: actor,
+                    Action: AuditAction.KeyRevoked,
+                    Model: null,
+                    Target: $"key {id}",
                     Before: new { State = active ? "active" : "expired", RevokedAt = (DateTimeOffset?)null },
                     After: new { State = "revoked", RevokedAt = new DateTimeOffset(revokedAt, TimeSpan.Zero) },
                     Details: new { Id = id, Name = name, Scopes = scopes }), cancellationToken);
                 outcome = RevokeOutcome.Revoked;
             }
-            await transaction.CommitAsync(cancellationToken);
+            await db.CommitAsync(cancellationToken);
         }
 
         if (outcome == RevokeOutcome.Revoked)
@@ -83,14 +82,13 @@ internal sealed partial class KeyRevoker(NpgsqlDataSource dataSource, KeyRevoked
         return outcome;
     }
 
-    private static async Task<long> CountOtherActiveAdminKeysAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken)
+    private static async Task<long> CountOtherActiveAdminKeysAsync(Db db, Guid id, CancellationToken cancellationToken)
     {
-        await using var count = new NpgsqlCommand($"""
+        await using var count = db.Command($"""
             SELECT count(*) FROM api_keys
-            WHERE id <> $1 AND '{Scopes.Admin}' = ANY (scopes) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-            """, connection, transaction);
-        count.Parameters.Add(new NpgsqlParameter { Value = id });
+            WHERE id <> @id AND '{Scopes.Admin}' = ANY (scopes) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+            """);
+        count.Bind("id", id);
         return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
     }
 

@@ -1,5 +1,5 @@
+using Hyperion.Orchestrator.Persistence;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Hyperion.Orchestrator.Notifications;
 
@@ -10,13 +10,11 @@ namespace Hyperion.Orchestrator.Notifications;
 /// </summary>
 internal sealed class DeliveryClaim : IAsyncDisposable
 {
-    private readonly NpgsqlConnection _connection;
-    private readonly NpgsqlTransaction _transaction;
+    private readonly Db _db;
 
-    private DeliveryClaim(NpgsqlConnection connection, NpgsqlTransaction transaction, OutboxRow row)
+    private DeliveryClaim(Db db, OutboxRow row)
     {
-        _connection = connection;
-        _transaction = transaction;
+        _db = db;
         Row = row;
     }
 
@@ -25,52 +23,45 @@ internal sealed class DeliveryClaim : IAsyncDisposable
     /// <summary>The most overdue delivery to one of <paramref name="webhooks"/>, or null when none is due.</summary>
     public static async Task<DeliveryClaim?> TryClaimAsync(NpgsqlDataSource dataSource, string[] webhooks, CancellationToken cancellationToken)
     {
-        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        NpgsqlTransaction? transaction = null;
+        var db = await Db.BeginAsync(dataSource, cancellationToken);
         try
         {
-            transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using var command = new NpgsqlCommand("""
+            await using var command = db.Command("""
                 SELECT id, event_id, event_type, webhook, model, actor, occurred_at, payload::text, attempts
                 FROM webhook_outbox
-                WHERE delivered_at IS NULL AND NOT dead AND next_attempt_at <= now() AND webhook = ANY($1)
+                WHERE delivered_at IS NULL AND NOT dead AND next_attempt_at <= now() AND webhook = ANY(@webhooks)
                 ORDER BY next_attempt_at
                 LIMIT 1
                 FOR UPDATE SKIP LOCKED
-                """, connection, transaction);
-            command.Parameters.Add(new NpgsqlParameter { Value = webhooks, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+                """);
+            command.Bind("webhooks", webhooks);
             OutboxRow? row = null;
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
                 if (await reader.ReadAsync(cancellationToken))
                 {
                     row = new OutboxRow(
-                        reader.GetGuid(0),
-                        reader.GetGuid(1),
-                        reader.GetString(2),
-                        reader.GetString(3),
-                        reader.IsDBNull(4) ? null : reader.GetString(4),
-                        reader.GetString(5),
-                        reader.GetDateTime(6),
-                        reader.GetString(7),
-                        reader.GetInt32(8));
+                        Id: reader.GetGuid(0),
+                        EventId: reader.GetGuid(1),
+                        EventType: reader.GetString(2),
+                        Webhook: reader.GetString(3),
+                        Model: reader.IsDBNull(4) ? null : reader.GetString(4),
+                        Actor: reader.GetString(5),
+                        OccurredAt: reader.GetDateTime(6),
+                        Payload: reader.GetString(7),
+                        Attempts: reader.GetInt32(8));
                 }
             }
             if (row is null)
             {
-                await transaction.DisposeAsync();
-                await connection.DisposeAsync();
+                await db.DisposeAsync();
                 return null;
             }
-            return new DeliveryClaim(connection, transaction, row);
+            return new DeliveryClaim(db, row);
         }
         catch
         {
-            if (transaction is not null)
-            {
-                await transaction.DisposeAsync();
-            }
-            await connection.DisposeAsync();
+            await db.DisposeAsync();
             throw;
         }
     }
@@ -78,14 +69,14 @@ internal sealed class DeliveryClaim : IAsyncDisposable
     /// <summary>Records a 2xx; returns how long the event waited from its commit to now.</summary>
     public async Task<TimeSpan> MarkDeliveredAsync(int status, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
+        await using var command = _db.Command("""
             UPDATE webhook_outbox
-            SET attempts = attempts + 1, last_attempt_at = clock_timestamp(), last_status = $2, last_error = NULL, delivered_at = clock_timestamp()
-            WHERE id = $1
+            SET attempts = attempts + 1, last_attempt_at = clock_timestamp(), last_status = @status, last_error = NULL, delivered_at = clock_timestamp()
+            WHERE id = @id
             RETURNING extract(epoch FROM delivered_at - created_at)::double precision
-            """, _connection, _transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = Row.Id });
-        command.Parameters.Add(new NpgsqlParameter { Value = status });
+            """);
+        command.Bind("id", Row.Id);
+        command.Bind("status", status);
         var seconds = (double)(await command.ExecuteScalarAsync(cancellationToken))!;
         return TimeSpan.FromSeconds(Math.Max(0, seconds));
     }
@@ -93,25 +84,21 @@ internal sealed class DeliveryClaim : IAsyncDisposable
     /// <summary>Records a failed attempt: due again after <paramref name="retryAfter"/>, or given up.</summary>
     public async Task MarkFailedAsync(int? status, string error, TimeSpan retryAfter, bool giveUp, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
+        await using var command = _db.Command("""
             UPDATE webhook_outbox
-            SET attempts = attempts + 1, last_attempt_at = clock_timestamp(), last_status = $2, last_error = $3,
-                next_attempt_at = clock_timestamp() + make_interval(secs => $4), dead = $5
-            WHERE id = $1
-            """, _connection, _transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = Row.Id });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
-        command.Parameters.Add(new NpgsqlParameter { Value = error });
-        command.Parameters.Add(new NpgsqlParameter { Value = retryAfter.TotalSeconds });
-        command.Parameters.Add(new NpgsqlParameter { Value = giveUp });
+            SET attempts = attempts + 1, last_attempt_at = clock_timestamp(), last_status = @status, last_error = @error,
+                next_attempt_at = clock_timestamp() + make_interval(secs => @retry_after_seconds), dead = @dead
+            WHERE id = @id
+            """);
+        command.Bind("id", Row.Id);
+        command.Bind("status", status);
+        command.Bind("error", error);
+        command.Bind("retry_after_seconds", retryAfter.TotalSeconds);
+        command.Bind("dead", giveUp);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public Task CommitAsync(CancellationToken cancellationToken) => _transaction.CommitAsync(cancellationToken);
+    public Task CommitAsync(CancellationToken cancellationToken) => _db.CommitAsync(cancellationToken);
 
-    public async ValueTask DisposeAsync()
-    {
-        await _transaction.DisposeAsync();
-        await _connection.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _db.DisposeAsync();
 }

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Hyperion.Orchestrator.Audit;
+using Hyperion.Orchestrator.Persistence;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Hyperion.Orchestrator.Notifications;
 
@@ -21,34 +21,28 @@ internal sealed class WebhookDeliveryQueries(NpgsqlDataSource dataSource, IOptio
         await using var command = dataSource.CreateCommand($"""
             SELECT {Columns}
             FROM webhook_outbox
-            WHERE ($1::text IS NULL OR ($1 = 'delivered' AND delivered_at IS NOT NULL) OR ($1 = 'failed' AND dead)
-                                    OR ($1 = 'pending' AND delivered_at IS NULL AND NOT dead))
-              AND ($2::text IS NULL OR webhook = $2)
-              AND ($3::uuid IS NULL OR event_id = $3)
-              AND ($4::text IS NULL OR model = $4)
-              AND ($5::uuid IS NULL OR id < $5)
+            WHERE (@state::text IS NULL OR (@state = 'delivered' AND delivered_at IS NOT NULL) OR (@state = 'failed' AND dead)
+                                        OR (@state = 'pending' AND delivered_at IS NULL AND NOT dead))
+              AND (@webhook::text IS NULL OR webhook = @webhook)
+              AND (@event_id::uuid IS NULL OR event_id = @event_id)
+              AND (@model::text IS NULL OR model = @model)
+              AND (@before::uuid IS NULL OR id < @before)
             ORDER BY id DESC
-            LIMIT $6
+            LIMIT @limit
             """);
-        command.Parameters.Add(Text(filter.State));
-        command.Parameters.Add(Text(filter.Webhook));
-        command.Parameters.Add(Uuid(filter.EventId));
-        command.Parameters.Add(Text(filter.Model));
-        command.Parameters.Add(Uuid(filter.Before));
-        command.Parameters.Add(new NpgsqlParameter { Value = filter.Limit });
-        var deliveries = new List<WebhookDeliveryView>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            deliveries.Add(Read(reader));
-        }
-        return deliveries;
+        command.Bind("state", filter.State);
+        command.Bind("webhook", filter.Webhook);
+        command.Bind("event_id", filter.EventId);
+        command.Bind("model", filter.Model);
+        command.Bind("before", filter.Before);
+        command.Bind("limit", filter.Limit);
+        return await command.ReadAllAsync(reader => Read(reader), cancellationToken);
     }
 
     public async Task<WebhookDeliveryView?> FindAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM webhook_outbox WHERE id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM webhook_outbox WHERE id = @id");
+        command.Bind("id", id);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
     }
@@ -59,13 +53,12 @@ internal sealed class WebhookDeliveryQueries(NpgsqlDataSource dataSource, IOptio
     /// </summary>
     public async Task<(WebhookDeliveryView? Delivery, string? Refusal)> RetryAsync(Guid id, string actor, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
         WebhookDeliveryView? current;
         // Waits for a worker that is sending it right now, so the state read is the state changed.
-        await using (var select = new NpgsqlCommand($"SELECT {Columns} FROM webhook_outbox WHERE id = $1 FOR UPDATE", connection, transaction))
+        await using (var select = db.Command($"SELECT {Columns} FROM webhook_outbox WHERE id = @id FOR UPDATE"))
         {
-            select.Parameters.Add(new NpgsqlParameter { Value = id });
+            select.Bind("id", id);
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
             current = await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
         }
@@ -75,8 +68,8 @@ internal sealed class WebhookDeliveryQueries(NpgsqlDataSource dataSource, IOptio
         }
         var refusal = current.State switch
         {
-            WebhookDeliveryStates.Delivered => $"delivery {id} was delivered at {current.DeliveredAt:O}; only failed deliveries can be retried.",
-            WebhookDeliveryStates.Pending => $"delivery {id} is still pending (attempt {current.Attempts} of {current.MaxAttempts?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} made, next at {current.NextAttemptAt:O}); only failed deliveries (state=failed) can be retried.",
+            WebhookDeliveryState.Delivered => $"delivery {id} was delivered at {current.DeliveredAt:O}; only failed deliveries can be retried.",
+            WebhookDeliveryState.Pending => $"delivery {id} is still pending (attempt {current.Attempts} of {current.MaxAttempts?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} made, next at {current.NextAttemptAt:O}); only failed deliveries (state=failed) can be retried.",
             _ when current.MaxAttempts is null => $"webhook '{current.Webhook}' of delivery {id} is no longer configured ({WebhookOptions.WebhooksSection}); configure it again to retry.",
             _ => null,
         };
@@ -85,56 +78,52 @@ internal sealed class WebhookDeliveryQueries(NpgsqlDataSource dataSource, IOptio
             return (null, refusal);
         }
 
-        await using (var update = new NpgsqlCommand($"""
+        await using (var update = db.Command($"""
             WITH requeued AS (
-                UPDATE webhook_outbox SET dead = false, attempts = 0, next_attempt_at = now() WHERE id = $1 RETURNING 1
+                UPDATE webhook_outbox SET dead = false, attempts = 0, next_attempt_at = now() WHERE id = @id RETURNING 1
             )
             SELECT pg_notify('{WebhookOutbox.Channel}', count(*)::text) FROM requeued
-            """, connection, transaction))
+            """))
         {
-            update.Parameters.Add(new NpgsqlParameter { Value = id });
+            update.Bind("id", id);
             await update.ExecuteNonQueryAsync(cancellationToken);
         }
-        await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
-            actor,
-            "webhook.delivery_retried",
-            current.Model,
-            $"delivery {id}",
+        await AuditLog.AppendAsync(db, new AuditEntry(
+            Actor: actor,
+            Action: AuditAction.WebhookDeliveryRetried,
+            Model: current.Model,
+            Target: $"delivery {id}",
             Before: new { state = current.State, attempts = current.Attempts, last_status = current.LastStatus, last_error = current.LastError },
-            After: new { state = WebhookDeliveryStates.Pending, attempts = 0 },
+            After: new { state = WebhookDeliveryState.Pending, attempts = 0 },
             Details: new { webhook = current.Webhook, event_id = current.EventId, event_type = current.EventType }), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await db.CommitAsync(cancellationToken);
         return (await FindAsync(id, cancellationToken), null);
     }
 
     private WebhookDeliveryView Read(NpgsqlDataReader reader)
     {
         var webhook = reader.GetString(1);
-        var state = reader.GetString(7);
+        var state = StoredNames<WebhookDeliveryState>.Parse(reader.GetString(7), "the delivery state");
         using var data = JsonDocument.Parse(reader.GetString(15));
         return new WebhookDeliveryView(
-            reader.GetGuid(0),
-            webhook,
-            reader.GetGuid(2),
-            reader.GetString(3),
-            reader.IsDBNull(4) ? null : reader.GetString(4),
-            reader.GetString(5),
-            reader.GetDateTime(6),
-            state,
-            reader.GetInt32(8),
-            options.Value.Find(webhook) is { } configured ? options.Value.MaxAttemptsOf(configured) : null,
-            reader.GetDateTime(9),
-            state == WebhookDeliveryStates.Pending ? reader.GetDateTime(10) : null,
-            reader.IsDBNull(11) ? null : reader.GetDateTime(11),
-            reader.IsDBNull(12) ? null : reader.GetInt32(12),
-            reader.IsDBNull(13) ? null : reader.GetString(13),
-            reader.IsDBNull(14) ? null : reader.GetDateTime(14),
-            data.RootElement.Clone());
+            Id: reader.GetGuid(0),
+            Webhook: webhook,
+            EventId: reader.GetGuid(2),
+            EventType: reader.GetString(3),
+            Model: reader.IsDBNull(4) ? null : reader.GetString(4),
+            Actor: reader.GetString(5),
+            OccurredAt: reader.GetDateTime(6),
+            State: state,
+            Attempts: reader.GetInt32(8),
+            MaxAttempts: options.Value.Find(webhook) is { } configured ? options.Value.MaxAttemptsOf(configured) : null,
+            CreatedAt: reader.GetDateTime(9),
+            NextAttemptAt: state == WebhookDeliveryState.Pending ? reader.GetDateTime(10) : null,
+            LastAttemptAt: reader.IsDBNull(11) ? null : reader.GetDateTime(11),
+            LastStatus: reader.IsDBNull(12) ? null : reader.GetInt32(12),
+            LastError: reader.IsDBNull(13) ? null : reader.GetString(13),
+            DeliveredAt: reader.IsDBNull(14) ? null : reader.GetDateTime(14),
+            Data: data.RootElement.Clone());
     }
-
-    private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
-
-    private static NpgsqlParameter Uuid(Guid? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid };
 }
 
 /// <summary>The deliveries API's query: every field optional but <see cref="Limit"/>.</summary>

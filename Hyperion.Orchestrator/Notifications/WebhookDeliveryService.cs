@@ -1,6 +1,6 @@
+using Hyperion.Orchestrator.Persistence;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Hyperion.Orchestrator.Notifications;
 
@@ -131,12 +131,12 @@ internal sealed partial class WebhookDeliveryService(
         await using var command = dataSource.CreateCommand("""
             SELECT extract(epoch FROM next_attempt_at - now())::double precision
             FROM webhook_outbox
-            WHERE delivered_at IS NULL AND NOT dead AND webhook = ANY($1)
+            WHERE delivered_at IS NULL AND NOT dead AND webhook = ANY(@webhooks)
             ORDER BY next_attempt_at
             LIMIT 1
             FOR UPDATE SKIP LOCKED
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = names, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Bind("webhooks", names);
         var seconds = await command.ExecuteScalarAsync(cancellationToken) as double?;
         return seconds is { } due ? TimeSpan.FromSeconds(Math.Clamp(due, 0.01, Delivery.PollIntervalSeconds)) : PollInterval;
     }
@@ -150,9 +150,9 @@ internal sealed partial class WebhookDeliveryService(
         _nextPrune = DateTime.UtcNow + PruneInterval;
         await using var command = dataSource.CreateCommand("""
             DELETE FROM webhook_outbox
-            WHERE (delivered_at < now() - make_interval(days => $1)) OR (dead AND last_attempt_at < now() - make_interval(days => $1))
+            WHERE (delivered_at < now() - make_interval(days => @retention_days)) OR (dead AND last_attempt_at < now() - make_interval(days => @retention_days))
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = Delivery.RetentionDays });
+        command.Bind("retention_days", Delivery.RetentionDays);
         var deleted = await command.ExecuteNonQueryAsync(cancellationToken);
         if (deleted > 0)
         {
@@ -167,9 +167,9 @@ internal sealed partial class WebhookDeliveryService(
         {
             try
             {
-                await using var connection = await dataSource.OpenConnectionAsync(stopping);
-                connection.Notification += (_, _) => _wake.Pulse();
-                await using (var listen = new NpgsqlCommand($"LISTEN {WebhookOutbox.Channel}", connection))
+                await using var db = await Db.OpenAsync(dataSource, stopping);
+                db.Connection.Notification += (_, _) => _wake.Pulse();
+                await using (var listen = db.Command($"LISTEN {WebhookOutbox.Channel}"))
                 {
                     await listen.ExecuteNonQueryAsync(stopping);
                 }
@@ -177,10 +177,10 @@ internal sealed partial class WebhookDeliveryService(
                 _wake.Pulse();
                 while (true)
                 {
-                    if (!await connection.WaitAsync(ListenCheckInterval, stopping))
+                    if (!await db.Connection.WaitAsync(ListenCheckInterval, stopping))
                     {
                         // A connection that died without a word only shows when used.
-                        await using var check = new NpgsqlCommand("SELECT 1", connection);
+                        await using var check = db.Command("SELECT 1");
                         await check.ExecuteScalarAsync(stopping);
                     }
                 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Hyperion.Orchestrator.Persistence;
 
 namespace Hyperion.Orchestrator.Notifications;
 
@@ -15,7 +16,7 @@ internal sealed record WebhookDeliveryView(
     string? Model,
     string Actor,
     DateTime OccurredAt,
-    string State,
+    WebhookDeliveryState State,
     int Attempts,
     int? MaxAttempts,
     DateTime CreatedAt,
@@ -26,12 +27,25 @@ internal sealed record WebhookDeliveryView(
     DateTime? DeliveredAt,
     JsonElement Data);
 
-/// <summary>The states a delivery is listed under.</summary>
+/// <summary>Where a delivery is; <c>pending</c>, <c>failed</c> or <c>delivered</c> in JSON and in the deliveries filter.</summary>
+internal enum WebhookDeliveryState
+{
+    /// <summary>Queued or retrying.</summary>
+    Pending,
+
+    /// <summary>Given up after the last allowed attempt.</summary>
+    Failed,
+
+    /// <summary>The receiver answered 2xx.</summary>
+    Delivered,
+}
+
+/// <summary>The names of <see cref="WebhookDeliveryState"/>, as the deliveries query computes them and the API filters by them.</summary>
 internal static class WebhookDeliveryStates
 {
     public const string Pending = "pending";
     public const string Failed = "failed";
     public const string Delivered = "delivered";
 
-    public static IReadOnlyList<string> All { get; } = [Pending, Failed, Delivered];
+    public static IReadOnlyList<string> All => StoredNames<WebhookDeliveryState>.All;
 }

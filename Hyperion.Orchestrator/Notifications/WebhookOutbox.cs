@@ -1,8 +1,7 @@
 using System.Text.Json;
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Persistence;
 using Microsoft.Extensions.Options;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Hyperion.Orchestrator.Notifications;
 
@@ -10,11 +9,11 @@ namespace Hyperion.Orchestrator.Notifications;
 /// Queues notifications for delivery to webhooks. Call it inside the transaction that makes the change, next to
 /// the audit entry, so that the change, its audit entry and its notifications commit together or not at all:
 /// <code>
-/// await using var tx = await connection.BeginTransactionAsync(ct);
+/// await using var db = await Db.BeginAsync(dataSource, ct);
 /// // ... the change ...
-/// await AuditLog.AppendAsync(connection, tx, new AuditEntry(actor, "rollout.rolled_back", model, ...), ct);
-/// await outbox.EnqueueAsync(connection, tx, new NotificationEvent(NotificationEventTypes.RolloutRolledBack, model, actor, evidence), ct);
-/// await tx.CommitAsync(ct);
+/// await AuditLog.AppendAsync(db, new AuditEntry(Actor: actor, Action: AuditAction.RolloutRolledBack, ...), ct);
+/// await outbox.EnqueueAsync(db, new NotificationEvent(NotificationEventTypes.RolloutRolledBack, model, actor, evidence), ct);
+/// await db.CommitAsync(ct);
 /// </code>
 /// One row per subscribed webhook is written to <c>webhook_outbox</c>; <see cref="WebhookDeliveryService"/> sends them
 /// after the commit (woken by a NOTIFY that PostgreSQL only delivers on commit) and retries until they are received.
@@ -26,7 +25,7 @@ internal sealed class WebhookOutbox(IOptions<WebhookOptions> options)
 
     /// <summary>Queues <paramref name="notification"/> for every webhook subscribed to its type; returns how many were queued (0 when none).</summary>
     /// <exception cref="ArgumentException">An unknown event type, <c>ping</c>, or data that is not a JSON object.</exception>
-    public async Task<int> EnqueueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, NotificationEvent notification, CancellationToken cancellationToken)
+    public async Task<int> EnqueueAsync(Db db, NotificationEvent notification, CancellationToken cancellationToken)
     {
         if (!NotificationEventTypes.IsKnown(notification.Type))
         {
@@ -42,16 +41,16 @@ internal sealed class WebhookOutbox(IOptions<WebhookOptions> options)
         {
             return 0;
         }
-        await InsertAsync(connection, transaction, notification, payload, webhooks, cancellationToken);
+        await InsertAsync(db, notification, payload, webhooks, cancellationToken);
         return webhooks.Length;
     }
 
     /// <summary>Queues a <c>ping</c> to one configured webhook, like GitHub's: returns the event's and the delivery's ids.</summary>
     public async Task<(Guid EventId, Guid DeliveryId)> EnqueuePingAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, WebhookEndpointOptions webhook, string actor, CancellationToken cancellationToken)
+        Db db, WebhookEndpointOptions webhook, string actor, CancellationToken cancellationToken)
     {
         var ping = new NotificationEvent(NotificationEventTypes.Ping, null, actor, new PingData(webhook.Name!, webhook.Events.Count == 0 ? ["*"] : [.. webhook.Events]));
-        var ids = await InsertAsync(connection, transaction, ping, Serialize(ping.Data), [webhook.Name!], cancellationToken);
+        var ids = await InsertAsync(db, ping, Serialize(ping.Data), [webhook.Name!], cancellationToken);
         return (ping.Id, ids[0]);
     }
 
@@ -70,7 +69,7 @@ internal sealed class WebhookOutbox(IOptions<WebhookOptions> options)
     }
 
     private static async Task<Guid[]> InsertAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, NotificationEvent notification, string payload, string[] webhooks, CancellationToken cancellationToken)
+        Db db, NotificationEvent notification, string payload, string[] webhooks, CancellationToken cancellationToken)
     {
         var ids = new Guid[webhooks.Length];
         for (var i = 0; i < ids.Length; i++)
@@ -78,23 +77,23 @@ internal sealed class WebhookOutbox(IOptions<WebhookOptions> options)
             ids[i] = Guid.CreateVersion7();
         }
         // One statement: the rows, and a notice that PostgreSQL holds back until the transaction commits.
-        await using var command = new NpgsqlCommand($"""
+        await using var command = db.Command($"""
             WITH queued AS (
                 INSERT INTO webhook_outbox (id, event_id, event_type, webhook, model, actor, occurred_at, payload)
-                SELECT d.id, $1, $2, d.webhook, $3, $4, $5, $6
-                FROM unnest($7::uuid[], $8::text[]) AS d(id, webhook)
+                SELECT d.id, @event_id, @event_type, d.webhook, @model, @actor, @occurred_at, @payload
+                FROM unnest(@ids::uuid[], @webhooks::text[]) AS d(id, webhook)
                 RETURNING 1
             )
             SELECT pg_notify('{Channel}', count(*)::text) FROM queued
-            """, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = notification.Id });
-        command.Parameters.Add(new NpgsqlParameter { Value = notification.Type });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)notification.Model ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = notification.Actor });
-        command.Parameters.Add(new NpgsqlParameter { Value = notification.OccurredAt.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter { Value = payload, NpgsqlDbType = NpgsqlDbType.Jsonb });
-        command.Parameters.Add(new NpgsqlParameter { Value = ids });
-        command.Parameters.Add(new NpgsqlParameter { Value = webhooks });
+            """);
+        command.Bind("event_id", notification.Id);
+        command.Bind("event_type", notification.Type);
+        command.Bind("model", notification.Model);
+        command.Bind("actor", notification.Actor);
+        command.Bind("occurred_at", notification.OccurredAt.ToUniversalTime());
+        command.BindJsonText("payload", payload);
+        command.Bind("ids", ids);
+        command.Bind("webhooks", webhooks);
         await command.ExecuteNonQueryAsync(cancellationToken);
         return ids;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using Hyperion.Orchestrator.Api;
+using Hyperion.Orchestrator.Persistence;
 using Hyperion.Orchestrator.Security;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -71,10 +72,9 @@ internal static class WebhooksApi
             var configured = options.Value.Webhooks.Count == 0 ? "none is configured" : "configured: " + string.Join(", ", options.Value.Webhooks.Select(w => w.Name));
             return ApiProblems.NotFound($"no webhook named '{name}' ({configured}; see {WebhookOptions.WebhooksSection}).");
         }
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var (eventId, deliveryId) = await outbox.EnqueuePingAsync(connection, transaction, webhook, ActorClaims.ActorOf(user), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
+        var (eventId, deliveryId) = await outbox.EnqueuePingAsync(db, webhook, ActorClaims.ActorOf(user), cancellationToken);
+        await db.CommitAsync(cancellationToken);
         return TypedResults.Accepted($"/api/v1/webhooks/deliveries/{deliveryId}", new PingQueued(webhook.Name!, eventId, deliveryId));
     }
 
@@ -102,7 +102,8 @@ internal static class WebhooksApi
         }
 
         var deliveries = await queries.ListAsync(
-            new DeliveryFilter(state, NullIfEmpty(query["webhook"]), eventId, NullIfEmpty(query["model"]), before, limit + 1), cancellationToken);
+            new DeliveryFilter(State: state, Webhook: NullIfEmpty(query["webhook"]), EventId: eventId, Model: NullIfEmpty(query["model"]), Before: before, Limit: limit + 1),
+            cancellationToken);
         // One row more than asked says whether there is an older page.
         var page = deliveries.Count > limit ? deliveries.Take(limit).ToArray() : [.. deliveries];
         return TypedResults.Ok(new DeliveryPage(page, deliveries.Count > limit ? page[^1].Id : null));

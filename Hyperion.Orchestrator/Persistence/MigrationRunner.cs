@@ -23,11 +23,10 @@ internal sealed partial class MigrationRunner(NpgsqlDataSource dataSource, ILogg
     /// <summary>Applies what is missing; returns the versions applied by this call.</summary>
     internal static async Task<IReadOnlyList<int>> ApplyAsync(NpgsqlDataSource dataSource, IReadOnlyList<Migration> migrations, ILogger logger, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
 
-        await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken);
-        await ExecuteAsync(connection, transaction, """
+        await ExecuteAsync(db, $"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken);
+        await ExecuteAsync(db, """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version    integer     PRIMARY KEY,
                 name       text        NOT NULL,
@@ -37,7 +36,7 @@ internal sealed partial class MigrationRunner(NpgsqlDataSource dataSource, ILogg
             """, cancellationToken);
 
         var applied = new Dictionary<int, (string Name, string Checksum)>();
-        await using (var select = new NpgsqlCommand("SELECT version, name, checksum FROM schema_migrations", connection, transaction))
+        await using (var select = db.Command("SELECT version, name, checksum FROM schema_migrations"))
         await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -58,23 +57,23 @@ internal sealed partial class MigrationRunner(NpgsqlDataSource dataSource, ILogg
                 }
                 continue;
             }
-            await ExecuteAsync(connection, transaction, migration.Sql, cancellationToken);
-            await using var record = new NpgsqlCommand("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", connection, transaction);
-            record.Parameters.Add(new NpgsqlParameter { Value = migration.Version });
-            record.Parameters.Add(new NpgsqlParameter { Value = migration.Name });
-            record.Parameters.Add(new NpgsqlParameter { Value = migration.Checksum });
+            await ExecuteAsync(db, migration.Sql, cancellationToken);
+            await using var record = db.Command("INSERT INTO schema_migrations (version, name, checksum) VALUES (@version, @name, @checksum)");
+            record.Bind("version", migration.Version);
+            record.Bind("name", migration.Name);
+            record.Bind("checksum", migration.Checksum);
             await record.ExecuteNonQueryAsync(cancellationToken);
             appliedNow.Add(migration.Version);
             LogApplied(logger, migration.Version, migration.Name);
         }
-        await transaction.CommitAsync(cancellationToken);
+        await db.CommitAsync(cancellationToken);
         LogUpToDate(logger, migrations.Count == 0 ? 0 : migrations[^1].Version, appliedNow.Count);
         return appliedNow;
     }
 
-    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    private static async Task ExecuteAsync(Db db, string sql, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await using var command = db.Command(sql);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -29,8 +29,16 @@ internal sealed record ModelDetail(
     IReadOnlyList<VersionSummary> Versions)
 {
     public static ModelDetail Of(ModelResource model, IReadOnlyList<VersionSummary> versions) => new(
-        model.Name, model.Task, model.Description, model.Tags, model.Owner, model.CreatedAt, model.UpdatedAt,
-        model.VersionCount, model.LatestVersion, versions);
+        Name: model.Name,
+        Task: model.Task,
+        Description: model.Description,
+        Tags: model.Tags,
+        Owner: model.Owner,
+        CreatedAt: model.CreatedAt,
+        UpdatedAt: model.UpdatedAt,
+        VersionCount: model.VersionCount,
+        LatestVersion: model.LatestVersion,
+        Versions: versions);
 }
 
 internal sealed record VersionSummary(long Version, string Digest, long SizeBytes, string CreatedBy, DateTimeOffset CreatedAt);

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hyperion.Orchestrator.Audit;
+using Hyperion.Orchestrator.Persistence;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Hyperion.Orchestrator.Registry;
 
@@ -25,26 +25,25 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
     public async Task<ModelResource?> CreateModelAsync(
         string name, string task, string description, IReadOnlyDictionary<string, string> tags, string owner, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var insert = new NpgsqlCommand("""
-            INSERT INTO models (name, task, description, tags, owner) VALUES ($1, $2, $3, $4, $5)
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
+        await using (var insert = db.Command("""
+            INSERT INTO models (name, task, description, tags, owner) VALUES (@name, @task, @description, @tags, @owner)
             ON CONFLICT (name) DO NOTHING
-            """, connection, transaction))
+            """))
         {
-            insert.Parameters.Add(new NpgsqlParameter { Value = name });
-            insert.Parameters.Add(new NpgsqlParameter { Value = task });
-            insert.Parameters.Add(new NpgsqlParameter { Value = description });
-            insert.Parameters.Add(Jsonb(JsonSerializer.Serialize(tags)));
-            insert.Parameters.Add(new NpgsqlParameter { Value = owner });
+            insert.Bind("name", name);
+            insert.Bind("task", task);
+            insert.Bind("description", description);
+            insert.BindJsonText("tags", JsonSerializer.Serialize(tags));
+            insert.Bind("owner", owner);
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
                 return null;
             }
         }
-        var model = (await ReadModelAsync(connection, transaction, name, cancellationToken))!;
-        await AuditLog.AppendAsync(connection, transaction, new AuditEntry(owner, "model.created", name, null, After: model), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        var model = (await ReadModelAsync(db, name, cancellationToken))!;
+        await AuditLog.AppendAsync(db, new AuditEntry(Actor: owner, Action: AuditAction.ModelCreated, Model: name, Target: null, After: model), cancellationToken);
+        await db.CommitAsync(cancellationToken);
         return model;
     }
 
@@ -52,26 +51,25 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
     public async Task<ModelResource?> UpdateModelAsync(
         string name, string? description, IReadOnlyDictionary<string, string>? tags, string actor, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var before = await ReadModelAsync(connection, transaction, name, cancellationToken, forUpdate: true);
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
+        var before = await ReadModelAsync(db, name, cancellationToken, forUpdate: true);
         if (before is null)
         {
             return null;
         }
-        await using (var update = new NpgsqlCommand("""
-            UPDATE models SET description = coalesce($2, description), tags = coalesce($3, tags), updated_at = now()
-            WHERE name = $1
-            """, connection, transaction))
+        await using (var update = db.Command("""
+            UPDATE models SET description = coalesce(@description, description), tags = coalesce(@tags, tags), updated_at = now()
+            WHERE name = @name
+            """))
         {
-            update.Parameters.Add(new NpgsqlParameter { Value = name });
-            update.Parameters.Add(new NpgsqlParameter { Value = (object?)description ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            update.Parameters.Add(Jsonb(tags is null ? null : JsonSerializer.Serialize(tags)));
+            update.Bind("name", name);
+            update.Bind("description", description);
+            update.BindJsonText("tags", tags is null ? null : JsonSerializer.Serialize(tags));
             await update.ExecuteNonQueryAsync(cancellationToken);
         }
-        var after = (await ReadModelAsync(connection, transaction, name, cancellationToken))!;
-        await AuditLog.AppendAsync(connection, transaction, new AuditEntry(actor, "model.updated", name, null, before, after), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        var after = (await ReadModelAsync(db, name, cancellationToken))!;
+        await AuditLog.AppendAsync(db, new AuditEntry(Actor: actor, Action: AuditAction.ModelUpdated, Model: name, Target: null, Before: before, After: after), cancellationToken);
+        await db.CommitAsync(cancellationToken);
         return after;
     }
 
@@ -81,31 +79,21 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand($"""
             SELECT {ModelColumns} FROM models m
-            WHERE ($1::jsonb IS NULL OR m.tags @> $1::jsonb)
-              AND ($2::text[] IS NULL OR m.tags ?& $2::text[])
-              AND ($3::text IS NULL OR m.task = $3::text)
+            WHERE (@tags::jsonb IS NULL OR m.tags @> @tags::jsonb)
+              AND (@tag_keys::text[] IS NULL OR m.tags ?& @tag_keys::text[])
+              AND (@task::text IS NULL OR m.task = @task::text)
             ORDER BY m.name
             """);
-        command.Parameters.Add(Jsonb(tags.Count == 0 ? null : JsonSerializer.Serialize(tags)));
-        command.Parameters.Add(new NpgsqlParameter
-        {
-            Value = tagKeys.Count == 0 ? DBNull.Value : tagKeys.ToArray(),
-            NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text,
-        });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)task ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        var models = new List<ModelResource>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            models.Add(ReadModel(reader));
-        }
-        return models;
+        command.BindJsonText("tags", tags.Count == 0 ? null : JsonSerializer.Serialize(tags));
+        command.Bind("tag_keys", tagKeys.Count == 0 ? null : tagKeys.ToArray());
+        command.Bind("task", task);
+        return await command.ReadAllAsync(reader => ReadModel(reader), cancellationToken);
     }
 
     public async Task<ModelResource?> GetModelAsync(string name, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await ReadModelAsync(connection, null, name, cancellationToken);
+        await using var db = await Db.OpenAsync(dataSource, cancellationToken);
+        return await ReadModelAsync(db, name, cancellationToken);
     }
 
     /// <summary>The model's versions, newest first; null when there is no such model.</summary>
@@ -114,10 +102,10 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("""
             SELECT v.version, v.digest, v.size_bytes, v.created_by, v.created_at
             FROM models m LEFT JOIN model_versions v ON v.model = m.name
-            WHERE m.name = $1
+            WHERE m.name = @model
             ORDER BY v.version DESC
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = model });
+        command.Bind("model", model);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         List<VersionSummary>? versions = null;
         while (await reader.ReadAsync(cancellationToken))
@@ -133,9 +121,9 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
 
     public async Task<VersionResource?> GetVersionAsync(string model, long version, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {VersionColumns} FROM model_versions WHERE model = $1 AND version = $2");
-        command.Parameters.Add(new NpgsqlParameter { Value = model });
-        command.Parameters.Add(new NpgsqlParameter { Value = version });
+        await using var command = dataSource.CreateCommand($"SELECT {VersionColumns} FROM model_versions WHERE model = @model AND version = @version");
+        command.Bind("model", model);
+        command.Bind("version", version);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadVersion(reader) : null;
     }
@@ -146,89 +134,81 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
     /// </summary>
     public async Task<VersionResource?> RegisterVersionAsync(NewVersion version, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var lockModel = new NpgsqlCommand("SELECT 1 FROM models WHERE name = $1 FOR UPDATE", connection, transaction))
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
+        await using (var lockModel = db.Command("SELECT 1 FROM models WHERE name = @model FOR UPDATE"))
         {
-            lockModel.Parameters.Add(new NpgsqlParameter { Value = version.Model });
+            lockModel.Bind("model", version.Model);
             if (await lockModel.ExecuteScalarAsync(cancellationToken) is null)
             {
                 return null;
             }
         }
         VersionResource registered;
-        await using (var insert = new NpgsqlCommand($"""
+        await using (var insert = db.Command($"""
             INSERT INTO model_versions (model, version, digest, size_bytes, format, config, signature, lineage, baseline_profile, created_by)
-            SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9 FROM model_versions WHERE model = $1
+            SELECT @model, coalesce(max(version), 0) + 1, @digest, @size_bytes, @format, @config, @signature, @lineage, @baseline_profile, @created_by
+            FROM model_versions WHERE model = @model
             RETURNING {VersionColumns}
-            """, connection, transaction))
+            """))
         {
-            insert.Parameters.Add(new NpgsqlParameter { Value = version.Model });
-            insert.Parameters.Add(new NpgsqlParameter { Value = version.Digest });
-            insert.Parameters.Add(new NpgsqlParameter { Value = version.SizeBytes });
-            insert.Parameters.Add(new NpgsqlParameter { Value = version.Format });
-            insert.Parameters.Add(Jsonb(version.ConfigJson));
-            insert.Parameters.Add(Jsonb(version.SignatureJson));
-            insert.Parameters.Add(Jsonb(version.LineageJson));
-            insert.Parameters.Add(Jsonb(version.BaselineProfileJson));
-            insert.Parameters.Add(new NpgsqlParameter { Value = version.CreatedBy });
+            insert.Bind("model", version.Model);
+            insert.Bind("digest", version.Digest);
+            insert.Bind("size_bytes", version.SizeBytes);
+            insert.Bind("format", version.Format);
+            insert.BindJsonText("config", version.ConfigJson);
+            insert.BindJsonText("signature", version.SignatureJson);
+            insert.BindJsonText("lineage", version.LineageJson);
+            insert.BindJsonText("baseline_profile", version.BaselineProfileJson);
+            insert.Bind("created_by", version.CreatedBy);
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             registered = ReadVersion(reader);
         }
-        await using (var touch = new NpgsqlCommand("UPDATE models SET updated_at = now() WHERE name = $1", connection, transaction))
+        await using (var touch = db.Command("UPDATE models SET updated_at = now() WHERE name = @model"))
         {
-            touch.Parameters.Add(new NpgsqlParameter { Value = version.Model });
+            touch.Bind("model", version.Model);
             await touch.ExecuteNonQueryAsync(cancellationToken);
         }
-        await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
-            version.CreatedBy,
-            "version.registered",
-            version.Model,
-            $"version {registered.Version}",
+        await AuditLog.AppendAsync(db, new AuditEntry(
+            Actor: version.CreatedBy,
+            Action: AuditAction.VersionRegistered,
+            Model: version.Model,
+            Target: $"version {registered.Version}",
             After: new { registered.Version, registered.Digest, registered.SizeBytes, registered.Format, registered.Config, registered.Lineage }),
             cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await db.CommitAsync(cancellationToken);
         return registered;
     }
 
-    private static async Task<ModelResource?> ReadModelAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, string name, CancellationToken cancellationToken, bool forUpdate = false)
+    private static async Task<ModelResource?> ReadModelAsync(Db db, string name, CancellationToken cancellationToken, bool forUpdate = false)
     {
-        await using var command = new NpgsqlCommand(
-            $"SELECT {ModelColumns} FROM models m WHERE m.name = $1{(forUpdate ? " FOR UPDATE" : "")}", connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        await using var command = db.Command($"SELECT {ModelColumns} FROM models m WHERE m.name = @name{(forUpdate ? " FOR UPDATE" : "")}");
+        command.Bind("name", name);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadModel(reader) : null;
     }
 
     private static ModelResource ReadModel(NpgsqlDataReader reader) => new(
-        reader.GetString(0),
-        reader.GetString(1),
-        reader.GetString(2),
-        JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(3)) ?? [],
-        reader.GetString(4),
-        reader.GetFieldValue<DateTimeOffset>(5),
-        reader.GetFieldValue<DateTimeOffset>(6),
-        reader.GetInt64(7),
-        reader.IsDBNull(8) ? null : reader.GetInt64(8));
+        Name: reader.GetString(0),
+        Task: reader.GetString(1),
+        Description: reader.GetString(2),
+        Tags: JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(3)) ?? [],
+        Owner: reader.GetString(4),
+        CreatedAt: reader.GetFieldValue<DateTimeOffset>(5),
+        UpdatedAt: reader.GetFieldValue<DateTimeOffset>(6),
+        VersionCount: reader.GetInt64(7),
+        LatestVersion: reader.IsDBNull(8) ? null : reader.GetInt64(8));
 
     private static VersionResource ReadVersion(NpgsqlDataReader reader) => new(
-        reader.GetString(0),
-        reader.GetInt64(1),
-        reader.GetString(2),
-        reader.GetInt64(3),
-        reader.GetString(4),
-        JsonNode.Parse(reader.GetString(5))!,
-        JsonNode.Parse(reader.GetString(6))!,
-        JsonNode.Parse(reader.GetString(7))!,
-        reader.IsDBNull(8) ? null : JsonNode.Parse(reader.GetString(8)),
-        reader.GetString(9),
-        reader.GetFieldValue<DateTimeOffset>(10));
-
-    private static NpgsqlParameter Jsonb(string? json) => new()
-    {
-        Value = (object?)json ?? DBNull.Value,
-        NpgsqlDbType = NpgsqlDbType.Jsonb,
-    };
+        Model: reader.GetString(0),
+        Version: reader.GetInt64(1),
+        Digest: reader.GetString(2),
+        SizeBytes: reader.GetInt64(3),
+        Format: reader.GetString(4),
+        Config: JsonNode.Parse(reader.GetString(5))!,
+        Signature: JsonNode.Parse(reader.GetString(6))!,
+        Lineage: JsonNode.Parse(reader.GetString(7))!,
+        BaselineProfile: reader.IsDBNull(8) ? null : JsonNode.Parse(reader.GetString(8)),
+        CreatedBy: reader.GetString(9),
+        CreatedAt: reader.GetFieldValue<DateTimeOffset>(10));
 }

@@ -207,7 +207,7 @@ internal sealed partial class VersionUpload(
         }
         catch (InvalidArtifactException ex)
         {
-            LogRefused(logger, model, staged.Digest, ex.Message);
+            LogRefused(logger, ex, model, staged.Digest);
             return ApiProblems.Unprocessable($"the artifact is not a model that can be served: {ex.Message}");
         }
         ModelConfig config;
@@ -226,15 +226,15 @@ internal sealed partial class VersionUpload(
 
         await staged.CommitAsync(cancellationToken);
         var version = await store.RegisterVersionAsync(new NewVersion(
-            model,
-            staged.Digest,
-            staged.SizeBytes,
-            signature.Format,
-            ModelConfigCheck.Serialize(config),
-            JsonSerializer.Serialize(signature, ControlPlaneJson.Options),
-            lineage.ToJsonString(),
-            profile?.ToJsonString(),
-            actor), cancellationToken);
+            Model: model,
+            Digest: staged.Digest,
+            SizeBytes: staged.SizeBytes,
+            Format: signature.Format,
+            ConfigJson: ModelConfigCheck.Serialize(config),
+            SignatureJson: JsonSerializer.Serialize(signature, ControlPlaneJson.Options),
+            LineageJson: lineage.ToJsonString(),
+            BaselineProfileJson: profile?.ToJsonString(),
+            CreatedBy: actor), cancellationToken);
         if (version is null)
         {
             return ModelEndpoints.ModelNotFound(model);
@@ -289,6 +289,6 @@ internal sealed partial class VersionUpload(
     [LoggerMessage(Level = LogLevel.Information, Message = "Registered {Model} version {Version} ({Digest}, {SizeBytes} bytes)")]
     private static partial void LogRegistered(ILogger logger, string model, long version, string digest, long sizeBytes);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Refused an artifact for {Model} ({Digest}): {Reason}")]
-    private static partial void LogRefused(ILogger logger, string model, string digest, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused an artifact for {Model} ({Digest})")]
+    private static partial void LogRefused(ILogger logger, Exception exception, string model, string digest);
 }

@@ -34,12 +34,12 @@ internal sealed record CanaryPlan(
     public static CanaryPlan? Of(CanarySpec? canary) =>
         IsPlan(canary)
             ? new CanaryPlan(
-                canary!.Version,
-                canary.Steps is { Count: > 0 } steps ? steps : DefaultSteps,
-                canary.StepSeconds ?? DefaultStepSeconds,
-                canary.MinRequests ?? DefaultMinRequests,
-                canary.MaxErrorRateDelta ?? DefaultMaxErrorRateDelta,
-                canary.MaxP95LatencyRatio ?? DefaultMaxP95LatencyRatio)
+                Version: canary!.Version,
+                Steps: canary.Steps is { Count: > 0 } steps ? steps : DefaultSteps,
+                StepSeconds: canary.StepSeconds ?? DefaultStepSeconds,
+                MinRequests: canary.MinRequests ?? DefaultMinRequests,
+                MaxErrorRateDelta: canary.MaxErrorRateDelta ?? DefaultMaxErrorRateDelta,
+                MaxP95LatencyRatio: canary.MaxP95LatencyRatio ?? DefaultMaxP95LatencyRatio)
             : null;
 
     public bool IsLastStep(int step) => step >= Steps.Count - 1;

@@ -76,14 +76,14 @@ internal static class RolloutAnalysis
         var canary = measured.Canary;
         double? ratio = canary.P95Ms is { } c && stable.P95Ms is { } s && !double.IsInfinity(c) ? c / Math.Max(s, measured.LatencyFloorMs) : null;
         return new RolloutEvidence(
-            measured.Step,
-            measured.Percent,
-            Math.Round(measured.ElapsedSeconds, 3),
-            new ArmsEvidence(ArmNumbers.Of(measured.Stable), ArmNumbers.Of(canary)),
-            basis == StableBasis.Rollout ? ArmNumbers.Of(stable) : null,
-            Math.Round(canary.ErrorRate - stable.ErrorRate, 6),
-            ratio is { } r ? Math.Round(r, 3) : null,
-            new GateThresholds(measured.Plan.StepSeconds, measured.Plan.MinRequests, measured.Plan.MaxErrorRateDelta, measured.Plan.MaxP95LatencyRatio, measured.LatencyFloorMs));
+            Step: measured.Step,
+            Percent: measured.Percent,
+            WindowSeconds: Math.Round(measured.ElapsedSeconds, 3),
+            Arms: new ArmsEvidence(ArmNumbers.Of(measured.Stable), ArmNumbers.Of(canary)),
+            StableReference: basis == StableBasis.Rollout ? ArmNumbers.Of(stable) : null,
+            ErrorRateDelta: Math.Round(canary.ErrorRate - stable.ErrorRate, 6),
+            P95Ratio: ratio is { } r ? Math.Round(r, 3) : null,
+            Gates: new GateThresholds(measured.Plan.StepSeconds, measured.Plan.MinRequests, measured.Plan.MaxErrorRateDelta, measured.Plan.MaxP95LatencyRatio, measured.LatencyFloorMs));
     }
 
     private static string Basis(StableBasis basis) => basis == StableBasis.Rollout ? " since the rollout started, as stable took too little traffic in this step" : "";
@@ -157,12 +157,12 @@ internal sealed record ArmsEvidence(ArmNumbers Stable, ArmNumbers Canary);
 internal sealed record ArmNumbers(long Version, long Requests, long Errors, double ErrorRate, double? P95Ms, double? MeanMs)
 {
     public static ArmNumbers Of(ArmWindow window) => new(
-        window.Version,
-        window.Requests,
-        window.Errors,
-        Math.Round(window.ErrorRate, 6),
-        window.P95Ms is { } p95 && double.IsInfinity(p95) ? ArmStatisticsKeys.LatencyBucketsMs[^1] : window.P95Ms,
-        window.MeanMs is { } mean ? Math.Round(mean, 3) : null);
+        Version: window.Version,
+        Requests: window.Requests,
+        Errors: window.Errors,
+        ErrorRate: Math.Round(window.ErrorRate, 6),
+        P95Ms: window.P95Ms is { } p95 && double.IsInfinity(p95) ? ArmStatisticsKeys.LatencyBucketsMs[^1] : window.P95Ms,
+        MeanMs: window.MeanMs is { } mean ? Math.Round(mean, 3) : null);
 }
 
 internal sealed record GateThresholds(int StepSeconds, long MinRequests, double MaxErrorRateDelta, double MaxP95LatencyRatio, double LatencyFloorMs);

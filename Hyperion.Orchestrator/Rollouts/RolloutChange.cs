@@ -1,3 +1,4 @@
+using Hyperion.Orchestrator.Audit;
 using Hyperion.Orchestrator.Deployments;
 
 namespace Hyperion.Orchestrator.Rollouts;
@@ -7,29 +8,19 @@ namespace Hyperion.Orchestrator.Rollouts;
 /// as a new revision (when <see cref="Spec"/> changes traffic), the rollout row, an audit entry and a webhook event,
 /// all in one transaction.
 /// </summary>
-/// <param name="Action">The audit action, e.g. <c>rollout.step</c>.</param>
+/// <param name="Action">The audit action, e.g. <see cref="AuditAction.RolloutStep"/>.</param>
 /// <param name="Event">The webhook event type (<see cref="Notifications.NotificationEventTypes"/>).</param>
 /// <param name="Spec">The deployment's next revision; null when traffic does not change (pause, resume, start).</param>
 /// <param name="Rollout">The rollout row after the decision; null when no rollout is involved.</param>
 /// <param name="Evidence">The numbers behind the decision, when there are any.</param>
 internal sealed record RolloutChange(
-    string Action,
+    AuditAction Action,
     string Event,
     string Actor,
     string Reason,
     DeploymentSpec? Spec,
     RolloutRecord? Rollout,
-    RolloutEvidence? Evidence = null)
-{
-    public const string Started = "rollout.started";
-    public const string Stepped = "rollout.step";
-    public const string Promoted = "rollout.promoted";
-    public const string RolledBack = "rollout.rolled_back";
-    public const string Paused = "rollout.paused";
-    public const string Resumed = "rollout.resumed";
-    public const string DeploymentRolledBack = "deployment.rolled_back";
-    public const string DeploymentPromoted = "deployment.promoted";
-}
+    RolloutEvidence? Evidence = null);
 
 /// <summary>The traffic a revision sets, for the audit entry's before and after.</summary>
 internal sealed record TrafficView(long Stable, long? Canary, double? CanaryPercent, long? Shadow)
@@ -42,7 +33,13 @@ internal sealed record TrafficView(long Stable, long? Canary, double? CanaryPerc
 internal sealed record RolloutPosition(RolloutState State, int Step, double Percent, long StableVersion, long CanaryVersion, IReadOnlyList<double> Steps)
 {
     public static RolloutPosition Of(RolloutRecord rollout) =>
-        new(rollout.State, rollout.Step, rollout.Percent, rollout.StableVersion, rollout.CanaryVersion, rollout.Plan.Steps);
+        new(
+            State: rollout.State,
+            Step: rollout.Step,
+            Percent: rollout.Percent,
+            StableVersion: rollout.StableVersion,
+            CanaryVersion: rollout.CanaryVersion,
+            Steps: rollout.Plan.Steps);
 }
 
 /// <summary>The audit entry's details and the webhook event's data.</summary>

@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Audit;
 using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Notifications;
+using Hyperion.Orchestrator.Persistence;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -25,17 +27,26 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
                 var skipped = active.Plan.Steps.Count - 1 - active.Step;
                 var reason = Invariant(
                     $"promoted by {actor} at step {active.Step} ({RolloutAnalysis.Percent(active.Percent)}), skipping {skipped} remaining step{(skipped == 1 ? "" : "s")}: version {active.CanaryVersion} becomes stable");
-                return new RolloutChange(RolloutChange.Promoted, NotificationEventTypes.RolloutPromoted, actor, reason,
-                    RolloutController.PromotedSpec(deployment.Spec),
-                    context.Ended(active, RolloutState.Promoted, RolloutChange.Promoted, reason),
-                    context.Evidence);
+                return new RolloutChange(
+                    Action: AuditAction.RolloutPromoted,
+                    Event: NotificationEventTypes.RolloutPromoted,
+                    Actor: actor,
+                    Reason: reason,
+                    Spec: RolloutController.PromotedSpec(deployment.Spec),
+                    Rollout: context.Ended(active, RolloutState.Promoted, AuditAction.RolloutPromoted, reason),
+                    Evidence: context.Evidence);
             }
             if (deployment.Spec.Canary is { } canary)
             {
                 var reason = Invariant(
                     $"promoted by {actor}: canary version {canary.Version} (at a fixed {RolloutAnalysis.Percent(canary.InitialPercent)}) replaces stable version {deployment.Spec.Stable}");
-                return new RolloutChange(RolloutChange.DeploymentPromoted, NotificationEventTypes.DeploymentUpdated, actor, reason,
-                    RolloutController.PromotedSpec(deployment.Spec), null);
+                return new RolloutChange(
+                    Action: AuditAction.DeploymentPromoted,
+                    Event: NotificationEventTypes.DeploymentUpdated,
+                    Actor: actor,
+                    Reason: reason,
+                    Spec: RolloutController.PromotedSpec(deployment.Spec),
+                    Rollout: null);
             }
             return Invariant(
                 $"Deployment '{model}' has no canary to promote (stable is version {deployment.Spec.Stable}). Start a rollout with PUT /api/v1/deployments/{model} and a body such as {{\"stable\": {deployment.Spec.Stable}, \"canary\": {{\"version\": <the new version>}}}}.");
@@ -49,12 +60,16 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
             {
                 var reason = Invariant(
                     $"rolled back by {actor} at step {active.Step} ({RolloutAnalysis.Percent(active.Percent)}): version {active.CanaryVersion} takes no more traffic, stable stays version {deployment.Spec.Stable}");
-                return new RolloutChange(RolloutChange.RolledBack, NotificationEventTypes.RolloutRolledBack, actor, reason,
-                    deployment.Spec with { Canary = null },
-                    context.Ended(active, RolloutState.RolledBack, RolloutChange.RolledBack, reason),
-                    context.Evidence);
+                return new RolloutChange(
+                    Action: AuditAction.RolloutRolledBack,
+                    Event: NotificationEventTypes.RolloutRolledBack,
+                    Actor: actor,
+                    Reason: reason,
+                    Spec: deployment.Spec with { Canary = null },
+                    Rollout: context.Ended(active, RolloutState.RolledBack, AuditAction.RolloutRolledBack, reason),
+                    Evidence: context.Evidence);
             }
-            if (await DeploymentRevisions.PreviousStableAsync(context.Connection, context.Transaction, deployment, cancellationToken) is not { } previous)
+            if (await DeploymentStore.PreviousStableAsync(context.Db, deployment, cancellationToken) is not { } previous)
             {
                 return Invariant(
                     $"Deployment '{model}' has nothing to roll back to: no rollout is in progress, and every revision up to {deployment.Revision} has stable version {deployment.Spec.Stable}.");
@@ -70,9 +85,15 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
             };
             // A rollback right after a promotion undoes it: the rollout's record says so.
             var undone = context.Row is { State: RolloutState.Promoted } promoted && promoted.Revision == deployment.Revision
-                ? RolloutController.Ended(promoted, RolloutState.RolledBack, RolloutChange.DeploymentRolledBack, context.Now, why) with { Evidence = null }
+                ? RolloutController.Ended(promoted, RolloutState.RolledBack, AuditAction.DeploymentRolledBack, context.Now, why) with { Evidence = null }
                 : null;
-            return new RolloutChange(RolloutChange.DeploymentRolledBack, NotificationEventTypes.DeploymentRolledBack, actor, why, spec, undone);
+            return new RolloutChange(
+                Action: AuditAction.DeploymentRolledBack,
+                Event: NotificationEventTypes.DeploymentRolledBack,
+                Actor: actor,
+                Reason: why,
+                Spec: spec,
+                Rollout: undone);
         });
 
     public Task<CommandResult> PauseAsync(string model, string actor, CancellationToken cancellationToken) =>
@@ -88,9 +109,14 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
             }
             var reason = Invariant(
                 $"paused by {actor} at step {active.Step} ({RolloutAnalysis.Percent(active.Percent)}): the canary keeps its share and is still rolled back if a gate fails, but does not move on until resumed");
-            return new RolloutChange(RolloutChange.Paused, NotificationEventTypes.RolloutPaused, actor, reason, null,
-                context.Decided(active, RolloutState.Paused, RolloutChange.Paused, reason),
-                context.Evidence);
+            return new RolloutChange(
+                Action: AuditAction.RolloutPaused,
+                Event: NotificationEventTypes.RolloutPaused,
+                Actor: actor,
+                Reason: reason,
+                Spec: null,
+                Rollout: context.Decided(active, RolloutState.Paused, AuditAction.RolloutPaused, reason),
+                Evidence: context.Evidence);
         });
 
     public Task<CommandResult> ResumeAsync(string model, string actor, CancellationToken cancellationToken) =>
@@ -105,9 +131,14 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
             var reason = Invariant(
                 $"resumed by {actor} at step {paused.Step} ({RolloutAnalysis.Percent(paused.Percent)}): the step's window starts again");
             // A null window makes the controller take fresh baselines on its next tick.
-            return new RolloutChange(RolloutChange.Resumed, NotificationEventTypes.RolloutResumed, actor, reason, null,
-                context.Decided(paused, RolloutState.Progressing, RolloutChange.Resumed, reason) with { StepStartedAt = null, Baseline = null },
-                context.Evidence);
+            return new RolloutChange(
+                Action: AuditAction.RolloutResumed,
+                Event: NotificationEventTypes.RolloutResumed,
+                Actor: actor,
+                Reason: reason,
+                Spec: null,
+                Rollout: context.Decided(paused, RolloutState.Progressing, AuditAction.RolloutResumed, reason) with { StepStartedAt = null, Baseline = null },
+                Evidence: context.Evidence);
         });
 
     private Task<CommandResult> RunAsync(string model, CancellationToken cancellationToken, Func<CommandContext, Outcome> decide) =>
@@ -115,24 +146,23 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
 
     private async Task<CommandResult> RunAsync(string model, CancellationToken cancellationToken, Func<CommandContext, Task<Outcome>> decide)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var (_, row, now) = await RolloutStore.LockAsync(connection, transaction, model, skipLocked: false, cancellationToken);
-        await DeploymentRevisions.LockAsync(connection, transaction, model, cancellationToken);
-        if (await DeploymentRevisions.CurrentAsync(connection, transaction, model, cancellationToken) is not { } deployment)
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
+        var (_, row, now) = await RolloutStore.LockAsync(db, model, skipLocked: false, cancellationToken);
+        await DeploymentStore.LockAsync(db, model, cancellationToken);
+        if (await DeploymentStore.CurrentAsync(db, model, cancellationToken) is not { } deployment)
         {
             return CommandResult.NoDeployment;
         }
         var active = Active(deployment, row, now);
         var evidence = active is null ? null : await EvidenceAsync(deployment, active, now);
-        var outcome = await decide(new CommandContext(connection, transaction, deployment, row, active, evidence, now));
+        var outcome = await decide(new CommandContext(Db: db, Deployment: deployment, Row: row, Active: active, Evidence: evidence, Now: now));
         if (outcome.Conflict is { } conflict)
         {
             return new CommandResult(CommandStatus.Conflict, conflict);
         }
         var change = outcome.Change!;
-        var revision = await recorder.RecordAsync(connection, transaction, deployment, change, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        var revision = await recorder.RecordAsync(db, deployment, change, cancellationToken);
+        await db.CommitAsync(cancellationToken);
         await recorder.PublishAsync(model, change, revision, cancellationToken);
         return new CommandResult(CommandStatus.Done, null);
     }
@@ -167,10 +197,14 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
             var stable = await statistics.ReadAsync(deployment.Model, serving, ArmStatisticsKeys.Stable);
             var canary = await statistics.ReadAsync(deployment.Model, rollout.CanaryVersion, ArmStatisticsKeys.Canary);
             return RolloutAnalysis.Decide(new StepMeasurement(
-                rollout.Plan, rollout.Step, rollout.Percent, (now - started).TotalSeconds,
-                canary.Since(baseline.Canary), stable.Since(baseline.Stable),
-                rollout.StableAtStart is { } start && start.Version == serving ? stable.Since(start) : null,
-                options.Value.LatencyGateFloorMs)).Evidence;
+                Plan: rollout.Plan,
+                Step: rollout.Step,
+                Percent: rollout.Percent,
+                ElapsedSeconds: (now - started).TotalSeconds,
+                Canary: canary.Since(baseline.Canary),
+                Stable: stable.Since(baseline.Stable),
+                StableSinceStart: rollout.StableAtStart is { } start && start.Version == serving ? stable.Since(start) : null,
+                LatencyFloorMs: options.Value.LatencyGateFloorMs)).Evidence;
         }
         catch (StatisticsUnavailableException)
         {
@@ -182,7 +216,7 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
     private static string NothingInProgress(string model, RolloutRecord? rollout, string verb) =>
         rollout is null
             ? Invariant($"Deployment '{model}' has no rollout to {verb}; start one with a canary plan, e.g. PUT /api/v1/deployments/{model} with {{\"stable\": 1, \"canary\": {{\"version\": 2, \"steps\": [10, 50, 100]}}}}.")
-            : Invariant($"Deployment '{model}' has no rollout in progress to {verb}: the last one, of version {rollout.CanaryVersion}, was {RolloutStore.StateName(rollout.State).Replace('_', ' ')} ({rollout.Reason}).");
+            : Invariant($"Deployment '{model}' has no rollout in progress to {verb}: the last one, of version {rollout.CanaryVersion}, was {StoredNames<RolloutState>.Name(rollout.State).Replace('_', ' ')} ({rollout.Reason}).");
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
@@ -190,18 +224,17 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
     /// <param name="Active">The rollout in progress on the current revision (see <see cref="Active(DeploymentRecord, RolloutRecord?, DateTimeOffset)"/>).</param>
     /// <param name="Evidence">The arms' numbers in the active rollout's current step.</param>
     private sealed record CommandContext(
-        NpgsqlConnection Connection,
-        NpgsqlTransaction Transaction,
+        Db Db,
         DeploymentRecord Deployment,
         RolloutRecord? Row,
         RolloutRecord? Active,
         RolloutEvidence? Evidence,
         DateTimeOffset Now)
     {
-        public RolloutRecord Ended(RolloutRecord rollout, RolloutState state, string action, string reason) =>
+        public RolloutRecord Ended(RolloutRecord rollout, RolloutState state, AuditAction action, string reason) =>
             RolloutController.Ended(rollout, state, action, Now, reason) with { Evidence = EvidenceNode };
 
-        public RolloutRecord Decided(RolloutRecord rollout, RolloutState state, string action, string reason) =>
+        public RolloutRecord Decided(RolloutRecord rollout, RolloutState state, AuditAction action, string reason) =>
             rollout with { State = state, LastAction = action, LastDecisionAt = Now, Reason = reason, Evidence = EvidenceNode };
 
         private System.Text.Json.Nodes.JsonNode? EvidenceNode => Evidence is null ? null : JsonSerializer.SerializeToNode(Evidence, ControlPlaneJson.Options);

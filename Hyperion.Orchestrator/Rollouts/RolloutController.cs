@@ -1,7 +1,9 @@
 using System.Globalization;
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Audit;
 using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Notifications;
+using Hyperion.Orchestrator.Persistence;
 using Hyperion.Orchestrator.Security;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -56,7 +58,7 @@ internal sealed partial class RolloutController(
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            LogTickFailed(logger, "(all)", ex.Message);
+            LogTickFailed(logger, ex, "(all)");
             return;
         }
         var models = new SortedSet<string>(active, StringComparer.Ordinal);
@@ -77,48 +79,46 @@ internal sealed partial class RolloutController(
             {
                 // One rollout's trouble (a database hiccup, a row that does not parse) must neither stop the others
                 // nor the controller: it is retried on the next tick.
-                LogTickFailed(logger, model, ex.Message);
+                LogTickFailed(logger, ex, model);
             }
         }
     }
 
     private async Task StepAsync(string model, ConvergencePlan convergence, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var (rowLock, rollout, now) = await RolloutStore.LockAsync(connection, transaction, model, skipLocked: true, cancellationToken);
+        await using var db = await Db.BeginAsync(dataSource, cancellationToken);
+        var (rowLock, rollout, now) = await RolloutStore.LockAsync(db, model, skipLocked: true, cancellationToken);
         if (rowLock == RowLock.Busy)
         {
             metrics.Skipped();
             return;
         }
-        await DeploymentRevisions.LockAsync(connection, transaction, model, cancellationToken);
+        await DeploymentStore.LockAsync(db, model, cancellationToken);
         if (rowLock == RowLock.Missing)
         {
             // Another orchestrator may have started this rollout while this one waited for the deployment's lock.
-            (rowLock, rollout, now) = await RolloutStore.LockAsync(connection, transaction, model, skipLocked: true, cancellationToken);
+            (rowLock, rollout, now) = await RolloutStore.LockAsync(db, model, skipLocked: true, cancellationToken);
             if (rowLock != RowLock.Missing)
             {
                 return;
             }
         }
-        var deployment = await DeploymentRevisions.CurrentAsync(connection, transaction, model, cancellationToken);
+        var deployment = await DeploymentStore.CurrentAsync(db, model, cancellationToken);
 
-        var change = await DecideAsync(connection, transaction, model, deployment, rollout, convergence, now, cancellationToken);
+        var change = await DecideAsync(db, model, deployment, rollout, convergence, now, cancellationToken);
         if (change is null)
         {
-            await transaction.CommitAsync(cancellationToken);
+            await db.CommitAsync(cancellationToken);
             return;
         }
-        var revision = await recorder.RecordAsync(connection, transaction, deployment!, change, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        var revision = await recorder.RecordAsync(db, deployment!, change, cancellationToken);
+        await db.CommitAsync(cancellationToken);
         await recorder.PublishAsync(model, change, revision, cancellationToken);
     }
 
     /// <summary>The change to record, or null (nothing to decide, or only the row's window was saved).</summary>
     private async Task<RolloutChange?> DecideAsync(
-        NpgsqlConnection connection,
-        NpgsqlTransaction transaction,
+        Db db,
         string model,
         DeploymentRecord? deployment,
         RolloutRecord? rollout,
@@ -131,8 +131,7 @@ internal sealed partial class RolloutController(
             if (rollout is { IsActive: true })
             {
                 // No revision to write and no deployment to record against: the row alone says what happened.
-                await RolloutStore.SaveAsync(connection, transaction, Ended(rollout, RolloutState.RolledBack, RolloutChange.RolledBack, now,
-                    "the deployment was deleted"), cancellationToken);
+                await RolloutStore.SaveAsync(db, Ended(rollout, RolloutState.RolledBack, AuditAction.RolloutRolledBack, now, "the deployment was deleted"), cancellationToken);
             }
             return null;
         }
@@ -140,7 +139,7 @@ internal sealed partial class RolloutController(
         var plan = CanaryPlan.Of(deployment.Spec.Canary);
         if (rollout is null || rollout.Revision != deployment.Revision)
         {
-            return await ChangedByOthersAsync(connection, transaction, deployment, rollout, plan, now, cancellationToken);
+            return await ChangedByOthersAsync(db, deployment, rollout, plan, now, cancellationToken);
         }
         if (!rollout.IsActive)
         {
@@ -150,7 +149,7 @@ internal sealed partial class RolloutController(
         var serving = deployment.ServingStable;
         if (rollout.StepStartedAt is null || rollout.Baseline is null || serving is null || rollout.Baseline.Stable.Version != serving)
         {
-            return await StartWindowAsync(connection, transaction, deployment, rollout, convergence, now, cancellationToken);
+            return await StartWindowAsync(db, deployment, rollout, convergence, now, cancellationToken);
         }
 
         StepBaseline current;
@@ -160,44 +159,56 @@ internal sealed partial class RolloutController(
         }
         catch (StatisticsUnavailableException ex)
         {
-            StatisticsDown(ex.Message);
+            StatisticsDown(ex);
             return null;
         }
         var decision = RolloutAnalysis.Decide(new StepMeasurement(
-            rollout.Plan,
-            rollout.Step,
-            rollout.Percent,
-            (now - rollout.StepStartedAt.Value).TotalSeconds,
-            current.Canary.Since(rollout.Baseline.Canary),
-            current.Stable.Since(rollout.Baseline.Stable),
-            rollout.StableAtStart is { } start && start.Version == serving ? current.Stable.Since(start) : null,
-            options.Value.LatencyGateFloorMs));
+            Plan: rollout.Plan,
+            Step: rollout.Step,
+            Percent: rollout.Percent,
+            ElapsedSeconds: (now - rollout.StepStartedAt.Value).TotalSeconds,
+            Canary: current.Canary.Since(rollout.Baseline.Canary),
+            Stable: current.Stable.Since(rollout.Baseline.Stable),
+            StableSinceStart: rollout.StableAtStart is { } start && start.Version == serving ? current.Stable.Since(start) : null,
+            LatencyFloorMs: options.Value.LatencyGateFloorMs));
 
         var canary = deployment.Spec.Canary!;
         switch (decision.Action)
         {
             case RolloutAction.RollBack:
-                return new RolloutChange(RolloutChange.RolledBack, NotificationEventTypes.RolloutRolledBack, Actor, decision.Reason,
-                    deployment.Spec with { Canary = null },
-                    Decided(rollout, RolloutState.RolledBack, RolloutChange.RolledBack, now, decision) with { Percent = 0 },
-                    decision.Evidence);
+                return new RolloutChange(
+                    Action: AuditAction.RolloutRolledBack,
+                    Event: NotificationEventTypes.RolloutRolledBack,
+                    Actor: Actor,
+                    Reason: decision.Reason,
+                    Spec: deployment.Spec with { Canary = null },
+                    Rollout: Decided(rollout, RolloutState.RolledBack, AuditAction.RolloutRolledBack, now, decision) with { Percent = 0 },
+                    Evidence: decision.Evidence);
             case RolloutAction.Step when rollout.State == RolloutState.Progressing:
                 var next = rollout.Plan.Steps[rollout.Step + 1];
-                return new RolloutChange(RolloutChange.Stepped, NotificationEventTypes.RolloutStep, Actor, decision.Reason,
-                    deployment.Spec with { Canary = canary with { Percent = next } },
-                    Decided(rollout, RolloutState.Progressing, RolloutChange.Stepped, now, decision) with
+                return new RolloutChange(
+                    Action: AuditAction.RolloutStep,
+                    Event: NotificationEventTypes.RolloutStep,
+                    Actor: Actor,
+                    Reason: decision.Reason,
+                    Spec: deployment.Spec with { Canary = canary with { Percent = next } },
+                    Rollout: Decided(rollout, RolloutState.Progressing, AuditAction.RolloutStep, now, decision) with
                     {
                         Step = rollout.Step + 1,
                         Percent = next,
                         StepStartedAt = now,
                         Baseline = current,
                     },
-                    decision.Evidence);
+                    Evidence: decision.Evidence);
             case RolloutAction.Promote when rollout.State == RolloutState.Progressing:
-                return new RolloutChange(RolloutChange.Promoted, NotificationEventTypes.RolloutPromoted, Actor, decision.Reason,
-                    PromotedSpec(deployment.Spec),
-                    Decided(rollout, RolloutState.Promoted, RolloutChange.Promoted, now, decision) with { Percent = 100 },
-                    decision.Evidence);
+                return new RolloutChange(
+                    Action: AuditAction.RolloutPromoted,
+                    Event: NotificationEventTypes.RolloutPromoted,
+                    Actor: Actor,
+                    Reason: decision.Reason,
+                    Spec: PromotedSpec(deployment.Spec),
+                    Rollout: Decided(rollout, RolloutState.Promoted, AuditAction.RolloutPromoted, now, decision) with { Percent = 100 },
+                    Evidence: decision.Evidence);
             default:
                 // Waiting, or paused with the gates holding: a paused rollout still rolls back, but never moves on.
                 return null;
@@ -206,15 +217,14 @@ internal sealed partial class RolloutController(
 
     /// <summary>The deployment is at a revision this rollout did not write: a user's PUT starts a new rollout or ends this one.</summary>
     private async Task<RolloutChange?> ChangedByOthersAsync(
-        NpgsqlConnection connection,
-        NpgsqlTransaction transaction,
+        Db db,
         DeploymentRecord deployment,
         RolloutRecord? rollout,
         CanaryPlan? plan,
         DateTimeOffset now,
         CancellationToken cancellationToken)
     {
-        var creator = await DeploymentRevisions.CreatorAsync(connection, transaction, deployment.Model, deployment.Revision, cancellationToken);
+        var creator = await DeploymentStore.CreatorAsync(db, deployment.Model, deployment.Revision, cancellationToken);
         if (plan is not null)
         {
             var replacing = rollout is { IsActive: true }
@@ -222,18 +232,29 @@ internal sealed partial class RolloutController(
                 : "";
             var reason = Invariant(
                 $"revision {deployment.Revision} by {creator} rolls out version {plan.Version} over {string.Join(", ", plan.Steps.Select(RolloutAnalysis.Percent))} against stable version {deployment.Spec.Stable}{replacing}");
-            return new RolloutChange(RolloutChange.Started, NotificationEventTypes.RolloutStarted, Actor, reason, null,
-                Start(deployment, plan, now, reason));
+            return new RolloutChange(
+                Action: AuditAction.RolloutStarted,
+                Event: NotificationEventTypes.RolloutStarted,
+                Actor: Actor,
+                Reason: reason,
+                Spec: null,
+                Rollout: Start(deployment, plan, now, reason));
         }
         if (rollout is not { IsActive: true })
         {
             return null;
         }
         var promoted = deployment.Spec.Stable == rollout.CanaryVersion;
-        var ended = Ended(rollout, promoted ? RolloutState.Promoted : RolloutState.RolledBack, promoted ? RolloutChange.Promoted : RolloutChange.RolledBack, now,
+        var ended = Ended(rollout, promoted ? RolloutState.Promoted : RolloutState.RolledBack, promoted ? AuditAction.RolloutPromoted : AuditAction.RolloutRolledBack, now,
             Invariant($"revision {deployment.Revision} by {creator} replaced the plan: stable is version {deployment.Spec.Stable}{(deployment.Spec.Canary is { } c ? $", canary version {c.Version} at a fixed {RolloutAnalysis.Percent(c.InitialPercent)}" : ", no canary")}"))
             with { Evidence = null };
-        return new RolloutChange(ended.LastAction!, promoted ? NotificationEventTypes.RolloutPromoted : NotificationEventTypes.RolloutRolledBack, creator, ended.Reason!, null, ended);
+        return new RolloutChange(
+            Action: ended.LastAction!.Value,
+            Event: promoted ? NotificationEventTypes.RolloutPromoted : NotificationEventTypes.RolloutRolledBack,
+            Actor: creator,
+            Reason: ended.Reason!,
+            Spec: null,
+            Rollout: ended);
     }
 
     /// <summary>
@@ -241,8 +262,7 @@ internal sealed partial class RolloutController(
     /// A canary that fails to load on every replica is rolled back; one still loading is waited for.
     /// </summary>
     private async Task<RolloutChange?> StartWindowAsync(
-        NpgsqlConnection connection,
-        NpgsqlTransaction transaction,
+        Db db,
         DeploymentRecord deployment,
         RolloutRecord rollout,
         ConvergencePlan convergence,
@@ -252,9 +272,13 @@ internal sealed partial class RolloutController(
         if (FailedEverywhere(convergence, deployment, rollout.CanaryVersion) is { } failure)
         {
             var reason = Invariant($"version {rollout.CanaryVersion} could not be loaded on any replica ({failure}); the canary never took traffic");
-            return new RolloutChange(RolloutChange.RolledBack, NotificationEventTypes.RolloutRolledBack, Actor, reason,
-                deployment.Spec with { Canary = null },
-                Ended(rollout, RolloutState.RolledBack, RolloutChange.RolledBack, now, reason));
+            return new RolloutChange(
+                Action: AuditAction.RolloutRolledBack,
+                Event: NotificationEventTypes.RolloutRolledBack,
+                Actor: Actor,
+                Reason: reason,
+                Spec: deployment.Spec with { Canary = null },
+                Rollout: Ended(rollout, RolloutState.RolledBack, AuditAction.RolloutRolledBack, now, reason));
         }
         if (deployment.ServingStable is not { } serving || convergence.ReadyOn(deployment, rollout.CanaryVersion).Count == 0)
         {
@@ -267,10 +291,10 @@ internal sealed partial class RolloutController(
         }
         catch (StatisticsUnavailableException ex)
         {
-            StatisticsDown(ex.Message);
+            StatisticsDown(ex);
             return null;
         }
-        await RolloutStore.SaveAsync(connection, transaction, rollout with
+        await RolloutStore.SaveAsync(db, rollout with
         {
             StepStartedAt = now,
             Baseline = baseline,
@@ -292,12 +316,12 @@ internal sealed partial class RolloutController(
         return baseline;
     }
 
-    private void StatisticsDown(string reason)
+    private void StatisticsDown(StatisticsUnavailableException exception)
     {
         if (!_statisticsDown)
         {
             _statisticsDown = true;
-            LogStatisticsDown(logger, reason);
+            LogStatisticsDown(logger, exception);
         }
     }
 
@@ -329,25 +353,25 @@ internal sealed partial class RolloutController(
     }
 
     public static RolloutRecord Start(DeploymentRecord deployment, CanaryPlan plan, DateTimeOffset now, string reason) => new(
-        deployment.Model,
-        deployment.Revision,
-        deployment.Revision,
-        deployment.Spec.Stable,
-        plan.Version,
-        plan,
-        RolloutState.Progressing,
-        0,
-        deployment.Spec.Canary!.InitialPercent,
-        now,
+        Model: deployment.Model,
+        Revision: deployment.Revision,
+        StartedRevision: deployment.Revision,
+        StableVersion: deployment.Spec.Stable,
+        CanaryVersion: plan.Version,
+        Plan: plan,
+        State: RolloutState.Progressing,
+        Step: 0,
+        Percent: deployment.Spec.Canary!.InitialPercent,
+        StartedAt: now,
         StepStartedAt: null,
         Baseline: null,
         StableAtStart: null,
-        RolloutChange.Started,
-        now,
-        reason,
+        LastAction: AuditAction.RolloutStarted,
+        LastDecisionAt: now,
+        Reason: reason,
         Evidence: null);
 
-    private static RolloutRecord Decided(RolloutRecord rollout, RolloutState state, string action, DateTimeOffset now, RolloutDecision decision) =>
+    private static RolloutRecord Decided(RolloutRecord rollout, RolloutState state, AuditAction action, DateTimeOffset now, RolloutDecision decision) =>
         rollout with
         {
             State = state,
@@ -357,7 +381,7 @@ internal sealed partial class RolloutController(
             Evidence = System.Text.Json.JsonSerializer.SerializeToNode(decision.Evidence, ControlPlaneJson.Options),
         };
 
-    public static RolloutRecord Ended(RolloutRecord rollout, RolloutState state, string action, DateTimeOffset now, string reason) =>
+    public static RolloutRecord Ended(RolloutRecord rollout, RolloutState state, AuditAction action, DateTimeOffset now, string reason) =>
         rollout with
         {
             State = state,
@@ -369,11 +393,11 @@ internal sealed partial class RolloutController(
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout controller: could not look at {Model} this tick: {Reason}")]
-    private static partial void LogTickFailed(ILogger logger, string model, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout controller: could not look at {Model} this tick; it tries again on the next")]
+    private static partial void LogTickFailed(ILogger logger, Exception exception, string model);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout controller: {Reason}; rollouts wait until the numbers can be read again")]
-    private static partial void LogStatisticsDown(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout controller: per-arm statistics cannot be read; rollouts wait until the numbers can be read again")]
+    private static partial void LogStatisticsDown(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rollout controller: per-arm statistics can be read again")]
     private static partial void LogStatisticsBack(ILogger logger);

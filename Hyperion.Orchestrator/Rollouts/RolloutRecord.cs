@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Hyperion.Orchestrator.Audit;
 
 namespace Hyperion.Orchestrator.Rollouts;
 
@@ -22,7 +23,7 @@ internal sealed record RolloutRecord(
     DateTimeOffset? StepStartedAt,
     StepBaseline? Baseline,
     ArmTotals? StableAtStart,
-    string? LastAction,
+    AuditAction? LastAction,
     DateTimeOffset? LastDecisionAt,
     string? Reason,
     JsonNode? Evidence)

@@ -2,7 +2,7 @@ using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Audit;
 using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Notifications;
-using Npgsql;
+using Hyperion.Orchestrator.Persistence;
 
 namespace Hyperion.Orchestrator.Rollouts;
 
@@ -19,44 +19,44 @@ internal sealed partial class RolloutRecorder(
     ILogger<RolloutRecorder> logger)
 {
     /// <returns>The deployment's revision after the change (a new one when the change set a spec).</returns>
-    public async Task<long> RecordAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, DeploymentRecord current, RolloutChange change, CancellationToken cancellationToken)
+    public async Task<long> RecordAsync(Db db, DeploymentRecord current, RolloutChange change, CancellationToken cancellationToken)
     {
         var revision = change.Spec is { } spec
-            ? await DeploymentRevisions.AppendAsync(connection, transaction, current.Model, spec, change.Actor, cancellationToken)
+            ? await DeploymentStore.AppendRevisionAsync(db, current.Model, spec, change.Actor, cancellationToken)
             : current.Revision;
         var rollout = change.Rollout;
         if (rollout is not null)
         {
             rollout = rollout with { Revision = revision };
-            await RolloutStore.SaveAsync(connection, transaction, rollout, cancellationToken);
+            await RolloutStore.SaveAsync(db, rollout, cancellationToken);
         }
         var details = new RolloutChangeDetails(
-            current.Model,
-            revision,
-            change.Spec is null ? null : current.Revision,
-            change.Reason,
-            TrafficView.Of(current.Spec),
-            TrafficView.Of(change.Spec ?? current.Spec),
-            rollout is null ? null : RolloutPosition.Of(rollout),
-            change.Evidence);
-        await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
-            change.Actor,
-            change.Action,
-            current.Model,
-            $"revision {revision}",
+            Model: current.Model,
+            Revision: revision,
+            PreviousRevision: change.Spec is null ? null : current.Revision,
+            Reason: change.Reason,
+            Before: TrafficView.Of(current.Spec),
+            After: TrafficView.Of(change.Spec ?? current.Spec),
+            Rollout: rollout is null ? null : RolloutPosition.Of(rollout),
+            Evidence: change.Evidence);
+        await AuditLog.AppendAsync(db, new AuditEntry(
+            Actor: change.Actor,
+            Action: change.Action,
+            Model: current.Model,
+            Target: $"revision {revision}",
             Before: details.Before,
             After: details.After,
             Details: details), cancellationToken);
-        await outbox.EnqueueAsync(connection, transaction, new NotificationEvent(change.Event, current.Model, change.Actor, details), cancellationToken);
+        await outbox.EnqueueAsync(db, new NotificationEvent(change.Event, current.Model, change.Actor, details), cancellationToken);
         return revision;
     }
 
     /// <summary>After the commit: counts the decision, logs it, and when traffic changed tells replicas and gateways at once.</summary>
     public async Task PublishAsync(string model, RolloutChange change, long revision, CancellationToken cancellationToken)
     {
-        metrics.Decision(change.Action);
-        LogDecision(logger, model, change.Action, revision, change.Actor, change.Reason);
+        var action = change.Action.Name();
+        metrics.Decision(action);
+        LogDecision(logger, model, action, revision, change.Actor, change.Reason);
         if (change.Spec is not null)
         {
             await notifier.PublishAsync(ControlPlaneChannels.DesiredChanged, model);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Audit;
 using Hyperion.Orchestrator.Deployments;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -46,7 +47,14 @@ internal sealed class RolloutStatusReader(NpgsqlDataSource dataSource, ArmStatis
             var stable = (await statistics.ReadAsync(deployment.Model, serving, ArmStatisticsKeys.Stable)).Since(baseline.Stable);
             var canary = (await statistics.ReadAsync(deployment.Model, rollout.CanaryVersion, ArmStatisticsKeys.Canary)).Since(baseline.Canary);
             var decision = RolloutAnalysis.Decide(new StepMeasurement(
-                rollout.Plan, rollout.Step, rollout.Percent, (DateTimeOffset.UtcNow - started).TotalSeconds, canary, stable, null, options.Value.LatencyGateFloorMs));
+                Plan: rollout.Plan,
+                Step: rollout.Step,
+                Percent: rollout.Percent,
+                ElapsedSeconds: (DateTimeOffset.UtcNow - started).TotalSeconds,
+                Canary: canary,
+                Stable: stable,
+                StableSinceStart: null,
+                LatencyFloorMs: options.Value.LatencyGateFloorMs));
             var analysis = decision.Action switch
             {
                 RolloutAction.Wait => decision.Reason,
@@ -69,16 +77,16 @@ internal sealed class RolloutStatusReader(NpgsqlDataSource dataSource, ArmStatis
             var arm = totals.Arm.Since(null);
             var compared = totals.Compared;
             return new ShadowAnalysisView(
-                version,
-                compared,
-                totals.Agreed,
-                compared == 0 ? null : Math.Round((double)totals.Agreed / compared, 6),
-                compared == 0 ? null : totals.AbsDiffSum / compared,
-                compared == 0 ? null : totals.AbsDiffMax,
-                arm.Requests,
-                arm.Errors,
-                Math.Round(arm.ErrorRate, 6),
-                ArmNumbers.Of(arm).P95Ms);
+                Version: version,
+                Compared: compared,
+                Agreed: totals.Agreed,
+                AgreementRate: compared == 0 ? null : Math.Round((double)totals.Agreed / compared, 6),
+                MeanAbsDiff: compared == 0 ? null : totals.AbsDiffSum / compared,
+                MaxAbsDiff: compared == 0 ? null : totals.AbsDiffMax,
+                Requests: arm.Requests,
+                Errors: arm.Errors,
+                ErrorRate: Math.Round(arm.ErrorRate, 6),
+                P95Ms: ArmNumbers.Of(arm).P95Ms);
         }
         catch (StatisticsUnavailableException)
         {
@@ -88,17 +96,17 @@ internal sealed class RolloutStatusReader(NpgsqlDataSource dataSource, ArmStatis
     }
 
     private static RolloutView View(RolloutRecord rollout, System.Text.Json.Nodes.JsonNode? arms, string? analysis) => new(
-        rollout.State,
-        rollout.Step,
-        rollout.Percent,
-        rollout.Reason,
-        rollout.StartedAt,
-        rollout.StepStartedAt,
-        rollout.Plan,
-        arms,
-        rollout.LastAction is { } action && rollout.LastDecisionAt is { } at ? new LastDecisionView(action, at, rollout.Reason) : null,
-        analysis,
-        rollout.StableVersion,
-        rollout.CanaryVersion,
-        rollout.StartedRevision);
+        State: rollout.State,
+        Step: rollout.Step,
+        Percent: rollout.Percent,
+        Reason: rollout.Reason,
+        StartedAt: rollout.StartedAt,
+        StepStartedAt: rollout.StepStartedAt,
+        Plan: rollout.Plan,
+        Arms: arms,
+        LastDecision: rollout.LastAction is { } action && rollout.LastDecisionAt is { } at ? new LastDecisionView(action.Name(), at, rollout.Reason) : null,
+        Analysis: analysis,
+        StableVersion: rollout.StableVersion,
+        CanaryVersion: rollout.CanaryVersion,
+        StartedRevision: rollout.StartedRevision);
 }

@@ -49,7 +49,7 @@ public sealed class ConvergencePlanTests
     [Fact]
     public void Canary_and_shadow_take_traffic_once_ready_on_one_replica_and_only_there()
     {
-        var spec = Spec(1) with { Canary = new CanarySpec(2, 10, null, null, null, null, null), Shadow = new ShadowSpec(3, 100) };
+        var spec = Spec(1) with { Canary = new CanarySpec(Version: 2, Percent: 10, Steps: null, StepSeconds: null, MinRequests: null, MaxErrorRateDelta: null, MaxP95LatencyRatio: null), Shadow = new ShadowSpec(3, 100) };
         var deployment = Deployment("m", spec, servingStable: 1);
         var plan = Plan([deployment], [Replica("a"), Replica("b")],
             [Ready("a", "m", 1), Ready("b", "m", 1), Ready("a", "m", 2), Failed("b", "m", 2), Loading("a", "m", 3), Loading("b", "m", 3)]);
@@ -64,7 +64,10 @@ public sealed class ConvergencePlanTests
     [Fact]
     public void A_plan_canary_routes_at_its_first_step()
     {
-        var spec = Spec(1) with { Canary = new CanarySpec(2, null, [5, 50, 100], 30, 100, 0.02, 2) };
+        var spec = Spec(1) with
+        {
+            Canary = new CanarySpec(Version: 2, Percent: null, Steps: [5, 50, 100], StepSeconds: 30, MinRequests: 100, MaxErrorRateDelta: 0.02, MaxP95LatencyRatio: 2),
+        };
         var deployment = Deployment("m", spec, servingStable: 1);
         var plan = Plan([deployment], [Replica("a")], [Ready("a", "m", 1), Ready("a", "m", 2)]);
         Assert.Equal(new TrafficArm(2, 5), plan.Route(deployment).Canary);
@@ -148,11 +151,14 @@ public sealed class ConvergencePlanTests
         return new ConvergencePlan(new ClusterSnapshot(deployments, replicas, states, artifacts));
     }
 
-    private static DeploymentSpec Spec(long stable) => new(stable, null, null, null, null, null, null, "cpu", null);
+    private static DeploymentSpec Spec(long stable) =>
+        new(Stable: stable, Canary: null, Shadow: null, Cache: null, Batching: null, MaxBatchSize: null, Instances: null, Pool: "cpu", Replicas: null);
 
-    private static DeploymentRecord Deployment(string model, DeploymentSpec spec, long? servingStable = null) => new(model, 1, spec, servingStable, Now);
+    private static DeploymentRecord Deployment(string model, DeploymentSpec spec, long? servingStable = null) =>
+        new(Model: model, Revision: 1, Spec: spec, ServingStable: servingStable, UpdatedAt: Now);
 
-    private static LiveReplica Replica(string id, string pool = "cpu") => new(id, pool, $"http://{id}:8000", null, Now, Now);
+    private static LiveReplica Replica(string id, string pool = "cpu") =>
+        new(Id: id, Pool: pool, HttpUrl: $"http://{id}:8000", GrpcUrl: null, StartedAt: Now, LastSeen: Now);
 
     private static ReplicaVersionState Ready(string replica, string model, long version) => new(replica, model, version, ReplicaModelPhase.Ready, null);
 

@@ -10,7 +10,9 @@ public sealed class DeploymentSpecValidatorTests
     public void A_minimal_spec_gets_the_defaults()
     {
         var spec = Valid("""{"stable": 3}""");
-        Assert.Equal(new DeploymentSpec(3, null, null, null, null, null, null, "cpu", null), spec);
+        Assert.Equal(
+            new DeploymentSpec(Stable: 3, Canary: null, Shadow: null, Cache: null, Batching: null, MaxBatchSize: null, Instances: null, Pool: "cpu", Replicas: null),
+            spec);
     }
 
     [Fact]

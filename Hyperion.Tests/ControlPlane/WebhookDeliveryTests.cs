@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Hyperion.Orchestrator.Audit;
 using Hyperion.Orchestrator.Notifications;
+using Hyperion.Orchestrator.Persistence;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -134,22 +135,24 @@ public sealed class WebhookDeliveryTests(WebhookAppFixture hyperion)
         using var host = OutboxHost();
         var outbox = host.Services.GetRequiredService<WebhookOutbox>();
         await using var dataSource = NpgsqlDataSource.Create(hyperion.GetConnectionString("hyperion"));
-        await using var connection = await dataSource.OpenConnectionAsync();
 
         var rolledBack = new NotificationEvent(NotificationEventTypes.RolloutRolledBack, "digits", "system:test", new { Reason = "never committed" });
-        await using (var transaction = await connection.BeginTransactionAsync())
+        await using (var db = await Db.BeginAsync(dataSource, CancellationToken.None))
         {
-            Assert.Equal(1, await outbox.EnqueueAsync(connection, transaction, rolledBack, CancellationToken.None));
-            await transaction.RollbackAsync();
+            Assert.Equal(1, await outbox.EnqueueAsync(db, rolledBack, CancellationToken.None));
+            await db.Transaction!.RollbackAsync();
         }
 
         var evidence = new { Reason = "canary error rate 12% > stable 1% + 2%", Evidence = new { Stable = new { Requests = 400, ErrorRate = 0.01 }, Canary = new { Requests = 120, ErrorRate = 0.12 } } };
         var committed = new NotificationEvent(NotificationEventTypes.RolloutRolledBack, "digits", "system:rollout", evidence);
-        await using (var transaction = await connection.BeginTransactionAsync())
+        await using (var db = await Db.BeginAsync(dataSource, CancellationToken.None))
         {
-            await AuditLog.AppendAsync(connection, transaction, new AuditEntry("system:rollout", "rollout.rolled_back", "digits", "revision 2", Details: evidence), CancellationToken.None);
-            Assert.Equal(1, await outbox.EnqueueAsync(connection, transaction, committed, CancellationToken.None));
-            await transaction.CommitAsync();
+            await AuditLog.AppendAsync(
+                db,
+                new AuditEntry(Actor: "system:rollout", Action: AuditAction.RolloutRolledBack, Model: "digits", Target: "revision 2", Details: evidence),
+                CancellationToken.None);
+            Assert.Equal(1, await outbox.EnqueueAsync(db, committed, CancellationToken.None));
+            await db.CommitAsync(CancellationToken.None);
         }
 
         // Well within the fixture's 30 s poll interval: the commit's NOTIFY woke the workers.
@@ -187,11 +190,10 @@ public sealed class WebhookDeliveryTests(WebhookAppFixture hyperion)
         var outbox = new WebhookOutbox(Microsoft.Extensions.Options.Options.Create(options));
         await using var dataSource = NpgsqlDataSource.Create(hyperion.GetConnectionString("hyperion"));
         var paused = new NotificationEvent(NotificationEventTypes.RolloutPaused, "digits", "system:test");
-        await using (var connection = await dataSource.OpenConnectionAsync())
-        await using (var transaction = await connection.BeginTransactionAsync())
+        await using (var db = await Db.BeginAsync(dataSource, CancellationToken.None))
         {
-            Assert.Equal(1, await outbox.EnqueueAsync(connection, transaction, paused, CancellationToken.None));
-            await transaction.CommitAsync();
+            Assert.Equal(1, await outbox.EnqueueAsync(db, paused, CancellationToken.None));
+            await db.CommitAsync(CancellationToken.None);
         }
         string[] elsewhere = ["elsewhere"];
         try

@@ -6,7 +6,7 @@ namespace Hyperion.Tests.Rollouts;
 /// <summary>The controller's judgement of a step from the numbers alone (the graph tests see it act on live traffic).</summary>
 public sealed class RolloutAnalysisTests
 {
-    private static readonly CanaryPlan Plan = new(2, [10, 50, 100], StepSeconds: 60, MinRequests: 100, MaxErrorRateDelta: 0.02, MaxP95LatencyRatio: 2.0);
+    private static readonly CanaryPlan Plan = new(Version: 2, Steps: [10, 50, 100], StepSeconds: 60, MinRequests: 100, MaxErrorRateDelta: 0.02, MaxP95LatencyRatio: 2.0);
 
     [Fact]
     public void Too_few_canary_requests_wait_even_when_every_one_failed()
@@ -85,7 +85,15 @@ public sealed class RolloutAnalysisTests
     }
 
     private static RolloutDecision Decide(int step, double seconds, ArmWindow canary, ArmWindow stable, ArmWindow? stableSinceStart = null) =>
-        RolloutAnalysis.Decide(new StepMeasurement(Plan, step, Plan.Steps[step], seconds, canary, stable, stableSinceStart, LatencyFloorMs: 10));
+        RolloutAnalysis.Decide(new StepMeasurement(
+            Plan: Plan,
+            Step: step,
+            Percent: Plan.Steps[step],
+            ElapsedSeconds: seconds,
+            Canary: canary,
+            Stable: stable,
+            StableSinceStart: stableSinceStart,
+            LatencyFloorMs: 10));
 
     /// <summary>An arm whose requests all took <paramref name="ms"/> (one of the statistics' bucket bounds).</summary>
     private static ArmWindow Arm(long version, long requests, long errors, double ms) => new(version, requests, errors, requests * ms, Buckets(requests, ms));

@@ -31,7 +31,7 @@ internal sealed partial class ArtifactOrphanSweeper(
             }
             catch (Exception ex) when (ex is NpgsqlException or IOException or UnauthorizedAccessException)
             {
-                LogSweepFailed(logger, ex.Message);
+                LogSweepFailed(logger, ex);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
@@ -86,6 +86,6 @@ internal sealed partial class ArtifactOrphanSweeper(
     [LoggerMessage(Level = LogLevel.Information, Message = "Put back {Count} artifacts an interrupted sweep had set aside")]
     private static partial void LogRestored(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Artifact sweep skipped, nothing removed: {Reason}")]
-    private static partial void LogSweepFailed(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Artifact sweep skipped, nothing removed")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
 }

@@ -50,7 +50,7 @@ internal sealed partial class ArtifactResult(ArtifactReadStream content, string?
             catch (ArtifactCorruptedException ex)
             {
                 var logger = context.RequestServices.GetRequiredService<ILogger<ArtifactResult>>();
-                LogCorrupted(logger, ex.Digest, ex.Message);
+                LogCorrupted(logger, ex, ex.Digest);
                 context.RequestServices.GetRequiredService<RegistryMetrics>().RecordCorruptedRead();
                 if (response.HasStarted)
                 {
@@ -64,6 +64,6 @@ internal sealed partial class ArtifactResult(ArtifactReadStream content, string?
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Refused to serve artifact {Digest}: {Reason}")]
-    private static partial void LogCorrupted(ILogger logger, string digest, string reason);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Refused to serve artifact {Digest}")]
+    private static partial void LogCorrupted(ILogger logger, Exception exception, string digest);
 }

@@ -53,14 +53,14 @@ internal sealed class OnnxArtifactInspector : IDisposable
         {
             var metadata = session.ModelMetadata;
             return new ArtifactSignature(
-                "onnx",
-                ReadTensors(session.InputNames, session.InputMetadata, "input"),
-                ReadTensors(session.OutputNames, session.OutputMetadata, "output"),
-                NullIfEmpty(metadata.ProducerName),
-                NullIfEmpty(metadata.GraphName),
-                NullIfEmpty(metadata.Domain),
+                Format: "onnx",
+                Inputs: ReadTensors(session.InputNames, session.InputMetadata, "input"),
+                Outputs: ReadTensors(session.OutputNames, session.OutputMetadata, "output"),
+                ProducerName: NullIfEmpty(metadata.ProducerName),
+                GraphName: NullIfEmpty(metadata.GraphName),
+                Domain: NullIfEmpty(metadata.Domain),
                 // ONNX Runtime reports an unset model_version as long.MaxValue.
-                metadata.Version is > 0 and < long.MaxValue ? metadata.Version : null);
+                ModelVersion: metadata.Version is > 0 and < long.MaxValue ? metadata.Version : null);
         }
     }
 

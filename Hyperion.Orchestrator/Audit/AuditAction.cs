@@ -1,0 +1,66 @@
+using System.Collections.Frozen;
+
+namespace Hyperion.Orchestrator.Audit;
+
+/// <summary>
+/// What an audit entry records. Stored in <c>audit_log.action</c> (and a rollout's <c>rollouts.last_action</c>) as
+/// its dotted name (<see cref="AuditActionNames.Name"/>), which is also what <c>GET /api/v1/audit</c> and the
+/// deployment's <c>rollout.last_decision.action</c> show and what the audit filter <c>?action=</c> matches.
+/// </summary>
+internal enum AuditAction
+{
+    ModelCreated,
+    ModelUpdated,
+    VersionRegistered,
+    KeyCreated,
+    KeyRevoked,
+    DeploymentCreated,
+    DeploymentUpdated,
+    DeploymentDeleted,
+    DeploymentServingChanged,
+    DeploymentPromoted,
+    DeploymentRolledBack,
+    RolloutStarted,
+    RolloutStep,
+    RolloutPromoted,
+    RolloutRolledBack,
+    RolloutPaused,
+    RolloutResumed,
+    WebhookDeliveryRetried,
+}
+
+/// <summary>The stored names of <see cref="AuditAction"/>: the names existing rows hold, never to be changed.</summary>
+internal static class AuditActionNames
+{
+    private static readonly FrozenDictionary<string, AuditAction> s_byName =
+        Enum.GetValues<AuditAction>().ToFrozenDictionary(Name, StringComparer.Ordinal);
+
+    public static string Name(this AuditAction action) => action switch
+    {
+        AuditAction.ModelCreated => "model.created",
+        AuditAction.ModelUpdated => "model.updated",
+        AuditAction.VersionRegistered => "version.registered",
+        AuditAction.KeyCreated => "key.created",
+        AuditAction.KeyRevoked => "key.revoked",
+        AuditAction.DeploymentCreated => "deployment.created",
+        AuditAction.DeploymentUpdated => "deployment.updated",
+        AuditAction.DeploymentDeleted => "deployment.deleted",
+        AuditAction.DeploymentServingChanged => "deployment.serving_changed",
+        AuditAction.DeploymentPromoted => "deployment.promoted",
+        AuditAction.DeploymentRolledBack => "deployment.rolled_back",
+        AuditAction.RolloutStarted => "rollout.started",
+        AuditAction.RolloutStep => "rollout.step",
+        AuditAction.RolloutPromoted => "rollout.promoted",
+        AuditAction.RolloutRolledBack => "rollout.rolled_back",
+        AuditAction.RolloutPaused => "rollout.paused",
+        AuditAction.RolloutResumed => "rollout.resumed",
+        AuditAction.WebhookDeliveryRetried => "webhook.delivery_retried",
+        _ => throw new ArgumentOutOfRangeException(nameof(action), action, "unknown audit action"),
+    };
+
+    /// <exception cref="InvalidDataException"><paramref name="name"/> is no action's name (a row this version cannot read).</exception>
+    public static AuditAction Parse(string name) =>
+        s_byName.TryGetValue(name, out var action)
+            ? action
+            : throw new InvalidDataException($"'{name}' is not an audit action; expected one of {string.Join(", ", s_byName.Keys.Order(StringComparer.Ordinal))}");
+}
