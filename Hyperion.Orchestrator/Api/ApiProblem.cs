@@ -22,7 +22,7 @@ internal abstract class ApiProblem(ProblemDetails details) : IResult, IStatusCod
 
     public string ContentType => ContentTypeName;
 
-    // Through ASP.NET Core's own problem result, so the body, its defaults (type, traceId) and IProblemDetailsService
+    // Through ASP.NET Core's own problem result, so the body, its defaults (type, trace_id) and IProblemDetailsService
     // apply exactly as they do to every other problem the service writes.
     public Task ExecuteAsync(HttpContext httpContext) => TypedResults.Problem(Value).ExecuteAsync(httpContext);
 

@@ -23,8 +23,9 @@ public sealed class ProblemAnswersTests
         using var problem = JsonDocument.Parse(body);
         Assert.Equal(500, problem.RootElement.GetProperty("status").GetInt32());
         Assert.Equal(ProblemAnswers.UnexpectedDetail, problem.RootElement.GetProperty("detail").GetString());
-        var traceId = problem.RootElement.GetProperty("traceId").GetString();
+        var traceId = problem.RootElement.GetProperty("trace_id").GetString();
         Assert.False(string.IsNullOrEmpty(traceId));
+        Assert.False(problem.RootElement.TryGetProperty("traceId", out _), "one trace id, in the API's snake_case");
         Assert.DoesNotContain("the handler broke", body);
         Assert.Contains(host.Logs.Lines, line => line.StartsWith("Error:", StringComparison.Ordinal) && line.EndsWith("the handler broke", StringComparison.Ordinal));
     }
