@@ -20,7 +20,22 @@ internal sealed record RolloutChange(
     string Reason,
     DeploymentSpec? Spec,
     RolloutRecord? Rollout,
-    RolloutEvidence? Evidence = null);
+    RolloutEvidence? Evidence = null)
+{
+    /// <summary>
+    /// The rollout ends rolled back: its canary leaves the deployment, so stable takes all traffic again; the audit
+    /// action and the webhook event say so alike, whoever decided it (a gate, a failed load, a caller).
+    /// </summary>
+    public static RolloutChange RolledBack(string actor, string reason, DeploymentSpec spec, RolloutRecord rollout, RolloutEvidence? evidence = null) =>
+        new(
+            Action: AuditAction.RolloutRolledBack,
+            Event: Notifications.NotificationEventTypes.RolloutRolledBack,
+            Actor: actor,
+            Reason: reason,
+            Spec: spec with { Canary = null },
+            Rollout: rollout,
+            Evidence: evidence);
+}
 
 /// <summary>The traffic a revision sets, for the audit entry's before and after.</summary>
 internal sealed record TrafficView(long Stable, long? Canary, double? CanaryPercent, long? Shadow)

@@ -60,14 +60,12 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
             {
                 var reason = Invariant(
                     $"rolled back by {actor} at step {active.Step} ({RolloutAnalysis.Percent(active.Percent)}): version {active.CanaryVersion} takes no more traffic, stable stays version {deployment.Spec.Stable}");
-                return new RolloutChange(
-                    Action: AuditAction.RolloutRolledBack,
-                    Event: NotificationEventTypes.RolloutRolledBack,
-                    Actor: actor,
-                    Reason: reason,
-                    Spec: deployment.Spec with { Canary = null },
-                    Rollout: context.Ended(active, RolloutState.RolledBack, AuditAction.RolloutRolledBack, reason),
-                    Evidence: context.Evidence);
+                return RolloutChange.RolledBack(
+                    actor,
+                    reason,
+                    deployment.Spec,
+                    context.Ended(active, RolloutState.RolledBack, AuditAction.RolloutRolledBack, reason),
+                    context.Evidence);
             }
             if (await DeploymentStore.PreviousStableAsync(context.Db, deployment, cancellationToken) is not { } previous)
             {

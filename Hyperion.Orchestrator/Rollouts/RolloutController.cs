@@ -176,14 +176,12 @@ internal sealed partial class RolloutController(
         switch (decision.Action)
         {
             case RolloutAction.RollBack:
-                return new RolloutChange(
-                    Action: AuditAction.RolloutRolledBack,
-                    Event: NotificationEventTypes.RolloutRolledBack,
-                    Actor: Actor,
-                    Reason: decision.Reason,
-                    Spec: deployment.Spec with { Canary = null },
-                    Rollout: Decided(rollout, RolloutState.RolledBack, AuditAction.RolloutRolledBack, now, decision) with { Percent = 0 },
-                    Evidence: decision.Evidence);
+                return RolloutChange.RolledBack(
+                    Actor,
+                    decision.Reason,
+                    deployment.Spec,
+                    Decided(rollout, RolloutState.RolledBack, AuditAction.RolloutRolledBack, now, decision) with { Percent = 0 },
+                    decision.Evidence);
             case RolloutAction.Step when rollout.State == RolloutState.Progressing:
                 var next = rollout.Plan.Steps[rollout.Step + 1];
                 return new RolloutChange(
@@ -272,13 +270,7 @@ internal sealed partial class RolloutController(
         if (FailedEverywhere(convergence, deployment, rollout.CanaryVersion) is { } failure)
         {
             var reason = Invariant($"version {rollout.CanaryVersion} could not be loaded on any replica ({failure}); the canary never took traffic");
-            return new RolloutChange(
-                Action: AuditAction.RolloutRolledBack,
-                Event: NotificationEventTypes.RolloutRolledBack,
-                Actor: Actor,
-                Reason: reason,
-                Spec: deployment.Spec with { Canary = null },
-                Rollout: Ended(rollout, RolloutState.RolledBack, AuditAction.RolloutRolledBack, now, reason));
+            return RolloutChange.RolledBack(Actor, reason, deployment.Spec, Ended(rollout, RolloutState.RolledBack, AuditAction.RolloutRolledBack, now, reason));
         }
         if (deployment.ServingStable is not { } serving || convergence.ReadyOn(deployment, rollout.CanaryVersion).Count == 0)
         {

@@ -2,9 +2,7 @@ using Hyperion.Orchestrator;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Tests.TestSupport;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -29,13 +27,11 @@ internal sealed class ControlPlaneApiHost(WebApplication app, TemporaryDirectory
     {
         var artifacts = new TemporaryDirectory("hyperion-api");
         var logs = new InMemoryLoggerProvider();
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
-        builder.WebHost.UseTestServer();
-        builder.Logging.ClearProviders().AddProvider(logs);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var builder = ServiceBuilders.Web(new Dictionary<string, string?>
         {
             [$"{OrchestratorOptions.SectionName}:{nameof(OrchestratorOptions.ArtifactsPath)}"] = artifacts.Path,
         });
+        builder.Logging.AddProvider(logs);
         // Never opened: it is here so that handlers taking it bind it as a service, as in production.
         builder.Services.AddSingleton(NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Username=none;Database=none"));
         builder.AddControlPlaneApi();
