@@ -8,7 +8,7 @@ namespace Hyperion.Inference.Backends.Onnx;
 /// The ONNX Runtime sessions of one model version, one per configured instance, opened before the config is
 /// completed so auto-complete can read the model's signature; <see cref="CreateInstances"/> hands them on.
 /// </summary>
-internal sealed class OnnxModel : IDisposable
+internal sealed class OnnxModel : IBackendModel
 {
     private readonly List<InferenceSession> _sessions;
 
@@ -18,7 +18,11 @@ internal sealed class OnnxModel : IDisposable
         Signature = signature;
     }
 
+    public string Platform => ModelPlatforms.OnnxRuntime;
+
     public BackendSignature Signature { get; }
+
+    public bool SignatureFromConfig => false;
 
     /// <summary>Opens one session per instance of every instance group (at least one session).</summary>
     /// <param name="allowSpinning">Whether ORT's idle pool threads busy-wait for work (<see cref="RepositoryOptions.OnnxThreadSpinning"/>).</param>
@@ -53,7 +57,6 @@ internal sealed class OnnxModel : IDisposable
         }
     }
 
-    /// <summary>Binds every session to the completed signature; the instances own the sessions from here on.</summary>
     public IModelInstance[] CreateInstances(ModelSignature signature)
     {
         var instances = new IModelInstance[_sessions.Count];
