@@ -95,11 +95,17 @@ internal sealed record TensorCase(string Name, TensorDataType DataType, long[] S
     public object[] Expected(int first = 0, int? count = null)
     {
         var rows = count ?? (int)Rows;
-        var values = new object[rows * RowLength];
+        return Parse(DataType, Values.Skip(first * RowLength).Take(rows * RowLength).ToList());
+    }
+
+    /// <summary>JSON values (an OIP response's flat <c>data</c>) in the form <see cref="Read"/> gives.</summary>
+    public static object[] Parse(TensorDataType dataType, IReadOnlyList<JsonNode?> data)
+    {
+        var values = new object[data.Count];
         for (var i = 0; i < values.Length; i++)
         {
-            var value = Values[(first * RowLength) + i];
-            values[i] = DataType switch
+            var value = data[i]!;
+            values[i] = dataType switch
             {
                 TensorDataType.Bool => value.GetValue<bool>(),
                 TensorDataType.Fp16 or TensorDataType.Fp32 or TensorDataType.Fp64 => value.GetValue<double>(),
@@ -108,6 +114,15 @@ internal sealed record TensorCase(string Name, TensorDataType DataType, long[] S
         }
         return values;
     }
+
+    /// <summary>The tensor as an OIP JSON request input.</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["name"] = Name,
+        ["datatype"] = DataType.ToOipName(),
+        ["shape"] = new JsonArray([.. Shape.Select(dim => (JsonNode)dim)]),
+        ["data"] = new JsonArray([.. Values.Select(value => value.DeepClone())]),
+    };
 
     /// <summary>
     /// Exact for integers, booleans and FP16 (whose cases are exact products); FP32 and FP64 within a few ulps,
