@@ -2,12 +2,12 @@
 """Builds Hyperion's TorchScript test and benchmark models with Debian's PyTorch (python3-torch).
 
     /usr/bin/python3 tools/models/generate_torchscript.py              # testdata/torchscript (committed)
-    /usr/bin/python3 tools/models/generate_torchscript.py --bench DIR  # DIR/<variant>/mlp_*_ts from the ONNX bench models
+    /usr/bin/python3 tools/models/generate_torchscript.py --bench DIR  # DIR/<variant>/mlp_heavy_ts from the ONNX one
 
 Test models are small modules with fixed inputs; testdata/torchscript/expected.json holds, for each
 model, the inputs and the outputs PyTorch itself computes from them, so tests check that Hyperion's
-TorchScript backend answers exactly as PyTorch does. Benchmark models are the ONNX benchmark MLPs
-(tools/models/generate_models.py --bench) rebuilt as TorchScript from the very same weights, so the
+TorchScript backend answers exactly as PyTorch does. The benchmark model is the ONNX benchmark's heavy
+MLP (tools/models/generate_models.py --bench) rebuilt as TorchScript from the very same weights, so the
 benchmark compares the two backends on one network.
 """
 
@@ -204,7 +204,7 @@ def onnx_mlp_layers(path):
 def write_bench(out_dir):
     for variant in ("batching-on", "batching-off"):
         repo = os.path.join(out_dir, variant)
-        for name in ("mlp_small", "mlp_heavy"):
+        for name in ("mlp_heavy",):
             with open(os.path.join(repo, name, "config.json"), encoding="utf-8") as f:
                 config = json.load(f)
             config["name"] = f"{name}_ts"
@@ -217,7 +217,7 @@ def write_bench(out_dir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bench", metavar="DIR", help="add TorchScript twins of the ONNX benchmark MLPs under DIR")
+    parser.add_argument("--bench", metavar="DIR", help="add a TorchScript twin of the ONNX benchmark's mlp_heavy under DIR")
     parser.add_argument("--models", default=os.path.join(REPO_ROOT, "testdata", "torchscript"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.manual_seed(0)
