@@ -19,20 +19,30 @@ public static class TorchScriptFile
         }
         catch (Exception ex) when (ex is ExternalException or ArgumentException or IOException)
         {
-            throw new TorchScriptException($"LibTorch could not load {Path.GetFileName(path)} as TorchScript: {FirstLine(ex.Message)}", ex);
+            throw new TorchScriptException($"LibTorch could not load {Path.GetFileName(path)} as TorchScript: {Reason(ex.Message)}", ex);
         }
         catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException or NotSupportedException)
         {
-            throw new TorchScriptException($"LibTorch (TorchSharp's native library) could not be loaded on this machine: {FirstLine(ex.Message)}", ex);
+            throw new TorchScriptException($"LibTorch (TorchSharp's native library) could not be loaded on this machine: {Reason(ex.Message)}", ex);
         }
         module.eval();
         return module;
     }
 
-    /// <summary>LibTorch's messages carry a C++ stack after their first line.</summary>
-    public static string FirstLine(string message)
+    private const string InterpreterFailure = "The following operation failed in the TorchScript interpreter";
+
+    /// <summary>
+    /// The line of a LibTorch message that says what went wrong: the TorchScript interpreter puts the model's own
+    /// exception ("builtins.ValueError: ...") last, after two tracebacks; LibTorch's C++ errors put it first,
+    /// before a C++ stack.
+    /// </summary>
+    public static string Reason(string message)
     {
-        var end = message.IndexOfAny(['\r', '\n']);
-        return (end < 0 ? message : message[..end]).Trim();
+        var lines = message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (lines.Length == 0)
+        {
+            return message;
+        }
+        return lines[0].StartsWith(InterpreterFailure, StringComparison.Ordinal) ? lines[^1] : lines[0];
     }
 }

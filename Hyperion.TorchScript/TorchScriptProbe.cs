@@ -38,7 +38,7 @@ public static class TorchScriptProbe
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
                     throw new TorchScriptException(
-                        $"forward() failed on zero-filled inputs shaped as the config says ({DescribeInputs(signature)}): {TorchScriptFile.FirstLine(ex.Message)}", ex);
+                        $"forward() failed on zero-filled inputs shaped as the config says ({DescribeInputs(signature)}): {TorchScriptFile.Reason(ex.Message)}", ex);
                 }
                 TorchScriptResults.Collect(result, outputs);
             }

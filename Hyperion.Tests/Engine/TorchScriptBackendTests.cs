@@ -80,6 +80,21 @@ public sealed class TorchScriptBackendTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_models_own_error_reaches_the_caller_as_one_line_and_the_model_keeps_serving()
+    {
+        using var failing = Tensors.Request("ts_checked", Tensors.Fp32("x", [1, 4], [1, 2, 3, -7]));
+        var error = await Assert.ThrowsAsync<InferenceException>(() => _engine.Dispatcher.InferAsync(failing, CancellationToken.None).AsTask());
+
+        Assert.Equal(InferenceErrorKind.Internal, error.Kind);
+        Assert.Contains("forward() failed: builtins.ValueError: the inputs must not sum below zero", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+
+        using var passing = Tensors.Request("ts_checked", Tensors.Fp32("x", [1, 4], [1, 2, 3, 4]));
+        using var response = await _engine.Dispatcher.InferAsync(passing, CancellationToken.None);
+        Assert.Equal([2f, 4f, 6f, 8f], Tensors.ToFloats(response.Output("y")));
+    }
+
+    [Fact]
     public void The_metadata_names_the_platform_and_keeps_the_configs_tensors_in_its_order()
     {
         var description = _engine.Catalog.Describe("ts_two_outputs", null);

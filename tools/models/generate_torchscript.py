@@ -77,6 +77,15 @@ class Fixed(torch.nn.Module):
         return (matrix.t() * 2).t()
 
 
+class Checked(torch.nn.Module):
+    """Raises for a batch that sums below zero: how a model's own error reaches the caller."""
+
+    def forward(self, x):
+        if bool(x.sum() < 0):
+            raise ValueError("the inputs must not sum below zero")
+        return x * 2
+
+
 class Mlp(torch.nn.Module):
     def __init__(self, layers: List[Tuple[torch.Tensor, torch.Tensor]]):
         super().__init__()
@@ -183,6 +192,21 @@ def write_testdata(repo):
         "doc": "2 * matrix, through transposed views; traced",
         "inputs": {"matrix": {"datatype": "FP32", "shape": [2, 3], "data": to_list(matrix)}},
         "outputs": {"doubled": {"datatype": "FP32", "shape": [2, 3], "data": to_list(doubled)}},
+    }
+    config = {
+        "platform": "pytorch_libtorch",
+        "max_batch_size": 8,
+        "input": [tensor("x", "FP32", [4])],
+        "output": [tensor("y", "FP32", [4])],
+    }
+    scripted = save(Checked(), repo, "ts_checked", config)
+    rows = torch.tensor([[1.0, 2.0, 3.0, -4.0], [0.5, 0.0, 0.0, 0.25]], dtype=torch.float32)
+    with torch.no_grad():
+        doubled = scripted(rows)
+    expected["ts_checked"] = {
+        "doc": "2x; raises ValueError when the batch sums below zero",
+        "inputs": {"x": {"datatype": "FP32", "shape": [2, 4], "data": to_list(rows)}},
+        "outputs": {"y": {"datatype": "FP32", "shape": [2, 4], "data": to_list(doubled)}},
     }
     write_json(os.path.join(repo, "expected.json"), expected)
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Hyperion.Contracts.Inference;
 using Hyperion.Contracts.Tensors;
 using Hyperion.TorchScript;
@@ -64,6 +65,11 @@ internal sealed class TorchScriptModelInstance : IModelInstance
         catch (TorchScriptException ex)
         {
             throw new InferenceException(InferenceErrorKind.Internal, ex.Message, ex);
+        }
+        catch (ExternalException ex)
+        {
+            // The model itself failed on these inputs; LibTorch appends a C++ stack that means nothing to the caller.
+            throw new InferenceException(InferenceErrorKind.Internal, $"forward() failed: {TorchScriptFile.Reason(ex.Message)}", ex);
         }
         finally
         {
