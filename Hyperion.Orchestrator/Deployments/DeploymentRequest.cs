@@ -17,7 +17,8 @@ internal sealed record DeploymentRequest(
     int? MaxBatchSize,
     InstancesRequest? Instances,
     string? Pool,
-    int? Replicas)
+    int? Replicas,
+    MonitoringRequest? Monitoring = null)
 {
     /// <summary>A good body, shown in the answer to a bad one.</summary>
     public const string Example = """{"stable": 1}""";
@@ -48,3 +49,15 @@ internal sealed record BatchingRequest(
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record InstancesRequest(int? Count, string? Kind);
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+internal sealed record MonitoringRequest(
+    double? SamplePercent,
+    bool? CapturePayloads,
+    int? RetentionDays,
+    IReadOnlyList<string>? Redact,
+    string? PredictionOutput,
+    DriftRequest? Drift);
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+internal sealed record DriftRequest(double? PsiThreshold, double? DriftedShare, long? MinRows, int? WindowMinutes);

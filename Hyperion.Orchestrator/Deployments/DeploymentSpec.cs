@@ -18,7 +18,8 @@ internal sealed record DeploymentSpec(
     int? MaxBatchSize,
     InstancesSpec? Instances,
     string Pool,
-    int? Replicas)
+    int? Replicas,
+    MonitoringSpec? Monitoring = null)
 {
     public const string DefaultPool = "cpu";
 
@@ -69,3 +70,26 @@ internal sealed record BatchingSpec(
 
 /// <summary>Overrides the versions' <c>instance_group</c> with one group.</summary>
 internal sealed record InstancesSpec(int Count, string Kind);
+
+/// <summary>
+/// Model monitoring (issue #16): which share of each version's requests the gateway captures, what of them is
+/// kept and for how long, and how drift is judged.
+/// </summary>
+/// <param name="SamplePercent">0..100: the share of inference requests (every arm) captured.</param>
+/// <param name="CapturePayloads">Also keep the whole request and response, not only the tensors drift and quality read.</param>
+/// <param name="RetentionDays">Captures older than this are deleted.</param>
+/// <param name="Redact">Input and output names never stored.</param>
+/// <param name="PredictionOutput">The output a classifier's predicted class is read from; null: the first output.</param>
+internal sealed record MonitoringSpec(
+    double SamplePercent,
+    bool CapturePayloads,
+    int RetentionDays,
+    IReadOnlyList<string> Redact,
+    string? PredictionOutput,
+    DriftSpec Drift);
+
+/// <param name="PsiThreshold">A feature whose PSI against the baseline exceeds this has drifted.</param>
+/// <param name="DriftedShare">The version has drifted when more than this share of its features has (0..1).</param>
+/// <param name="MinRows">Fewer captured rows in the window than this: no verdict (drifted false, score null).</param>
+/// <param name="WindowMinutes">How far back captures count for one computation.</param>
+internal sealed record DriftSpec(double PsiThreshold, double DriftedShare, long MinRows, int WindowMinutes);

@@ -12,6 +12,12 @@ internal static partial class DeploymentSpecValidator
 {
     public const int DefaultCacheTtlSeconds = 60;
     public const double DefaultShadowPercent = 100;
+    public const int DefaultRetentionDays = 7;
+    // The usual reading of the population stability index: below 0.1 stable, 0.1 to 0.25 some shift, above 0.25 a shift.
+    public const double DefaultPsiThreshold = 0.2;
+    public const double DefaultDriftedShare = 0.2;
+    public const long DefaultDriftMinRows = 100;
+    public const int DefaultDriftWindowMinutes = 60;
 
     public static DeploymentSpec? Validate(DeploymentRequest request, out Dictionary<string, string[]> errors)
     {
@@ -34,6 +40,7 @@ internal static partial class DeploymentSpecValidator
             found.Add("max_batch_size", $"must be 0 (no batch dimension) or more, got {request.MaxBatchSize}");
         }
         var instances = ValidateInstances(request.Instances, found);
+        var monitoring = ValidateMonitoring(request.Monitoring, found);
         var pool = request.Pool ?? DeploymentSpec.DefaultPool;
         if (!IsPoolName(pool))
         {
@@ -58,7 +65,8 @@ internal static partial class DeploymentSpecValidator
             MaxBatchSize: request.MaxBatchSize,
             Instances: instances,
             Pool: pool,
-            Replicas: request.Replicas);
+            Replicas: request.Replicas,
+            Monitoring: monitoring);
     }
 
     /// <summary>One line naming every mistake, for the problem's <c>detail</c>.</summary>
@@ -155,6 +163,53 @@ internal static partial class DeploymentSpecValidator
         var percent = shadow.Percent ?? DefaultShadowPercent;
         CheckPercent("shadow.percent", percent, found);
         return shadow.Version is { } version ? new ShadowSpec(version, percent) : null;
+    }
+
+    private static MonitoringSpec? ValidateMonitoring(MonitoringRequest? monitoring, Errors found)
+    {
+        if (monitoring is null)
+        {
+            return null;
+        }
+        var samplePercent = monitoring.SamplePercent ?? 100;
+        CheckPercent("monitoring.sample_percent", samplePercent, found);
+        var retention = monitoring.RetentionDays ?? DefaultRetentionDays;
+        if (retention < 1)
+        {
+            found.Add("monitoring.retention_days", $"must be 1 or more, got {retention}");
+        }
+        var redact = monitoring.Redact ?? [];
+        if (redact.Any(string.IsNullOrWhiteSpace))
+        {
+            found.Add("monitoring.redact", "must list input or output names (non-empty strings)");
+        }
+        if (monitoring.PredictionOutput is { Length: 0 })
+        {
+            found.Add("monitoring.prediction_output", "must name an output of the model, or be left out for the first output");
+        }
+        var drift = monitoring.Drift;
+        var psi = drift?.PsiThreshold ?? DefaultPsiThreshold;
+        if (!(psi > 0) || !double.IsFinite(psi))
+        {
+            found.Add("monitoring.drift.psi_threshold", $"must be a number above 0 (0.2 is usual), got {psi}");
+        }
+        var share = drift?.DriftedShare ?? DefaultDriftedShare;
+        if (!(share >= 0 && share <= 1))
+        {
+            found.Add("monitoring.drift.drifted_share", $"must be between 0 and 1, got {share}");
+        }
+        var minRows = drift?.MinRows ?? DefaultDriftMinRows;
+        if (minRows < 1)
+        {
+            found.Add("monitoring.drift.min_rows", $"must be 1 or more, got {minRows}");
+        }
+        var window = drift?.WindowMinutes ?? DefaultDriftWindowMinutes;
+        if (window < 1)
+        {
+            found.Add("monitoring.drift.window_minutes", $"must be 1 or more, got {window}");
+        }
+        return new MonitoringSpec(samplePercent, monitoring.CapturePayloads ?? false, retention, redact, monitoring.PredictionOutput,
+            new DriftSpec(psi, share, minRows, window));
     }
 
     private static CacheSpec? ValidateCache(CacheRequest? cache, Errors found)
