@@ -21,11 +21,11 @@ internal sealed class OnnxModel : IDisposable
 
     public BackendSignature Signature { get; }
 
-    /// <summary>Where the sessions run: on CPU for a "gpu" group that fell back (allow_cpu_fallback), with the reason.</summary>
+    /// <summary>
+    /// Where the sessions run. Its notes have one sentence per GPU whose instances fell back to CPU (allow_cpu_fallback),
+    /// e.g. "instance_group 0 asked for GPU 0 and runs on CPU: it needs ..."; its reason joins them for the version's status.
+    /// </summary>
     public ModelPlacement Placement { get; }
-
-    /// <summary>One sentence per GPU whose instances run on CPU instead, e.g. "instance_group 0 asked for GPU 0 and runs on CPU: ...".</summary>
-    public IReadOnlyList<string> PlacementNotes => Placement.Notes;
 
     /// <summary>Opens one session per instance of every instance group (at least one session).</summary>
     /// <param name="allowSpinning">Whether ORT's idle pool threads busy-wait for work (<see cref="RepositoryOptions.OnnxThreadSpinning"/>).</param>
