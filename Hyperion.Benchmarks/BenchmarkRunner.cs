@@ -22,6 +22,8 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 {
     private const string SmallModel = "mlp_small";
     private const string HeavyModel = "mlp_heavy";
+    // The same network as HeavyModel, rebuilt as TorchScript from its weights (tools/models/generate_torchscript.py --bench).
+    private const string HeavyTorchScriptModel = "mlp_heavy_ts";
     private const int SmallFeatures = 64;
     private const int HeavyFeatures = 512;
 
@@ -34,6 +36,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     private const int BatchedRequestConcurrency = 2;
 
     private const string InProcessScenario = "in-process ORT (fastest run)";
+    private const string InProcessTorchScenario = "in-process TorchSharp (fastest run)";
     private const string CeilingScenario = "bare Kestrel (ceiling)";
     private const string BatchingOffScenario = "server, batching off";
     private const string BatchingOnScenario = "server, batching on";
@@ -54,6 +57,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     private readonly RequestBody _heavyBatchBody = RequestBodies.Json("input", BaselineBatch, HeavyFeatures, seed: 3);
     private readonly RequestBody _heavyBatchBinaryBody = RequestBodies.Binary("input", "logits", BaselineBatch, HeavyFeatures, seed: 3);
     private string? _loadBefore;
+    private bool _torchScript;
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -134,6 +138,12 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             Step($"{HeavyModel}, batch-1 requests, binary tensor extension");
             await MeasureServedAsync(load, inferenceServers, HeavyModel, _heavyBinaryBody, 1, [HeavyTargetConcurrency], cancellationToken);
 
+            if (_torchScript)
+            {
+                Step($"{HeavyTorchScriptModel} (TorchScript twin of {HeavyModel}), batch-1 requests");
+                await MeasureServedAsync(load, inferenceServers, HeavyTorchScriptModel, _heavyBody, 1, [HeavyTargetConcurrency], cancellationToken);
+            }
+
             // Requests already at the baseline's batch size: what HTTP and decoding cost per row.
             Step($"{HeavyModel}, batch-{BaselineBatch} requests");
             var unbatched = inferenceServers.Where(t => t.Scenario == BatchingOffScenario).ToList();
@@ -184,6 +194,14 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         {
             Console.Error.WriteLine($"{options.Python} {script} --bench failed (exit {exitCode}); it needs python3-onnx and python3-numpy:{Environment.NewLine}{output}");
             return false;
+        }
+
+        var torchScript = Path.Combine(root, "tools", "models", "generate_torchscript.py");
+        (exitCode, output) = await Toolchain.RunAsync(options.Python, [torchScript, "--bench", models], root, cancellationToken);
+        _torchScript = exitCode == 0;
+        if (!_torchScript)
+        {
+            Note($"{options.Python} {torchScript} --bench failed (exit {exitCode}; it needs python3-torch), so the TorchScript rows are missing: {LastLines(output)}");
         }
 
         return true;
@@ -328,32 +346,40 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
     private void MeasureInProcess(string models, CancellationToken cancellationToken)
     {
-        (string Model, int Batch)[] cases = [(HeavyModel, BaselineBatch), (HeavyModel, 1), (SmallModel, 1)];
-        var baselines = cases.Select(c => new OrtBaseline(Path.Combine(models, "batching-off", c.Model, "1", "model.onnx"), c.Batch)).ToList();
+        List<(string Scenario, string Model, IInProcessBaseline Baseline)> cases =
+        [
+            .. new (string Model, int Batch)[] { (HeavyModel, BaselineBatch), (HeavyModel, 1), (SmallModel, 1) }.Select(c =>
+                (InProcessScenario, c.Model, (IInProcessBaseline)new OrtBaseline(Path.Combine(models, "batching-off", c.Model, "1", "model.onnx"), c.Batch))),
+        ];
         try
         {
-            var runs = baselines.Select(_ => new List<OrtBaselineResult>()).ToList();
+            if (_torchScript)
+            {
+                cases.Add((InProcessTorchScenario, HeavyTorchScriptModel,
+                    new TorchScriptBaseline(Path.Combine(models, "batching-off", HeavyTorchScriptModel, "1", "model.pt"), BaselineBatch, HeavyFeatures)));
+            }
+            var runs = cases.Select(_ => new List<InProcessResult>()).ToList();
             for (var round = 0; round < options.Rounds; round++)
             {
-                for (var i = 0; i < baselines.Count; i++)
+                for (var i = 0; i < cases.Count; i++)
                 {
-                    runs[i].Add(baselines[i].Measure(round == 0 ? options.Warmup : TimeSpan.Zero, options.Duration, cancellationToken));
+                    runs[i].Add(InProcessRun.Measure(cases[i].Baseline, round == 0 ? options.Warmup : TimeSpan.Zero, options.Duration, cancellationToken));
                 }
             }
 
             // The fastest run, not the median: ONNX Runtime's spinning thread pool suffers most
             // from other work on the machine, and a baseline dragged down by it would flatter
             // the served/in-process ratio.
-            for (var i = 0; i < cases.Length; i++)
+            for (var i = 0; i < cases.Count; i++)
             {
                 var (_, spread) = Median(runs[i], r => r.RowsPerSecond);
                 var fastest = runs[i].MaxBy(r => r.RowsPerSecond)!;
-                Add(new ResultRow(InProcessScenario, cases[i].Model, "-", cases[i].Batch, "1 caller", fastest.CallsPerSecond, fastest.RowsPerSecond, fastest.P50Milliseconds, fastest.P99Milliseconds, 0, runs[i].Count, spread));
+                Add(new ResultRow(cases[i].Scenario, cases[i].Model, "-", cases[i].Baseline.Batch, "1 caller", fastest.CallsPerSecond, fastest.RowsPerSecond, fastest.P50Milliseconds, fastest.P99Milliseconds, 0, runs[i].Count, spread));
             }
         }
         finally
         {
-            baselines.ForEach(b => b.Dispose());
+            cases.ForEach(c => c.Baseline.Dispose());
         }
     }
 
@@ -464,7 +490,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         var targets = Targets();
 
         // Measured interleaved; shown grouped by scenario.
-        string[] order = [InProcessScenario, CeilingScenario, BatchingOffScenario, BatchingOffScenario + BaselineSuffix, GatewayScenario, BatchingOnScenario, BatchingOnScenario + BaselineSuffix];
+        string[] order = [InProcessScenario, InProcessTorchScenario, CeilingScenario, BatchingOffScenario, BatchingOffScenario + BaselineSuffix, GatewayScenario, BatchingOnScenario, BatchingOnScenario + BaselineSuffix];
         var rows = _rows
             .OrderBy(r => Array.IndexOf(order, r.Scenario))
             .ThenBy(r => r.Model, StringComparer.Ordinal)
@@ -521,6 +547,18 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
                     new($"batching off, this build ÷ baseline, {encoding}", $"{HeavyModel} rows/s, {HeavyTargetConcurrency} connections", Ratio(heavyOff?.RowsPerSecond, heavyOffBefore?.RowsPerSecond)),
                 ]);
             }
+        }
+
+        if (_torchScript)
+        {
+            var torchBaseline = _rows.FirstOrDefault(r => r.Scenario == InProcessTorchScenario && r.Model == HeavyTorchScriptModel && r.Batch == BaselineBatch);
+            var servedTorch = Find(BatchingOnScenario, HeavyTorchScriptModel, "json", 1, HeavyTargetConcurrency);
+            targets.AddRange(
+            [
+                new("served TorchScript vs in-process TorchSharp, json", $"{HeavyTorchScriptModel} served rows/s (batching on, {HeavyTargetConcurrency} connections, batch-1 requests) ÷ in-process TorchSharp rows/s at batch {BaselineBatch}", Ratio(servedTorch?.RowsPerSecond, torchBaseline?.RowsPerSecond), 0.70),
+                new("TorchScript ÷ ONNX Runtime in-process, same network", $"{HeavyTorchScriptModel} ÷ {HeavyModel} rows/s at batch {BaselineBatch}, one caller each", Ratio(torchBaseline?.RowsPerSecond, baseline?.RowsPerSecond)),
+                new("TorchScript ÷ ONNX Runtime served, same network, json", $"{HeavyTorchScriptModel} ÷ {HeavyModel} rows/s, batching on, {HeavyTargetConcurrency} connections", Ratio(servedTorch?.RowsPerSecond, Find(BatchingOnScenario, HeavyModel, "json", 1, HeavyTargetConcurrency)?.RowsPerSecond)),
+            ]);
         }
 
         return targets;

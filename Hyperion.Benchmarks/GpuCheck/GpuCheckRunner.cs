@@ -270,8 +270,8 @@ public sealed class GpuCheckRunner(GpuCheckOptions options)
             using var onCpu = new OrtBaseline(modelPath, batch);
             using var gpuOptions = GpuSessionOptions();
             using var onGpu = new OrtBaseline(modelPath, batch, gpuOptions);
-            var cpu = onCpu.Measure(warmup, options.Duration, cancellationToken);
-            var gpu = onGpu.Measure(warmup, options.Duration, cancellationToken);
+            var cpu = InProcessRun.Measure(onCpu, warmup, options.Duration, cancellationToken);
+            var gpu = InProcessRun.Measure(onGpu, warmup, options.Duration, cancellationToken);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {batch,5} {cpu.RowsPerSecond,12:N0} {cpu.P50Milliseconds,11:F3} {gpu.RowsPerSecond,12:N0} {gpu.P50Milliseconds,11:F3} {gpu.RowsPerSecond / cpu.RowsPerSecond,10:F2}"));
         }

@@ -11,9 +11,12 @@ public sealed record ModelConfig
     [JsonPropertyName("name")]
     public string? Name { get; init; }
 
-    /// <summary>"onnxruntime" (the only backend today).</summary>
+    /// <summary>
+    /// "onnxruntime" (model.onnx) or "pytorch_libtorch" (model.pt, TorchScript); see <see cref="ModelPlatforms"/>.
+    /// Absent: the file in the version folder decides. Completed configs always name it.
+    /// </summary>
     [JsonPropertyName("platform")]
-    public string Platform { get; init; } = "onnxruntime";
+    public string? Platform { get; init; }
 
     /// <summary>Largest batch the model accepts along dimension 0; 0 means the model has no batch dimension.</summary>
     [JsonPropertyName("max_batch_size")]

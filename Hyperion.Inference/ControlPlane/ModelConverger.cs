@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Contracts.Models;
 using Hyperion.Contracts.Inference;
 using Hyperion.Inference.Repository;
 using Hyperion.Inference.Serving;
@@ -13,7 +14,7 @@ namespace Hyperion.Inference.ControlPlane;
 
 /// <summary>
 /// Makes the model repository hold what the control plane says, in Triton's layout:
-/// <c>&lt;model&gt;/&lt;version&gt;/model.onnx</c> (verified against its digest before it is put there),
+/// <c>&lt;model&gt;/&lt;version&gt;/model.onnx</c> or <c>model.pt</c>, as its platform says (verified against its digest before it is put there),
 /// <c>&lt;model&gt;/&lt;version&gt;/config.json</c> (the version's config with the deployment's overrides; each version
 /// keeps its own, so one version's settings never break another's), and <c>&lt;model&gt;/config.json</c> whose
 /// <c>version_policy</c> lists the desired versions whose files are in place. Then the repository loads: new versions
@@ -138,7 +139,7 @@ internal sealed partial class ModelConverger(
         {
             var key = (model, version.Version);
             var versionDirectory = Path.Combine(directory, version.Version.ToString(CultureInfo.InvariantCulture));
-            var modelPath = Path.Combine(versionDirectory, ModelRepository.ModelFileName);
+            var modelPath = Path.Combine(versionDirectory, ModelFileName(version.Config));
             var step = "writing its config.json";
             try
             {
@@ -240,6 +241,10 @@ internal sealed partial class ModelConverger(
     }
 
     /// <summary>Unloads and deletes model folders the desired set no longer names.</summary>
+    /// <summary>The registry stores completed configs, which always name their platform.</summary>
+    private static string ModelFileName(System.Text.Json.Nodes.JsonObject config) =>
+        ModelPlatforms.FileName(ModelPlatforms.Canonical((string?)config["platform"]) ?? ModelPlatforms.OnnxRuntime);
+
     private async Task<bool> RemoveModelsAsync(Dictionary<string, List<DesiredModelVersion>> wanted, CancellationToken cancellationToken)
     {
         if (!Directory.Exists(repository.Root))

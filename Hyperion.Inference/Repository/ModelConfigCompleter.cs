@@ -9,17 +9,21 @@ namespace Hyperion.Inference.Repository;
 /// states against it. Inputs the config omits are added; outputs are all of the model's unless the config
 /// lists a subset. When max_batch_size is absent and every input and output starts with a dynamic dimension,
 /// the model batches with the server's default max_batch_size and, as in Triton's ONNX backend, a dynamic
-/// batcher with default settings; a config that states max_batch_size gets exactly what it says.
+/// batcher with default settings; a config that states max_batch_size gets exactly what it says. A TorchScript
+/// file declares nothing, so its config's inputs and outputs are the signature (checked against the model by a
+/// probe run) and an absent max_batch_size means 0.
 /// </summary>
 internal static class ModelConfigCompleter
 {
-    public static ModelConfig Complete(ModelConfigSource source, BackendSignature model, string modelName, int defaultMaxBatchSize)
+    public static ModelConfig Complete(ModelConfigSource source, IBackendModel backend, string modelName, int defaultMaxBatchSize)
     {
         var config = source.Config;
+        var model = backend.Signature;
         var batchable = SupportsBatching(model, out var unbatchable);
         int maxBatchSize;
         var autoBatched = false;
-        if (source.MaxBatchSizeGiven)
+        // A signature restated from the config cannot say whether dimension 0 is a batch: the config decides (absent is 0).
+        if (source.MaxBatchSizeGiven || backend.SignatureFromConfig)
         {
             maxBatchSize = config.MaxBatchSize;
             if (maxBatchSize > 0 && !batchable)
@@ -38,7 +42,7 @@ internal static class ModelConfigCompleter
         var completed = config with
         {
             Name = modelName,
-            Platform = "onnxruntime",
+            Platform = backend.Platform,
             MaxBatchSize = maxBatchSize,
             Input = CompleteTensors(config.Input, model.Inputs, maxBatchSize, "input", keepSubset: false),
             Output = CompleteTensors(config.Output, model.Outputs, maxBatchSize, "output", keepSubset: true),

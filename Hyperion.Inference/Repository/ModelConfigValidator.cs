@@ -12,9 +12,9 @@ internal static class ModelConfigValidator
         {
             Fail($"name '{name}' does not match the model's folder name '{modelName}'");
         }
-        if (config.Platform is not ("onnxruntime" or "onnxruntime_onnx"))
+        if (config.Platform is { } platform && ModelPlatforms.Canonical(platform) is null)
         {
-            Fail($"platform '{config.Platform}' is not supported; expected \"onnxruntime\"");
+            Fail($"platform '{platform}' is not supported; expected {ModelPlatforms.SupportedNames}");
         }
         if (config.MaxBatchSize < 0)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Hyperion.Contracts.Inference;
-using Hyperion.Inference.Backends.Onnx;
+using Hyperion.Contracts.Models;
+using Hyperion.Inference.Backends;
 using Hyperion.Inference.Batching;
 using Hyperion.Inference.Serving;
 using Microsoft.Extensions.Logging;
@@ -37,7 +38,7 @@ internal sealed partial class ModelRepository
             if (selected.Count == 0)
             {
                 throw new ModelLoadException(
-                    $"no version folders; expected {name}/<version>/{ModelFileName} with a positive integer version");
+                    $"no version folders; expected {name}/<version>/{ModelPlatforms.OnnxFileName} (or {ModelPlatforms.TorchScriptFileName}) with a positive integer version");
             }
         }
         catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException)
@@ -141,23 +142,36 @@ internal sealed partial class ModelRepository
 
     private LoadedModelVersion LoadVersion(string name, long version, string directory, ModelConfigSource source, FileStamp stamp)
     {
-        var path = Path.Combine(directory, version.ToString(CultureInfo.InvariantCulture), ModelFileName);
+        var versionDirectory = Path.Combine(directory, version.ToString(CultureInfo.InvariantCulture));
+        var platform = ModelBackends.PlatformOf(source.Config, versionDirectory);
+        var fileName = ModelPlatforms.FileName(platform);
         if (stamp.ModelLength < 0)
         {
-            throw new ModelLoadException($"model file {version}/{ModelFileName} not found");
+            throw new ModelLoadException($"model file {version}/{fileName} not found");
         }
-        using var onnx = OnnxModel.Open(path, source.Config, _options.OnnxThreadSpinning);
-        var config = ModelConfigCompleter.Complete(source, onnx.Signature, name, _options.DefaultMaxBatchSize);
+        using var model = ModelBackends.Open(platform, Path.Combine(versionDirectory, fileName), source.Config, _options);
+        var config = ModelConfigCompleter.Complete(source, model, name, _options.DefaultMaxBatchSize);
         var signature = new ModelSignature(config);
         var policy = BatchingPolicy.From(config, _options.DefaultMaxQueueSize, _options.InlineExecutionMaxMicroseconds);
         var key = new ModelVersionKey(name, version.ToString(CultureInfo.InvariantCulture));
-        var scheduler = new BatchScheduler(key, signature, policy, onnx.CreateInstances(signature), _metrics, _logger);
-        return new LoadedModelVersion(key, version, config, signature, scheduler, stamp, onnx.Placement);
+        var scheduler = new BatchScheduler(key, signature, policy, model.CreateInstances(signature), _metrics, _logger);
+        return new LoadedModelVersion(key, version, config, signature, scheduler, stamp, model.Placement);
     }
 
     private static FileStamp StampOf(string directory, long version, ModelConfigSource source)
     {
-        var file = new FileInfo(Path.Combine(directory, version.ToString(CultureInfo.InvariantCulture), ModelFileName));
+        var versionDirectory = Path.Combine(directory, version.ToString(CultureInfo.InvariantCulture));
+        string platform;
+        try
+        {
+            platform = ModelBackends.PlatformOf(source.Config, versionDirectory);
+        }
+        catch (ModelLoadException)
+        {
+            // An unsupported platform fails the load itself, with the reason.
+            return new FileStamp(-1, default, source.Fingerprint);
+        }
+        var file = new FileInfo(Path.Combine(versionDirectory, ModelPlatforms.FileName(platform)));
         return file.Exists
             ? new FileStamp(file.Length, file.LastWriteTimeUtc, source.Fingerprint)
             : new FileStamp(-1, default, source.Fingerprint);

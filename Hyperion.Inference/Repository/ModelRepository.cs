@@ -13,7 +13,7 @@ using Microsoft.Extensions.Options;
 namespace Hyperion.Inference.Repository;
 
 /// <summary>
-/// The Triton-layout model repository (DIR/&lt;model&gt;/[config.json], DIR/&lt;model&gt;/&lt;version&gt;/model.onnx, and
+/// The Triton-layout model repository (DIR/&lt;model&gt;/[config.json], DIR/&lt;model&gt;/&lt;version&gt;/model.onnx or model.pt, and
 /// optionally DIR/&lt;model&gt;/&lt;version&gt;/config.json, a version's own config replacing the model's):
 /// loads the versions each model's version_policy selects, reloads versions whose files changed, unloads,
 /// and hands out leases on ready versions to the dispatcher. A version that fails to load is recorded as
@@ -21,8 +21,6 @@ namespace Hyperion.Inference.Repository;
 /// </summary>
 internal sealed partial class ModelRepository : IModelCatalog, IDisposable
 {
-    public const string ModelFileName = "model.onnx";
-
     private readonly ConcurrentDictionary<string, ModelEntry> _models = new(StringComparer.Ordinal);
     private readonly RepositoryOptions _options;
     private readonly InferenceMetrics _metrics;

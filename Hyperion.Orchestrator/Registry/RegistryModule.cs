@@ -17,7 +17,7 @@ internal static class RegistryModule
         builder.Services.AddSingleton<IArtifactStore>(services => services.GetRequiredService<FileSystemArtifactStore>());
         builder.Services.AddHostedService<ArtifactStagingCleanup>();
         builder.Services.AddHostedService<ArtifactOrphanSweeper>();
-        builder.Services.AddSingleton<OnnxArtifactInspector>();
+        builder.Services.AddSingleton<ArtifactInspector>();
         builder.Services.AddSingleton<RegistryStore>();
         builder.Services.AddSingleton<VersionUpload>();
         builder.Services.AddSingleton<RegistryMetrics>();

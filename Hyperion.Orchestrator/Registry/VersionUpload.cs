@@ -26,13 +26,13 @@ namespace Hyperion.Orchestrator.Registry;
 /// <summary>
 /// <c>POST /api/v1/models/{m}/versions</c>: a multipart/form-data upload read part by part as it arrives. The
 /// <c>artifact</c> part is streamed straight into the artifact store's staging area (hashed on the way, never held
-/// in memory), opened with ONNX Runtime, checked against the <c>config</c> part, and only then stored under its
+/// in memory), opened with the backend that will serve it (ONNX Runtime or LibTorch), checked against the <c>config</c> part, and only then stored under its
 /// digest and registered. A failure at any step, or a crash, leaves no version row behind.
 /// </summary>
 internal sealed partial class VersionUpload(
     RegistryStore store,
     IArtifactStore artifacts,
-    OnnxArtifactInspector inspector,
+    ArtifactInspector inspector,
     RegistryMetrics metrics,
     IOptions<OrchestratorOptions> orchestratorOptions,
     IOptions<RegistryOptions> registryOptions,
@@ -44,7 +44,7 @@ internal sealed partial class VersionUpload(
     public const string BaselineProfilePart = "baseline_profile";
 
     private const string PartsHelp =
-        "send multipart/form-data with a part 'artifact' (the ONNX file) and optionally 'config' (the repository config as JSON), " +
+        "send multipart/form-data with a part 'artifact' (the ONNX file, or a TorchScript model.pt with a config) and optionally 'config' (the repository config as JSON), " +
         "'lineage' (JSON object) and 'baseline_profile' (JSON object)";
 
     private static readonly string[] MetadataParts = [ConfigPart, LineagePart, BaselineProfilePart];
@@ -203,12 +203,17 @@ internal sealed partial class VersionUpload(
         ArtifactSignature signature;
         try
         {
-            signature = await inspector.InspectAsync(staged.LocalPath, cancellationToken);
+            signature = await inspector.InspectAsync(staged.LocalPath, givenConfig, cancellationToken);
         }
         catch (InvalidArtifactException ex)
         {
             LogRefused(logger, ex, model, staged.Digest);
             return ApiProblems.Unprocessable($"the artifact is not a model that can be served: {ex.Message}");
+        }
+        catch (ConfigMismatchException ex)
+        {
+            LogRefused(logger, ex, model, staged.Digest);
+            return ApiProblems.Unprocessable(ex.Message);
         }
         ModelConfig config;
         try

@@ -1,6 +1,6 @@
 namespace Hyperion.Tests.Engine;
 
-/// <summary>A throw-away Triton-layout repository in the temp directory, filled from testdata/models.</summary>
+/// <summary>A throw-away Triton-layout repository in the temp directory, filled from testdata/models or testdata/torchscript.</summary>
 internal sealed class TestRepository : IDisposable
 {
     public TestRepository()
@@ -10,12 +10,21 @@ internal sealed class TestRepository : IDisposable
 
     public string Path { get; }
 
-    public static string TestModels { get; } = FindTestModels();
+    public static string TestModels { get; } = FindTestData("models");
+
+    public static string TorchScriptModels { get; } = FindTestData("torchscript");
 
     /// <summary>Copies testdata/models/<paramref name="model"/> (all versions) as <paramref name="as"/>.</summary>
     public TestRepository Add(string model, string? @as = null)
     {
         CopyDirectory(System.IO.Path.Combine(TestModels, model), System.IO.Path.Combine(Path, @as ?? model));
+        return this;
+    }
+
+    /// <summary>Copies testdata/torchscript/<paramref name="model"/> (config and model.pt) as <paramref name="as"/>.</summary>
+    public TestRepository AddTorchScript(string model, string? @as = null)
+    {
+        CopyDirectory(System.IO.Path.Combine(TorchScriptModels, model), System.IO.Path.Combine(Path, @as ?? model));
         return this;
     }
 
@@ -35,11 +44,17 @@ internal sealed class TestRepository : IDisposable
         return this;
     }
 
-    public TestRepository WriteModelFile(string model, int version, byte[] content)
+    public TestRepository WriteModelFile(string model, int version, byte[] content, string fileName = "model.onnx")
     {
         var directory = System.IO.Path.Combine(Path, model, version.ToString());
         Directory.CreateDirectory(directory);
-        File.WriteAllBytes(System.IO.Path.Combine(directory, "model.onnx"), content);
+        File.WriteAllBytes(System.IO.Path.Combine(directory, fileName), content);
+        return this;
+    }
+
+    public TestRepository DeleteConfig(string model)
+    {
+        File.Delete(System.IO.Path.Combine(Path, model, "config.json"));
         return this;
     }
 
@@ -68,16 +83,16 @@ internal sealed class TestRepository : IDisposable
         }
     }
 
-    private static string FindTestModels()
+    private static string FindTestData(string folder)
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
-            var candidate = System.IO.Path.Combine(directory.FullName, "testdata", "models");
+            var candidate = System.IO.Path.Combine(directory.FullName, "testdata", folder);
             if (Directory.Exists(candidate))
             {
                 return candidate;
             }
         }
-        throw new DirectoryNotFoundException("testdata/models not found above " + AppContext.BaseDirectory);
+        throw new DirectoryNotFoundException($"testdata/{folder} not found above " + AppContext.BaseDirectory);
     }
 }

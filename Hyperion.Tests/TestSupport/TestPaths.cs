@@ -1,6 +1,6 @@
 namespace Hyperion.Tests.TestSupport;
 
-/// <summary>Files the repository ships for tests: testdata/models and samples/.</summary>
+/// <summary>Files the repository ships for tests: testdata/models, testdata/torchscript and samples/.</summary>
 public static class TestPaths
 {
     public static string RepositoryRoot { get; } = FindRoot();
@@ -8,6 +8,9 @@ public static class TestPaths
     /// <summary>testdata/models/&lt;model&gt;/&lt;version&gt;/model.onnx</summary>
     public static string Model(string model, int version = 1) =>
         Path.Combine(RepositoryRoot, "testdata", "models", model, version.ToString(System.Globalization.CultureInfo.InvariantCulture), "model.onnx");
+
+    /// <summary>testdata/torchscript/&lt;model&gt;/&lt;file&gt;, e.g. ("ts_fp32", "1/model.pt") or ("ts_fp32", "config.json").</summary>
+    public static string TorchScript(string model, string file) => Path.Combine(RepositoryRoot, "testdata", "torchscript", model, file);
 
     /// <summary>samples/&lt;sample&gt;/&lt;file&gt;</summary>
     public static string Sample(string sample, string file) => Path.Combine(RepositoryRoot, "samples", sample, file);

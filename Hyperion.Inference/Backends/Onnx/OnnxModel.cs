@@ -8,7 +8,7 @@ namespace Hyperion.Inference.Backends.Onnx;
 /// The ONNX Runtime sessions of one model version, one per configured instance, opened before the config is
 /// completed so auto-complete can read the model's signature; <see cref="CreateInstances"/> hands them on.
 /// </summary>
-internal sealed class OnnxModel : IDisposable
+internal sealed class OnnxModel : IBackendModel
 {
     private readonly List<InferenceSession> _sessions;
 
@@ -19,7 +19,11 @@ internal sealed class OnnxModel : IDisposable
         Placement = placement;
     }
 
+    public string Platform => ModelPlatforms.OnnxRuntime;
+
     public BackendSignature Signature { get; }
+
+    public bool SignatureFromConfig => false;
 
     /// <summary>
     /// Where the sessions run. Its notes have one sentence per GPU whose instances fell back to CPU (allow_cpu_fallback),
@@ -79,7 +83,6 @@ internal sealed class OnnxModel : IDisposable
         }
     }
 
-    /// <summary>Binds every session to the completed signature; the instances own the sessions from here on.</summary>
     public IModelInstance[] CreateInstances(ModelSignature signature)
     {
         var instances = new IModelInstance[_sessions.Count];

@@ -53,10 +53,14 @@ internal static class ModelConfigCheck
         {
             Fail($"name '{name}' does not match the model's name '{modelName}' (leave it out)");
         }
-        if (given.Platform is not ("onnxruntime" or "onnxruntime_onnx"))
+        var torchScript = signature.Format == TorchScriptArtifactReader.Format;
+        var platform = torchScript ? ModelPlatforms.PyTorch : ModelPlatforms.OnnxRuntime;
+        if (given.Platform is { } stated && ModelPlatforms.Canonical(stated) != platform)
         {
-            Fail($"platform '{given.Platform}' does not match the artifact, an ONNX model; expected \"onnxruntime\"");
+            Fail($"platform '{stated}' does not match the artifact, {(torchScript ? "a TorchScript module" : "an ONNX model")}; expected \"{platform}\" (or leave it out)");
         }
+        // A TorchScript signature is the config's own: it cannot say whether dimension 0 is a batch (absent is 0).
+        maxBatchSizeGiven |= torchScript;
         CheckTensorList(given.Input, "input");
         CheckTensorList(given.Output, "output");
 
@@ -84,7 +88,7 @@ internal static class ModelConfigCheck
         var completed = given with
         {
             Name = modelName,
-            Platform = "onnxruntime",
+            Platform = platform,
             MaxBatchSize = maxBatchSize,
             Input = CompleteTensors(given.Input, signature.Inputs, maxBatchSize, "input", keepSubset: false),
             Output = CompleteTensors(given.Output, signature.Outputs, maxBatchSize, "output", keepSubset: true),
@@ -204,7 +208,6 @@ internal static class ModelConfigCheck
     // "input": null and friends deserialize to null despite the non-nullable defaults.
     private static ModelConfig Normalize(ModelConfig config) => config with
     {
-        Platform = config.Platform ?? "onnxruntime",
         Input = config.Input ?? [],
         Output = config.Output ?? [],
         InstanceGroup = config.InstanceGroup is null

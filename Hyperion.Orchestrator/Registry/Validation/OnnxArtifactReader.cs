@@ -7,27 +7,9 @@ namespace Hyperion.Orchestrator.Registry.Validation;
 /// Opens an uploaded file with ONNX Runtime, as the inference replicas will, and reads its signature. Opening
 /// parses and checks the whole graph, so a file that passes here loads there (barring execution providers).
 /// </summary>
-internal sealed class OnnxArtifactInspector : IDisposable
+internal static class OnnxArtifactReader
 {
-    // A session holds the model's weights in memory: bound how many uploads are inspected at once.
-    private readonly SemaphoreSlim _gate = new(Math.Max(1, Environment.ProcessorCount / 2));
-
-    public async Task<ArtifactSignature> InspectAsync(string path, CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            return await Task.Run(() => Inspect(path), cancellationToken);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    public void Dispose() => _gate.Dispose();
-
-    private static ArtifactSignature Inspect(string path)
+    public static ArtifactSignature Read(string path)
     {
         using var options = new Microsoft.ML.OnnxRuntime.SessionOptions
         {
