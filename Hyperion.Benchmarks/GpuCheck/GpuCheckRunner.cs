@@ -104,7 +104,7 @@ public sealed class GpuCheckRunner(GpuCheckOptions options)
             Console.WriteLine();
             if (_failures.Count == 0)
             {
-                Console.WriteLine($"GPU check PASSED: {models.Count - _skipped} models compared ({_skipped} skipped as they fail on CPU), every output within tolerance.");
+                Console.WriteLine($"GPU check PASSED: {models.Count - _skipped} models compared ({_skipped} skipped: they fail on CPU too), every output within tolerance.");
                 return 0;
             }
             Console.WriteLine($"GPU check FAILED ({_failures.Count}):");
