@@ -1,4 +1,5 @@
 using Hyperion.Benchmarks;
+using Hyperion.Benchmarks.GpuCheck;
 using Hyperion.Benchmarks.Hosting;
 
 // The same executable doubles as the bare-Kestrel ceiling so that both HTTP servers run as
@@ -13,6 +14,11 @@ if (args.Length > 0 && args[0] == OtlpSink.Command)
 {
     await OtlpSink.RunAsync(args[1..]);
     return 0;
+}
+
+if (args.Length > 0 && args[0] == GpuCheckOptions.Command)
+{
+    return await GpuCheckRunner.RunAsync(args[1..], CancellationToken.None);
 }
 
 BenchmarkOptions options;

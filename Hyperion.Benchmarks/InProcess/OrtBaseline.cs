@@ -17,9 +17,10 @@ public sealed class OrtBaseline : IInProcessBaseline
     private readonly IReadOnlyCollection<string> _inputNames;
     private readonly IReadOnlyCollection<OrtValue> _inputs;
 
-    public OrtBaseline(string modelPath, int batch)
+    /// <param name="options">Session options (the GPU check's CUDA execution provider); null for ONNX Runtime's defaults.</param>
+    public OrtBaseline(string modelPath, int batch, SessionOptions? options = null)
     {
-        _session = new InferenceSession(modelPath);
+        _session = options is null ? new InferenceSession(modelPath) : new InferenceSession(modelPath, options);
         var inputName = _session.InputNames[0];
         var features = (int)_session.InputMetadata[inputName].Dimensions[1];
         _input = OrtValue.CreateTensorValueFromMemory(RequestBodies.Rows(batch, features, seed: 1), [batch, features]);

@@ -88,6 +88,15 @@ public sealed record InstanceGroupConfig
     /// <summary>GPU device ids for kind "gpu"; empty means device 0.</summary>
     [JsonPropertyName("gpus")]
     public IReadOnlyList<int> Gpus { get; init; } = [];
+
+    /// <summary>
+    /// Kind "gpu" only: when the CUDA execution provider cannot be used (a CPU-only build, no CUDA libraries or
+    /// driver), open this group's instances on CPU and say so in the version's status, instead of failing the load.
+    /// Written only when true, so configs that leave it out keep their stored form.
+    /// </summary>
+    [JsonPropertyName("allow_cpu_fallback")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool AllowCpuFallback { get; init; }
 }
 
 /// <summary>Exactly one of the three is set, as in Triton; none set means latest(1).</summary>

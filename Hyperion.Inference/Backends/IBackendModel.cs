@@ -19,6 +19,12 @@ internal interface IBackendModel : IDisposable
     /// </summary>
     bool SignatureFromConfig { get; }
 
+    /// <summary>
+    /// Where the sessions run, when that may differ from what the config asks (an ONNX "gpu" group that fell back to
+    /// CPU); null for backends that open every instance where its group asks or fail the load.
+    /// </summary>
+    ModelPlacement? Placement => null;
+
     /// <summary>Binds every session to the completed signature; the instances own the sessions from here on.</summary>
     IModelInstance[] CreateInstances(Repository.ModelSignature signature);
 }

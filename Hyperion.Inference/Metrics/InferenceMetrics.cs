@@ -22,6 +22,7 @@ public sealed class InferenceMetrics
     private readonly Histogram<long> _batchSize;
     private Func<IEnumerable<Measurement<long>>>? _queueDepths;
     private Func<IEnumerable<Measurement<int>>>? _readiness;
+    private Func<IEnumerable<Measurement<int>>>? _instances;
 
     public InferenceMetrics(IMeterFactory meterFactory)
     {
@@ -41,6 +42,9 @@ public sealed class InferenceMetrics
             "hyperion_inference_queue_depth", () => _queueDepths?.Invoke() ?? [], "{request}", "Requests waiting in a model version's queue.");
         Meter.CreateObservableGauge(
             "hyperion_inference_model_ready", () => _readiness?.Invoke() ?? [], null, "1 when a model version is loaded and ready, 0 otherwise.");
+        Meter.CreateObservableGauge(
+            "hyperion_inference_model_instances", () => _instances?.Invoke() ?? [], "{instance}",
+            "Execution instances of a loaded model version by the kind its instance_group asked for and the device they run on (cpu, gpu:N).");
     }
 
     /// <summary>The meter behind every instrument (tests listen to it).</summary>
@@ -71,11 +75,13 @@ public sealed class InferenceMetrics
         _computeDuration.Record(compute.TotalSeconds, tags);
     }
 
-    /// <summary>The repository supplies the gauges' current values (queue depth, readiness per version).</summary>
+    /// <summary>The repository supplies the gauges' current values (queue depth, readiness and instances per version).</summary>
     internal void ObserveModels(
-        Func<IEnumerable<Measurement<long>>> queueDepths, Func<IEnumerable<Measurement<int>>> readiness)
+        Func<IEnumerable<Measurement<long>>> queueDepths, Func<IEnumerable<Measurement<int>>> readiness,
+        Func<IEnumerable<Measurement<int>>> instances)
     {
         _queueDepths = queueDepths;
         _readiness = readiness;
+        _instances = instances;
     }
 }

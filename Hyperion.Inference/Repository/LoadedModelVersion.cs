@@ -1,4 +1,5 @@
 using Hyperion.Contracts.Models;
+using Hyperion.Inference.Backends;
 using Hyperion.Inference.Batching;
 
 namespace Hyperion.Inference.Repository;
@@ -15,7 +16,10 @@ internal sealed class LoadedModelVersion
     private int _retired;
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public LoadedModelVersion(ModelVersionKey key, long version, ModelConfig config, ModelSignature signature, BatchScheduler scheduler, FileStamp stamp)
+    /// <param name="placement">Where the backend opened the instances; null when they run where the config asks.</param>
+    public LoadedModelVersion(
+        ModelVersionKey key, long version, ModelConfig config, ModelSignature signature, BatchScheduler scheduler, FileStamp stamp,
+        ModelPlacement? placement = null)
     {
         Key = key;
         Version = version;
@@ -23,6 +27,7 @@ internal sealed class LoadedModelVersion
         Signature = signature;
         Scheduler = scheduler;
         Stamp = stamp;
+        Placement = placement ?? ModelPlacement.AsConfigured(config);
     }
 
     public ModelVersionKey Key { get; }
@@ -37,6 +42,9 @@ internal sealed class LoadedModelVersion
 
     /// <summary>What the version was loaded from; a reload replaces the version when this changed.</summary>
     public FileStamp Stamp { get; }
+
+    /// <summary>Where the instances run; its reason is the version's status reason while it serves.</summary>
+    public ModelPlacement Placement { get; }
 
     /// <summary>Completes when the version has been retired and its last request finished.</summary>
     public Task Released => _released.Task;

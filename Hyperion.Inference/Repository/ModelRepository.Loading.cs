@@ -67,11 +67,11 @@ internal sealed partial class ModelRepository
                 var stamp = StampOf(directory, version, versionSource);
                 if (prior?.Loaded is { } current && current.Stamp == stamp)
                 {
-                    versions.Add(prior with { Reason = null });
+                    versions.Add(prior with { Reason = current.Placement.Reason });
                     continue;
                 }
                 var loaded = LoadVersion(name, version, directory, versionSource, stamp);
-                versions.Add(new VersionState(version, ModelVersionState.Ready, null, loaded));
+                versions.Add(new VersionState(version, ModelVersionState.Ready, loaded.Placement.Reason, loaded));
                 if (prior?.Loaded is { } replaced)
                 {
                     retired.Add(replaced);
@@ -155,7 +155,7 @@ internal sealed partial class ModelRepository
         var policy = BatchingPolicy.From(config, _options.DefaultMaxQueueSize, _options.InlineExecutionMaxMicroseconds);
         var key = new ModelVersionKey(name, version.ToString(CultureInfo.InvariantCulture));
         var scheduler = new BatchScheduler(key, signature, policy, model.CreateInstances(signature), _metrics, _logger);
-        return new LoadedModelVersion(key, version, config, signature, scheduler, stamp);
+        return new LoadedModelVersion(key, version, config, signature, scheduler, stamp, model.Placement);
     }
 
     private static FileStamp StampOf(string directory, long version, ModelConfigSource source)

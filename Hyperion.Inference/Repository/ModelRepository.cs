@@ -33,7 +33,7 @@ internal sealed partial class ModelRepository : IModelCatalog, IDisposable
         _metrics = metrics;
         _logger = logger;
         Root = Path.GetFullPath(_options.ModelRepository!);
-        metrics.ObserveModels(ObserveQueueDepths, ObserveReadiness);
+        metrics.ObserveModels(ObserveQueueDepths, ObserveReadiness, ObserveInstances);
     }
 
     public string Root { get; }
@@ -309,6 +309,25 @@ internal sealed partial class ModelRepository : IModelCatalog, IDisposable
                 {
                     yield return new Measurement<long>(
                         loaded.Scheduler.QueueDepth, new("model", entry.Name), new("version", loaded.Key.Version));
+                }
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<int>> ObserveInstances()
+    {
+        foreach (var entry in _models.Values)
+        {
+            foreach (var version in entry.State.Versions)
+            {
+                if (version.Loaded is not { } loaded)
+                {
+                    continue;
+                }
+                foreach (var placement in loaded.Placement.Instances)
+                {
+                    yield return new Measurement<int>(placement.Count,
+                        new("model", entry.Name), new("version", loaded.Key.Version), new("kind", placement.Kind), new("device", placement.Device));
                 }
             }
         }

@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, checker, helper, numpy_helper
 
-# ONNX Runtime 1.31 reads every IR and opset that onnx 1.12 writes; opset 13 has the
+# ONNX Runtime 1.32 reads every IR and opset that onnx 1.12 writes; opset 13 has the
 # axes-as-attribute ReduceSum replaced by the input form and Softmax over one axis.
 OPSET = 13
 IR_VERSION = 8

@@ -12,10 +12,11 @@ internal sealed class OnnxModel : IBackendModel
 {
     private readonly List<InferenceSession> _sessions;
 
-    private OnnxModel(List<InferenceSession> sessions, BackendSignature signature)
+    private OnnxModel(List<InferenceSession> sessions, BackendSignature signature, ModelPlacement placement)
     {
         _sessions = sessions;
         Signature = signature;
+        Placement = placement;
     }
 
     public string Platform => ModelPlatforms.OnnxRuntime;
@@ -24,28 +25,53 @@ internal sealed class OnnxModel : IBackendModel
 
     public bool SignatureFromConfig => false;
 
+    /// <summary>
+    /// Where the sessions run. Its notes have one sentence per GPU whose instances fell back to CPU (allow_cpu_fallback),
+    /// e.g. "instance_group 0 asked for GPU 0 and runs on CPU: it needs ..."; its reason joins them for the version's status.
+    /// </summary>
+    public ModelPlacement Placement { get; }
+
     /// <summary>Opens one session per instance of every instance group (at least one session).</summary>
     /// <param name="allowSpinning">Whether ORT's idle pool threads busy-wait for work (<see cref="RepositoryOptions.OnnxThreadSpinning"/>).</param>
     public static OnnxModel Open(string modelPath, ModelConfig config, bool allowSpinning)
     {
         var sessions = new List<InferenceSession>();
+        var instances = new List<InstancePlacement>();
+        var notes = new List<string>();
         try
         {
-            var groups = config.InstanceGroup.Count > 0 ? config.InstanceGroup : [new InstanceGroupConfig()];
-            foreach (var group in groups)
+            var groups = InstanceGroups.Of(config);
+            for (var g = 0; g < groups.Count; g++)
             {
-                var gpus = group.Gpus.Count > 0 ? group.Gpus : [0];
-                // As in Triton, a gpu group places `count` instances on each listed GPU.
-                var perDevice = string.Equals(group.Kind, "gpu", StringComparison.OrdinalIgnoreCase) ? gpus : [0];
-                foreach (var gpu in perDevice)
+                var group = groups[g];
+                if (!InstanceGroups.IsGpu(group))
                 {
                     for (var i = 0; i < group.Count; i++)
                     {
-                        sessions.Add(OpenSession(modelPath, config.Optimization, group.Kind, gpu, allowSpinning));
+                        sessions.Add(OpenSession(modelPath, config.Optimization, null, allowSpinning));
                     }
+                    instances.Add(new InstancePlacement(InstancePlacement.Cpu, InstancePlacement.Cpu, group.Count));
+                    continue;
+                }
+                foreach (var gpu in InstanceGroups.Gpus(group))
+                {
+                    string? fallback = null;
+                    for (var i = 0; i < group.Count; i++)
+                    {
+                        // Once a GPU fell back, its other instances go straight to CPU: the reason has not changed.
+                        sessions.Add(fallback is null
+                            ? OpenOnGpu(modelPath, config.Optimization, g, group, gpu, allowSpinning, out fallback)
+                            : OpenSession(modelPath, config.Optimization, null, allowSpinning));
+                    }
+                    if (fallback is not null)
+                    {
+                        notes.Add($"instance_group {g} asked for GPU {gpu} and runs on CPU: it needs {fallback}");
+                    }
+                    instances.Add(new InstancePlacement(
+                        InstancePlacement.Gpu, fallback is null ? InstancePlacement.GpuDevice(gpu) : InstancePlacement.Cpu, group.Count));
                 }
             }
-            return new OnnxModel(sessions, ReadSignature(sessions[0]));
+            return new OnnxModel(sessions, ReadSignature(sessions[0]), ModelPlacement.Of(instances, notes));
         }
         catch
         {
@@ -77,9 +103,51 @@ internal sealed class OnnxModel : IBackendModel
         _sessions.Clear();
     }
 
-    private static InferenceSession OpenSession(string modelPath, OptimizationConfig? optimization, string kind, int gpuId, bool allowSpinning)
+    /// <summary>
+    /// A session on the CUDA execution provider for <paramref name="gpu"/>. When CUDA cannot be used, a CPU session if
+    /// the group allows it (<paramref name="fallback"/> then says what CUDA needs), otherwise the load fails saying so.
+    /// </summary>
+    private static InferenceSession OpenOnGpu(
+        string modelPath, OptimizationConfig? optimization, int groupIndex, InstanceGroupConfig group, int gpu, bool allowSpinning,
+        out string? fallback)
     {
-        using var options = OnnxSessionOptionsFactory.Create(optimization, kind, gpuId, allowSpinning);
+        string missing;
+        try
+        {
+            fallback = null;
+            return OpenSession(modelPath, optimization, gpu, allowSpinning);
+        }
+        catch (CudaUnavailableException ex)
+        {
+            missing = ex.Message;
+        }
+        catch (ModelLoadException ex)
+        {
+            // The provider was added but the session did not open (no device, a driver too old, an invalid device id).
+            // A model that fails on CPU as well is at fault itself: OpenSession throws that reason from here.
+            var cpu = OpenSession(modelPath, optimization, null, allowSpinning);
+            missing = $"a CUDA device that ONNX Runtime can open the model on: {ex.InnerException?.Message ?? ex.Message}";
+            if (group.AllowCpuFallback)
+            {
+                fallback = missing;
+                return cpu;
+            }
+            cpu.Dispose();
+        }
+        if (!group.AllowCpuFallback)
+        {
+            throw new ModelLoadException(
+                $"instance_group kind 'gpu' (GPU {gpu}) needs {missing}; " +
+                $"set \"allow_cpu_fallback\": true on instance_group {groupIndex} to run its instances on CPU instead");
+        }
+        fallback = missing;
+        return OpenSession(modelPath, optimization, null, allowSpinning);
+    }
+
+    /// <param name="cudaDevice">The GPU to run on; null for CPU.</param>
+    private static InferenceSession OpenSession(string modelPath, OptimizationConfig? optimization, int? cudaDevice, bool allowSpinning)
+    {
+        using var options = OnnxSessionOptionsFactory.Create(optimization, cudaDevice, allowSpinning);
         try
         {
             return new InferenceSession(modelPath, options);

@@ -5,10 +5,12 @@ using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
 
 namespace Hyperion.Inference.Backends.Onnx;
 
-/// <summary>Turns a config's <c>optimization</c> and an instance's kind into ONNX Runtime session options.</summary>
+/// <summary>Turns a config's <c>optimization</c> and an instance's device into ONNX Runtime session options.</summary>
 internal static class OnnxSessionOptionsFactory
 {
-    public static SessionOptions Create(OptimizationConfig? optimization, string kind, int gpuId, bool allowSpinning)
+    /// <param name="cudaDevice">The GPU for ONNX Runtime's CUDA execution provider; null for CPU.</param>
+    /// <exception cref="CudaUnavailableException">The CUDA execution provider cannot be added.</exception>
+    public static SessionOptions Create(OptimizationConfig? optimization, int? cudaDevice, bool allowSpinning)
     {
         var options = new SessionOptions
         {
@@ -33,9 +35,9 @@ internal static class OnnxSessionOptionsFactory
                 // Inter-op threads only help when independent branches of the graph may run in parallel.
                 options.ExecutionMode = optimization.InterOpThreads > 1 ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL;
             }
-            if (string.Equals(kind, "gpu", StringComparison.OrdinalIgnoreCase))
+            if (cudaDevice is { } gpu)
             {
-                AppendCuda(options, gpuId);
+                AppendCuda(options, gpu);
             }
             return options;
         }
@@ -65,13 +67,16 @@ internal static class OnnxSessionOptionsFactory
         }
         catch (OnnxRuntimeException ex)
         {
-            throw new ModelLoadException($"instance_group kind 'gpu': the CUDA execution provider for GPU {gpuId} is not available: {ex.Message}", ex);
+            var loader = CudaProviderLibrary.LoadError() is { } error ? $" ({error})" : "";
+            throw new CudaUnavailableException(
+                $"ONNX Runtime's CUDA execution provider, which did not load: {ex.Message}{loader}; ONNX Runtime 1.32's CUDA " +
+                "build needs the CUDA 13 and cuDNN 9 libraries on the library path and an NVIDIA driver for CUDA 13 (580 or later)", ex);
         }
     }
 #else
     private static void AppendCuda(SessionOptions options, int gpuId) =>
-        throw new ModelLoadException(
-            $"instance_group kind 'gpu' (GPU {gpuId}) needs the GPU build of the server (dotnet build -p:HyperionGpu=true, " +
-            "with the CUDA runtime installed); this server was built for CPU only and does not fall back to CPU silently");
+        throw new CudaUnavailableException(
+            "the GPU build of the server (dotnet build -p:HyperionGpu=true, with the CUDA runtime installed); " +
+            "this server was built for CPU only");
 #endif
 }
