@@ -57,6 +57,35 @@ public sealed class GpuPlacementTests
     }
 
     [Fact]
+    public async Task A_torchscript_gpu_group_falls_back_to_cpu_only_when_allowed_and_then_answers_as_on_cpu()
+    {
+        const string Model = """
+            { "platform": "pytorch_libtorch", "max_batch_size": 8,
+              "input": [{ "name": "INPUT__0", "datatype": "FP32", "dims": [4] }],
+              "output": [{ "name": "OUTPUT__0", "datatype": "FP32", "dims": [4] }],
+              "instance_group": [{ "count": 1, "kind": "gpu", "gpus": [0, 1] %FALLBACK% }] }
+            """;
+        using var repository = new TestRepository()
+            .AddTorchScript("ts_fp32", "refused").WriteConfig("refused", Model.Replace("%FALLBACK%", ""))
+            .AddTorchScript("ts_fp32", "fallback").WriteConfig("fallback", Model.Replace("%FALLBACK%", ", \"allow_cpu_fallback\": true"));
+        await using var engine = await EngineHost.StartAsync(repository.Path);
+        using var capture = new MetricsCapture(engine.Metrics);
+
+        var refused = Assert.Single(engine.Catalog.Index(), entry => entry.Name == "refused");
+        Assert.Equal(ModelVersionState.Failed, refused.State);
+        Assert.EndsWith("set \"allow_cpu_fallback\": true on instance_group 0 to run its instances on CPU", refused.Reason);
+        var fallback = Assert.Single(engine.Catalog.Index(), entry => entry.Name == "fallback");
+        Assert.Equal(ModelVersionState.Ready, fallback.State);
+        Assert.Equal("instance_group 0 asked for GPU 0, 1 and runs on CPU: no CUDA build of TorchSharp is available to this server", fallback.Reason);
+
+        using var request = Tensors.Request("fallback", Tensors.Fp32("INPUT__0", [1, 4], [0, 0, 0, 0]));
+        using var response = await engine.Dispatcher.InferAsync(request, default);
+        Assert.Equal([0f, 0f, 0f, 0f], Tensors.ToFloats(response.Output("OUTPUT__0")));
+        capture.Observe();
+        Assert.Equal([("gpu", "cpu", 2.0)], Instances(capture, "fallback"));
+    }
+
+    [Fact]
     public async Task Every_gpu_that_falls_back_gets_its_sentence_and_a_reload_of_the_same_files_keeps_them()
     {
         using var repository = new TestRepository()

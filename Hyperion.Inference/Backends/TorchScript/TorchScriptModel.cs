@@ -16,12 +16,14 @@ internal sealed class TorchScriptModel : IBackendModel
     private readonly TorchScriptSignature _torchSignature;
     private readonly int _intraOpThreads;
 
-    private TorchScriptModel(List<torch.jit.ScriptModule> modules, TorchScriptSignature torchSignature, BackendSignature signature, int intraOpThreads)
+    private TorchScriptModel(
+        List<torch.jit.ScriptModule> modules, TorchScriptSignature torchSignature, BackendSignature signature, int intraOpThreads, ModelPlacement placement)
     {
         _modules = modules;
         _torchSignature = torchSignature;
         _intraOpThreads = intraOpThreads;
         Signature = signature;
+        Placement = placement;
     }
 
     public string Platform => ModelPlatforms.PyTorch;
@@ -30,10 +32,17 @@ internal sealed class TorchScriptModel : IBackendModel
 
     public bool SignatureFromConfig => true;
 
+    public ModelPlacement Placement { get; }
+
     public static TorchScriptModel Open(string modelPath, ModelConfig config)
     {
         CheckSettings(config);
-        var instances = CountInstances(config);
+        var placement = Place(config);
+        var instances = 0;
+        foreach (var placed in placement.Instances)
+        {
+            instances += placed.Count;
+        }
         TorchScriptSignature torchSignature;
         var modules = new List<torch.jit.ScriptModule>(instances);
         try
@@ -53,7 +62,7 @@ internal sealed class TorchScriptModel : IBackendModel
             }
             throw new ModelLoadException(ex.Message, ex);
         }
-        return new TorchScriptModel(modules, torchSignature, SignatureOf(config), config.Optimization?.IntraOpThreads ?? 0);
+        return new TorchScriptModel(modules, torchSignature, SignatureOf(config), config.Optimization?.IntraOpThreads ?? 0, placement);
     }
 
     public IModelInstance[] CreateInstances(ModelSignature signature)
@@ -91,25 +100,37 @@ internal sealed class TorchScriptModel : IBackendModel
                     "optimization.inter_op_threads is an ONNX Runtime setting; LibTorch has one inter-op pool per process, so leave it out (intra_op_threads applies)");
             }
         }
-        for (var g = 0; g < config.InstanceGroup.Count; g++)
+    }
+
+    /// <summary>
+    /// Every instance on CPU: no CUDA build of TorchSharp is served, so a "gpu" group fails the load unless it
+    /// allows CPU fallback, as an ONNX group whose CUDA provider cannot load does.
+    /// </summary>
+    private static ModelPlacement Place(ModelConfig config)
+    {
+        var instances = new List<InstancePlacement>();
+        var notes = new List<string>();
+        var groups = InstanceGroups.Of(config);
+        for (var g = 0; g < groups.Count; g++)
         {
-            if (string.Equals(config.InstanceGroup[g].Kind, "gpu", StringComparison.OrdinalIgnoreCase))
+            var group = groups[g];
+            if (!InstanceGroups.IsGpu(group))
+            {
+                instances.Add(new InstancePlacement(InstancePlacement.Cpu, InstancePlacement.Cpu, group.Count));
+                continue;
+            }
+            var gpus = InstanceGroups.Gpus(group);
+            if (!group.AllowCpuFallback)
             {
                 throw new ModelLoadException(
                     $"instance_group {g} has kind \"gpu\", but TorchScript models run on CPU only: no CUDA build of TorchSharp " +
-                    "(TorchSharp-cuda-linux) is available to this server; use kind \"cpu\", or export the model to ONNX to run it on a GPU");
+                    "(TorchSharp-cuda-linux) is available to this server; use kind \"cpu\", export the model to ONNX to run it on a GPU, " +
+                    $"or set \"allow_cpu_fallback\": true on instance_group {g} to run its instances on CPU");
             }
+            instances.Add(new InstancePlacement(InstancePlacement.Gpu, InstancePlacement.Cpu, group.Count * gpus.Count));
+            notes.Add($"instance_group {g} asked for GPU {string.Join(", ", gpus)} and runs on CPU: no CUDA build of TorchSharp is available to this server");
         }
-    }
-
-    private static int CountInstances(ModelConfig config)
-    {
-        var count = 0;
-        foreach (var group in config.InstanceGroup)
-        {
-            count += group.Count;
-        }
-        return Math.Max(count, 1);
+        return ModelPlacement.Of(instances, notes);
     }
 
     private static BackendSignature SignatureOf(ModelConfig config)
