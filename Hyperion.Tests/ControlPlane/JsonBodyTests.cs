@@ -50,7 +50,7 @@ public sealed class JsonBodyTests
     [Theory]
     [InlineData(
         """{"stable": 1, "canery": {"version": 2}}""",
-        """unknown field 'canery' at $.canery (the fields there are stable, canary, shadow, cache, batching, max_batch_size, instances, pool, replicas); expected {"stable": 1}.""")]
+        """unknown field 'canery' at $.canery (the fields there are stable, canary, shadow, cache, batching, max_batch_size, instances, pool, replicas, monitoring); expected {"stable": 1}.""")]
     [InlineData(
         """{"stable": 1, "canary": {"version": 2, "percnt": 10}}""",
         """unknown field 'percnt' at $.canary.percnt (the fields there are version, percent, steps, step_seconds, min_requests, max_error_rate_delta, max_p95_latency_ratio); expected {"stable": 1}.""")]
