@@ -142,6 +142,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             {
                 Step($"{HeavyTorchScriptModel} (TorchScript twin of {HeavyModel}), batch-1 requests");
                 await MeasureServedAsync(load, inferenceServers, HeavyTorchScriptModel, _heavyBody, 1, [HeavyTargetConcurrency], cancellationToken);
+                await MeasureServedAsync(load, inferenceServers, HeavyTorchScriptModel, _heavyBinaryBody, 1, [HeavyTargetConcurrency], cancellationToken);
             }
 
             // Requests already at the baseline's batch size: what HTTP and decoding cost per row.
@@ -552,13 +553,16 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         if (_torchScript)
         {
             var torchBaseline = _rows.FirstOrDefault(r => r.Scenario == InProcessTorchScenario && r.Model == HeavyTorchScriptModel && r.Batch == BaselineBatch);
-            var servedTorch = Find(BatchingOnScenario, HeavyTorchScriptModel, "json", 1, HeavyTargetConcurrency);
-            targets.AddRange(
-            [
-                new("served TorchScript vs in-process TorchSharp, json", $"{HeavyTorchScriptModel} served rows/s (batching on, {HeavyTargetConcurrency} connections, batch-1 requests) ÷ in-process TorchSharp rows/s at batch {BaselineBatch}", Ratio(servedTorch?.RowsPerSecond, torchBaseline?.RowsPerSecond), 0.70),
-                new("TorchScript ÷ ONNX Runtime in-process, same network", $"{HeavyTorchScriptModel} ÷ {HeavyModel} rows/s at batch {BaselineBatch}, one caller each", Ratio(torchBaseline?.RowsPerSecond, baseline?.RowsPerSecond)),
-                new("TorchScript ÷ ONNX Runtime served, same network, json", $"{HeavyTorchScriptModel} ÷ {HeavyModel} rows/s, batching on, {HeavyTargetConcurrency} connections", Ratio(servedTorch?.RowsPerSecond, Find(BatchingOnScenario, HeavyModel, "json", 1, HeavyTargetConcurrency)?.RowsPerSecond)),
-            ]);
+            targets.Add(new("TorchScript ÷ ONNX Runtime in-process, same network", $"{HeavyTorchScriptModel} ÷ {HeavyModel} rows/s at batch {BaselineBatch}, one caller each", Ratio(torchBaseline?.RowsPerSecond, baseline?.RowsPerSecond)));
+            foreach (var encoding in new[] { "json", "binary" })
+            {
+                var servedTorch = Find(BatchingOnScenario, HeavyTorchScriptModel, encoding, 1, HeavyTargetConcurrency);
+                targets.AddRange(
+                [
+                    new($"served TorchScript vs in-process TorchSharp, {encoding}", $"{HeavyTorchScriptModel} served rows/s (batching on, {HeavyTargetConcurrency} connections, batch-1 requests) ÷ in-process TorchSharp rows/s at batch {BaselineBatch}", Ratio(servedTorch?.RowsPerSecond, torchBaseline?.RowsPerSecond), 0.70),
+                    new($"TorchScript ÷ ONNX Runtime served, same network, {encoding}", $"{HeavyTorchScriptModel} ÷ {HeavyModel} rows/s, batching on, {HeavyTargetConcurrency} connections", Ratio(servedTorch?.RowsPerSecond, Find(BatchingOnScenario, HeavyModel, encoding, 1, HeavyTargetConcurrency)?.RowsPerSecond)),
+                ]);
+            }
         }
 
         return targets;
