@@ -109,7 +109,7 @@ internal static class QualityEndpoints
         return TypedResults.Ok(await runner.RunAsync(target.Version, target.Monitoring, DriftTriggers.Manual, ActorClaims.ActorOf(user), cancellationToken));
     }
 
-    private static async Task<Results<Ok<QualityReport>, BadRequestProblem, NotFoundProblem, UnprocessableProblem>> QualityAsync(
+    private static async Task<Results<Ok<QualityReport>, BadRequestProblem, NotFoundProblem>> QualityAsync(
         string model, string? version, string? since, string? until, NpgsqlDataSource dataSource, QualitySignals signals, TimeProvider time, CancellationToken cancellationToken)
     {
         DateTimeOffset? from = null;
@@ -137,7 +137,7 @@ internal static class QualityEndpoints
         var (target, problem) = await QualityTarget.ResolveAsync(db, model, version, cancellationToken);
         if (target is null)
         {
-            return Narrow<QualityReport>(problem!);
+            return problem is BadRequestProblem bad ? bad : (NotFoundProblem)problem!;
         }
         var output = target.Monitoring?.PredictionOutput ?? target.Version.FirstOutput;
         var report = await QualityReader.ReadAsync(db, target.Version, output, from, to, cancellationToken);
