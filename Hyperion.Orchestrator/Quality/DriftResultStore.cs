@@ -71,7 +71,7 @@ internal static class DriftResultStore
             reader.IsDBNull(5) ? null : reader.GetDouble(5)), cancellationToken);
     }
 
-    /// <summary>The latest score of every version of <paramref name="models"/> that has one (for the gauges of every replica).</summary>
+    /// <summary>The latest score of every version computed in the last day, where that result has one (for the gauges of every replica).</summary>
     public static async Task<List<(string Model, long Version, double Score)>> LatestScoresAsync(Db db, CancellationToken cancellationToken)
     {
         await using var command = db.Command("""
