@@ -79,6 +79,33 @@ public sealed class QualityGraphTests(RolloutAppFixture hyperion)
     }
 
     [Fact]
+    public async Task Prediction_drift_compares_the_predicted_classes_with_the_versions_earliest_captures()
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = await RegisterAsync(api, "drift-pred");
+        await DeploymentTestSupport.PutOkAsync(api, model, Monitored);
+        // Three hours ago, before the 60-minute window: 50 rows predicted 0 and 50 predicted 1. Now: 25 and 75.
+        var earlier = DateTimeOffset.UtcNow.AddHours(-3);
+        for (var i = 0; i < 20; i++)
+        {
+            await CaptureRows.InsertAsync(Postgres, model, 1, $"{model}-ref{i}", CaptureRows.FromBaseline(5, seed: i), [.. Enumerable.Repeat(i < 10 ? 0L : 1L, 5)], at: earlier.AddSeconds(i));
+            await CaptureRows.InsertAsync(Postgres, model, 1, $"{model}-now{i}", CaptureRows.FromBaseline(5, seed: 100 + i), [.. Enumerable.Repeat(i < 5 ? 0L : 1L, 5)]);
+        }
+
+        var prediction = (await RunOkAsync(api, model))["prediction"]!.AsObject();
+        Assert.Equal("label", prediction["output"]!.GetValue<string>());
+        Assert.Equal("classes", prediction["kind"]!.GetValue<string>());
+        Assert.Equal("earliest_captures", prediction["reference"]!.GetValue<string>());
+        Assert.Equal(100, prediction["reference_rows"]!.GetValue<long>());
+        Assert.Equal(100, prediction["rows"]!.GetValue<long>());
+        Assert.Equal(["0", "1"], prediction["bins"]!.AsArray().Select(bin => bin!.GetValue<string>()));
+        Assert.Equal([25L, 75L], prediction["counts"]!.AsArray().Select(count => count!.GetValue<long>()));
+        // (0.25 - 0.5) ln(0.25 / 0.5) + (0.75 - 0.5) ln(0.75 / 0.5)
+        Assert.Equal((-0.25 * Math.Log(0.5)) + (0.25 * Math.Log(1.5)), prediction["psi"]!.GetValue<double>(), 9);
+        Assert.True(prediction["drifted"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public async Task Drift_without_a_baseline_or_with_too_few_rows_says_so()
     {
         using var api = hyperion.CreateApiClient();
