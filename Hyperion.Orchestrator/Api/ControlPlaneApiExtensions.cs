@@ -2,6 +2,7 @@ using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Keys;
 using Hyperion.Orchestrator.Notifications;
+using Hyperion.Orchestrator.Quality;
 using Hyperion.Orchestrator.Registry;
 using Hyperion.Orchestrator.Rollouts;
 using Hyperion.Orchestrator.Security;
@@ -35,6 +36,7 @@ internal static class ControlPlaneApiExtensions
         builder.AddDeployments();
         builder.AddWebhooks();
         builder.AddRollouts();
+        builder.AddQuality();
         return builder;
     }
 
@@ -53,6 +55,7 @@ internal static class ControlPlaneApiExtensions
         api.MapDeploymentsApi();
         api.MapWebhooksApi();
         api.MapRolloutsApi();
+        api.MapQualityApi();
 
         var cluster = app.MapGroup("/internal/v1").AllowAnonymous().ExcludeFromDescription();
         cluster.MapRegistryInternal();

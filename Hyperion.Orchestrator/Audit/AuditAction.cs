@@ -27,6 +27,9 @@ internal enum AuditAction
     RolloutPaused,
     RolloutResumed,
     WebhookDeliveryRetried,
+    ModelDriftDetected,
+    ModelQualityDegraded,
+    ModelQualityRecovered,
 }
 
 /// <summary>The stored names of <see cref="AuditAction"/>: the names existing rows hold, never to be changed.</summary>
@@ -55,6 +58,9 @@ internal static class AuditActionNames
         AuditAction.RolloutPaused => "rollout.paused",
         AuditAction.RolloutResumed => "rollout.resumed",
         AuditAction.WebhookDeliveryRetried => "webhook.delivery_retried",
+        AuditAction.ModelDriftDetected => "model.drift_detected",
+        AuditAction.ModelQualityDegraded => "model.quality_degraded",
+        AuditAction.ModelQualityRecovered => "model.quality_recovered",
         _ => throw new ArgumentOutOfRangeException(nameof(action), action, "unknown audit action"),
     };
 

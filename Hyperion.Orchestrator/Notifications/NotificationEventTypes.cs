@@ -19,11 +19,18 @@ internal static class NotificationEventTypes
     public const string DeploymentUpdated = "deployment.updated";
     public const string DeploymentRolledBack = "deployment.rolled_back";
 
+    /// <summary>A version's drift verdict became drifted (issue #16).</summary>
+    public const string ModelDriftDetected = "model.drift_detected";
+
+    /// <summary>A classifier's accuracy over labelled traffic fell below what it was registered with (issue #16).</summary>
+    public const string ModelQualityDegraded = "model.quality_degraded";
+
     public static IReadOnlyList<string> All { get; } =
     [
         Ping,
         RolloutStarted, RolloutStep, RolloutPromoted, RolloutRolledBack, RolloutPaused, RolloutResumed,
         DeploymentUpdated, DeploymentRolledBack,
+        ModelDriftDetected, ModelQualityDegraded,
     ];
 
     public static bool IsKnown(string type) => All.Contains(type, StringComparer.Ordinal);

@@ -36,6 +36,11 @@ public sealed class ControlPlaneOpenApiTests(ControlPlaneOpenApiTests.Document d
         { "/api/v1/webhooks/deliveries", "get", [200, 400] },
         { "/api/v1/webhooks/deliveries/{id}/retry", "post", [200, 400, 404, 409] },
         { "/api/v1/whoami", "get", [200] },
+        { "/api/v1/models/{model}/drift", "get", [200, 400, 404, 422] },
+        { "/api/v1/models/{model}/drift/history", "get", [200, 400, 404, 422] },
+        { "/api/v1/models/{model}/drift/run", "post", [200, 400, 404, 422] },
+        { "/api/v1/models/{model}/quality", "get", [200, 400, 404] },
+        { "/api/v1/feedback", "post", [200, 400, 404, 415] },
     };
 
     [Theory]

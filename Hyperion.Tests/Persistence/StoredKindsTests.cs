@@ -34,6 +34,9 @@ public sealed class StoredKindsTests
         { nameof(AuditAction.RolloutPaused), "rollout.paused" },
         { nameof(AuditAction.RolloutResumed), "rollout.resumed" },
         { nameof(AuditAction.WebhookDeliveryRetried), "webhook.delivery_retried" },
+        { nameof(AuditAction.ModelDriftDetected), "model.drift_detected" },
+        { nameof(AuditAction.ModelQualityDegraded), "model.quality_degraded" },
+        { nameof(AuditAction.ModelQualityRecovered), "model.quality_recovered" },
     };
 
     [Theory]

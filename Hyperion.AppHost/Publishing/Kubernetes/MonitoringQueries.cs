@@ -19,8 +19,8 @@ internal sealed class MonitoringQueries(PublishOptions options)
     public const string InferenceBatchSize = "hyperion_inference_batch_size";
 
     /// <summary>
-    /// A model's drift against its baseline profile, which the orchestrator's quality monitoring is to export;
-    /// until a service exports it, the drift alert has nothing to fire on.
+    /// A model version's drift against its baseline profile (the share of its features that drifted), which the
+    /// orchestrator exports for monitored deployments (Hyperion.Orchestrator/Quality/QualitySignals.cs).
     /// </summary>
     public const string ModelDriftScore = "hyperion_orchestrator_model_drift_score";
 
