@@ -13,7 +13,10 @@ internal static class CaptureEndpoints
 
     public static RouteGroupBuilder MapCaptureEndpoints(this RouteGroupBuilder api)
     {
+        // PostgreSQL unreachable answers 503 with Retry-After, as the registry's calls do on the same database.
         api.MapGroup("/models").RequireAuthorization(ScopePolicies.Deploy).WithTags("Model quality")
+            .AddEndpointFilter(RegistryDatabaseFilter.InvokeAsync)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .MapGet("/{model}/captures", ListAsync).WithName("ListCaptures")
             .WithSummary("The model's captured requests and responses, newest first; ?version= and ?limit= (1..1000, default 50)");
         return api;
