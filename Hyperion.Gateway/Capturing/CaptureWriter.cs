@@ -9,13 +9,18 @@ namespace Hyperion.Gateway.Capturing;
 /// <summary>
 /// Writes captured requests to the Redis stream <see cref="CaptureStream.Key"/> off the request path: a bounded
 /// queue (a full queue drops the capture and counts it, the request never waits) drained in batches whose XADDs go
-/// out pipelined, each trimming the stream to about <see cref="CapturingOptions.StreamMaxLength"/> entries. While
-/// Redis is down captures are dropped and counted: monitoring samples traffic, it does not account for it.
+/// out pipelined, each trimming the stream to about <see cref="CapturingOptions.StreamMaxLength"/> entries. A batch
+/// gathers for up to <see cref="Linger"/>: a busy gateway then writes to Redis a few times a second, not once per
+/// request (a write, a wake-up and a reply per request cost the gateway measurably on a shared machine). While Redis
+/// is down captures are dropped and counted: monitoring samples traffic, it does not account for it.
 /// </summary>
 internal sealed partial class CaptureWriter : BackgroundService
 {
     /// <summary>XADDs sent before waiting for their answers; small enough that a batch fits the Redis timeout.</summary>
-    private const int BatchSize = 64;
+    private const int BatchSize = 256;
+
+    /// <summary>How long the first capture of a batch waits for others (less when a whole batch is queued).</summary>
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(50);
 
     private readonly Channel<CapturedExchange> _queue;
     private readonly IConnectionMultiplexer _redis;
@@ -56,12 +61,24 @@ internal sealed partial class CaptureWriter : BackgroundService
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                while (batch.Count < BatchSize && _queue.Reader.TryRead(out var capture))
+                if (_queue.Reader.Count < BatchSize)
+                {
+                    await Task.Delay(Linger, stoppingToken);
+                }
+                while (_queue.Reader.TryRead(out var capture))
                 {
                     batch.Add(capture);
+                    if (batch.Count == BatchSize)
+                    {
+                        await WriteAsync(batch);
+                        batch.Clear();
+                    }
                 }
-                await WriteAsync(batch);
-                batch.Clear();
+                if (batch.Count > 0)
+                {
+                    await WriteAsync(batch);
+                    batch.Clear();
+                }
             }
         }
         catch (OperationCanceledException)
