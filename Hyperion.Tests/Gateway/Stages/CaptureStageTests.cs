@@ -78,6 +78,17 @@ public sealed class CaptureStageTests
             await host.MissingResultAsync<CaptureStage>(StageHost.Classified("POST", "/v2/models/digits/infer")));
     }
 
+    [Fact]
+    public void A_full_queue_drops_the_capture_instead_of_waiting()
+    {
+        using var host = new StageHost(options => options.Capturing.QueueCapacity = 1);
+        var writer = host.Get<CaptureWriter>();
+        var capture = new CapturedExchange("digits", "1", ArmStatisticsKeys.Stable, "req-1", 0, [], []);
+
+        Assert.True(writer.TryEnqueue(capture));
+        Assert.False(writer.TryEnqueue(capture with { RequestId = "req-2" }));
+    }
+
     private static ModelPolicy Digits(double capturePercent) => StageHost.Policy(new ModelRoute("digits", Revision: 1, Stable: 1, Canary: new(2, 50), Shadow: null,
         new(false, 0), [new(1, ["r1"]), new(2, ["r1"])], CapturePercent: capturePercent));
 
