@@ -133,6 +133,11 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             Step($"{SmallModel}, batch-1 requests");
             await MeasureServedAsync(load, targets, SmallModel, _smallBody, 1, WithTarget(SmallTargetConcurrency).Append(1).Distinct(), cancellationToken);
 
+            if (targets.FirstOrDefault(t => t.Scenario == CaptureScenario) is { } capturing)
+            {
+                await NoteCapturesAsync(capturing, cancellationToken);
+            }
+
             Step("in-process ONNX Runtime (one caller running the model back to back)");
             MeasureInProcess(models, cancellationToken);
 
@@ -378,6 +383,21 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             return null;
         }
         return target;
+    }
+
+    /// <summary>What the capturing gateway did with its captures (written, or dropped and why), from its /metrics.</summary>
+    private async Task NoteCapturesAsync(ServedTarget target, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var metrics = await _http.GetStringAsync(new Uri(target.BaseUrl, "metrics"), cancellationToken);
+            var counts = metrics.Split('\n').Where(line => line.StartsWith("hyperion_gateway_captures_total{", StringComparison.Ordinal)).ToList();
+            Note($"{target.Scenario}: {(counts.Count == 0 ? "no hyperion_gateway_captures_total on /metrics" : string.Join("; ", counts))}");
+        }
+        catch (HttpRequestException ex)
+        {
+            Note($"{target.Scenario}: its /metrics could not be read ({ex.Message})");
+        }
     }
 
     /// <summary>Whether the gateway answers for a deployment (it names the version that answered) within the ready timeout.</summary>

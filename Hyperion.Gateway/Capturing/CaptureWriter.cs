@@ -37,7 +37,9 @@ internal sealed partial class CaptureWriter : BackgroundService
         _streamMaxLength = options.Value.Capturing.StreamMaxLength;
         _queue = Channel.CreateBounded<CapturedExchange>(new BoundedChannelOptions(options.Value.Capturing.QueueCapacity)
         {
-            FullMode = BoundedChannelFullMode.DropWrite,
+            // Wait, not DropWrite: with a Drop mode TryWrite reports success for the item it drops, so the drop could not
+            // be counted; TryWrite never waits whatever the mode.
+            FullMode = BoundedChannelFullMode.Wait,
             SingleWriter = false,
             SingleReader = true,
         });

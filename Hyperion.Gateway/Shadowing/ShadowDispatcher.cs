@@ -35,7 +35,9 @@ internal sealed partial class ShadowDispatcher : BackgroundService
         _logger = logger;
         _queue = Channel.CreateBounded<ShadowCopy>(new BoundedChannelOptions(_options.QueueCapacity)
         {
-            FullMode = BoundedChannelFullMode.DropWrite,
+            // Wait, not DropWrite: with a Drop mode TryWrite reports success for the item it drops, so the drop could not
+            // be counted; TryWrite never waits whatever the mode.
+            FullMode = BoundedChannelFullMode.Wait,
             SingleWriter = false,
             SingleReader = false,
         });

@@ -24,6 +24,7 @@ internal sealed partial class CaptureIngestor(
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan StoppedConsumerIdle = TimeSpan.FromMinutes(10);
 
     /// <summary>Per process: a restarted replica is a new consumer, and what the old one left pending is claimed.</summary>
     private readonly string _consumer = $"{Environment.MachineName}-{Environment.ProcessId}";
@@ -169,6 +170,7 @@ internal sealed partial class CaptureIngestor(
                     _nextClaim = now; // there may be more
                     return claimed.ClaimedEntries;
                 }
+                await ForgetStoppedConsumersAsync(database);
             }
             return await database.StreamReadGroupAsync(CaptureStream.Key, CaptureStream.ConsumerGroup, _consumer, StreamPosition.NewMessages, count);
         }
@@ -177,6 +179,22 @@ internal sealed partial class CaptureIngestor(
             // The stream was deleted (Redis flushed or restarted without persistence): make the group again.
             _groupReady = false;
             return [];
+        }
+    }
+
+    /// <summary>
+    /// Each process is a consumer of its own, so every restart leaves one behind; once it holds nothing and has been
+    /// silent for <see cref="StoppedConsumerIdle"/> (far longer than any live replica's pause, back-off included) it is
+    /// removed; a live replica that was removed anyway is added again by its next read.
+    /// </summary>
+    private async Task ForgetStoppedConsumersAsync(IDatabase database)
+    {
+        foreach (var consumer in await database.StreamConsumerInfoAsync(CaptureStream.Key, CaptureStream.ConsumerGroup))
+        {
+            if (consumer.PendingMessageCount == 0 && consumer.IdleTimeInMilliseconds > StoppedConsumerIdle.TotalMilliseconds && consumer.Name != _consumer)
+            {
+                await database.StreamDeleteConsumerAsync(CaptureStream.Key, CaptureStream.ConsumerGroup, consumer.Name);
+            }
         }
     }
 

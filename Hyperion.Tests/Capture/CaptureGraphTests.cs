@@ -71,12 +71,16 @@ public sealed class CaptureGraphTests(HyperionAppFixture hyperion)
         await WaitUntilAsync(async () => RouteOf(await RoutingAsync(hyperion), model)?["shadow"], shadow => shadow is not null, "the shadow in the routing table");
 
         using var gateway = hyperion.CreateApiClient("gateway");
-        // The gateway may still route by a table without the shadow: ask until a request's shadow copy is captured.
+        // The gateway may still route by a table without the shadow: send requests until one of them is captured for
+        // both arms (captures arrive asynchronously, so every request sent so far counts).
+        var sent = new HashSet<string>(StringComparer.Ordinal);
         var shadowed = await WaitUntilAsync(async () =>
         {
-            var (id, _) = await InferAsync(gateway, model);
+            sent.Add((await InferAsync(gateway, model)).RequestId);
             var rows = await ListAsync(api, model, "?limit=1000");
-            return rows.Where(row => row["request_id"]!.GetValue<string>() == id).ToList();
+            return rows.Where(row => sent.Contains(row["request_id"]!.GetValue<string>()))
+                .GroupBy(row => row["request_id"]!.GetValue<string>())
+                .FirstOrDefault(request => request.Count() == 2)?.ToList() ?? [];
         }, rows => rows.Count == 2, "a request captured for stable and for the shadow");
         Assert.Equal([("shadow", 2L), ("stable", 1L)], shadowed
             .Select(row => (row["arm"]!.GetValue<string>(), row["version"]!.GetValue<long>())).Order());
