@@ -97,7 +97,7 @@ internal sealed partial class CaptureIngestor(
             if (CaptureEntryReader.ModelOf(entry) is not { } model)
             {
                 malformed++;
-                WarnMalformed(entry.Id, "the entry has no model");
+                WarnMalformed(entry.Id.ToString(), "the entry has no model");
                 continue;
             }
             if (!monitoring.TryGetValue(model, out var spec))
@@ -112,19 +112,57 @@ internal sealed partial class CaptureIngestor(
             catch (CaptureFormatException ex)
             {
                 malformed++;
-                WarnMalformed(entry.Id, ex.Message);
+                WarnMalformed(entry.Id.ToString(), ex.Message);
             }
         }
 
-        var stored = await store.InsertAsync(rows, cancellationToken);
+        var (stored, refused) = await InsertAsync(rows, cancellationToken);
+        malformed += refused;
         await database.StreamAcknowledgeAsync(CaptureStream.Key, CaptureStream.ConsumerGroup, [.. entries.Select(entry => entry.Id)]);
         metrics.Add(CaptureMetrics.Stored, stored);
-        metrics.Add(CaptureMetrics.Duplicate, rows.Count - stored);
+        metrics.Add(CaptureMetrics.Duplicate, rows.Count - refused - stored);
         metrics.Add(CaptureMetrics.Malformed, malformed);
         metrics.Add(CaptureMetrics.Unmonitored, unmonitored);
         metrics.Add(CaptureMetrics.Trimmed, trimmed);
         return entries.Length;
     }
+
+    /// <summary>
+    /// The batch in one statement; when PostgreSQL refuses a value in it (a data exception, SQLSTATE class 22, such as
+    /// a string with a NUL character, which <c>jsonb</c> cannot hold), row by row, so that one such capture is counted
+    /// as malformed instead of holding the stream up. Returns the rows stored and the rows refused.
+    /// </summary>
+    private async Task<(int Stored, int Refused)> InsertAsync(List<CaptureRow> rows, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await store.InsertAsync(rows, cancellationToken), 0);
+        }
+        catch (PostgresException ex) when (IsDataException(ex) && rows.Count > 1)
+        {
+            int stored = 0, refused = 0;
+            foreach (var row in rows)
+            {
+                try
+                {
+                    stored += await store.InsertAsync([row], cancellationToken);
+                }
+                catch (PostgresException rowError) when (IsDataException(rowError))
+                {
+                    refused++;
+                    WarnMalformed(row.RequestId, rowError.MessageText);
+                }
+            }
+            return (stored, refused);
+        }
+        catch (PostgresException ex) when (IsDataException(ex))
+        {
+            WarnMalformed(rows[0].RequestId, ex.MessageText);
+            return (0, 1);
+        }
+    }
+
+    private static bool IsDataException(PostgresException exception) => exception.SqlState.StartsWith("22", StringComparison.Ordinal);
 
     private async Task EnsureGroupAsync(IDatabase database)
     {
@@ -198,21 +236,21 @@ internal sealed partial class CaptureIngestor(
         }
     }
 
-    private void WarnMalformed(RedisValue id, string reason)
+    private void WarnMalformed(string id, string reason)
     {
         var now = time.GetUtcNow();
         if (now >= _nextMalformedWarning)
         {
             _nextMalformedWarning = now + WarningInterval;
-            LogMalformed(logger, id.ToString(), reason);
+            LogMalformed(logger, id, reason);
         }
     }
 
     private static TimeSpan Backoff(int failures) =>
         TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 250 * Math.Pow(2, Math.Min(failures - 1, 10))));
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped unreadable capture {EntryId} (acknowledged; counted as malformed; at most one such message every 10 s): {Reason}")]
-    private static partial void LogMalformed(ILogger logger, string entryId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped unreadable capture {Capture} (acknowledged; counted as malformed; at most one such message every 10 s): {Reason}")]
+    private static partial void LogMalformed(ILogger logger, string capture, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Captures could not be read or stored; retrying in {Seconds} s (what was read stays unacknowledged in the stream)")]
     private static partial void LogIngestFailed(ILogger logger, Exception exception, double seconds);

@@ -124,6 +124,12 @@ public sealed class CaptureGraphTests(HyperionAppFixture hyperion)
                 new(CaptureStream.Model, redacted), new(CaptureStream.Version, "1"), new(CaptureStream.Arm, "stable"),
                 new(CaptureStream.RequestId, "malformed-" + Guid.NewGuid().ToString("N")), new(CaptureStream.CapturedAt, "1"),
                 new(CaptureStream.Request, "not json"), new(CaptureStream.Response, "{}")]);
+            // Valid JSON that PostgreSQL's jsonb refuses (a NUL character): counted as malformed, not retried forever.
+            await database.StreamAddAsync(CaptureStream.Key, [
+                new(CaptureStream.Model, redacted), new(CaptureStream.Version, "1"), new(CaptureStream.Arm, "stable"),
+                new(CaptureStream.RequestId, "malformed-nul-" + Guid.NewGuid().ToString("N")), new(CaptureStream.CapturedAt, "1"),
+                new(CaptureStream.Request, """{"inputs": [{"name": "pixels", "datatype": "BYTES", "shape": [1], "data": ["a\u0000b"]}]}"""),
+                new(CaptureStream.Response, """{"outputs": [{"name": "label", "datatype": "INT64", "shape": [1], "data": [1]}]}""")]);
         }
         // Written after the requests to the quiet model by the same gateway: once it is stored, they would have been.
         var (id, _) = await InferAsync(gateway, redacted);
