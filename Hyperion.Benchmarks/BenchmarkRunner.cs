@@ -41,6 +41,9 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     private const string BatchingOffScenario = "server, batching off";
     private const string BatchingOnScenario = "server, batching on";
     private const string GatewayScenario = "gateway → server, batching off";
+    // The same gateway routing by a deployment (a stand-in routing table), without and with capture of every request.
+    private const string RoutedScenario = "gateway (deployment) → server";
+    private const string CaptureScenario = "gateway (deployment, capture 100 %) → server";
     private const string BaselineSuffix = " (baseline)";
 
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
@@ -117,15 +120,23 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
             var targets = (await Task.WhenAll(starting)).OfType<ServedTarget>().ToList();
             var inferenceServers = targets.Where(t => t.Scenario != CeilingScenario).ToList();
-            if (gatewayBuilt && targets.FirstOrDefault(t => t.Scenario == BatchingOffScenario) is { } direct
-                && await StartGatewayAsync(servers, root, direct, cancellationToken) is { } gateway)
+            if (gatewayBuilt && targets.FirstOrDefault(t => t.Scenario == BatchingOffScenario) is { } direct)
             {
-                targets.Add(gateway);
+                var gateways = await Task.WhenAll(
+                    StartGatewayAsync(servers, root, direct, GatewayScenario, capturePercent: null, cancellationToken),
+                    StartGatewayAsync(servers, root, direct, RoutedScenario, capturePercent: 0, cancellationToken),
+                    StartGatewayAsync(servers, root, direct, CaptureScenario, capturePercent: 100, cancellationToken));
+                targets.AddRange(gateways.OfType<ServedTarget>());
             }
 
             // Concurrency 1 always: the gateway's added p50 is read there, where no queue hides it.
             Step($"{SmallModel}, batch-1 requests");
             await MeasureServedAsync(load, targets, SmallModel, _smallBody, 1, WithTarget(SmallTargetConcurrency).Append(1).Distinct(), cancellationToken);
+
+            if (targets.FirstOrDefault(t => t.Scenario == CaptureScenario) is { } capturing)
+            {
+                await NoteCapturesAsync(capturing, cancellationToken);
+            }
 
             Step("in-process ONNX Runtime (one caller running the model back to back)");
             MeasureInProcess(models, cancellationToken);
@@ -321,17 +332,40 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         return new ServedTarget(scenario, baseUrl);
     }
 
-    /// <summary>The gateway in front of the batching-off server (<see cref="GatewayUnderTest"/>).</summary>
-    private async Task<ServedTarget?> StartGatewayAsync(List<ChildProcess> servers, string root, ServedTarget direct, CancellationToken cancellationToken)
+    /// <summary>
+    /// The gateway in front of the batching-off server (<see cref="GatewayUnderTest"/>); with
+    /// <paramref name="capturePercent"/> it routes by a <see cref="RoutingStandIn"/> table that deploys the small model
+    /// with that capture percent, and is ready once it routes by it.
+    /// </summary>
+    private async Task<ServedTarget?> StartGatewayAsync(List<ChildProcess> servers, string root, ServedTarget direct, string scenario, double? capturePercent, CancellationToken cancellationToken)
     {
         var gatewayDll = Path.Combine(root, "Hyperion.Gateway", "bin", "Release", "net10.0", "Hyperion.Gateway.dll");
         var redisServer = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists);
         if (!File.Exists(gatewayDll) || redisServer is null)
         {
-            Note($"the gateway row needs {gatewayDll} (dotnet build -c Release Hyperion.Gateway) and redis-server (apt-get install redis-server)");
+            Note($"the gateway rows need {gatewayDll} (dotnet build -c Release Hyperion.Gateway) and redis-server (apt-get install redis-server)");
             return null;
         }
-        var (redis, gateway, baseUrl, token) = GatewayUnderTest.Start(redisServer, gatewayDll, direct.BaseUrl, _telemetry);
+        Uri? orchestrator = null;
+        if (capturePercent is { } percent)
+        {
+            var port = Toolchain.FreePort();
+            orchestrator = new Uri($"http://127.0.0.1:{port}/");
+            var standIn = ChildProcess.Start($"routing ({scenario})", Toolchain.DotnetHost,
+                [typeof(BenchmarkRunner).Assembly.Location, RoutingStandIn.Command, "--urls", orchestrator.ToString(), "--inference", direct.BaseUrl.ToString(),
+                    "--capture-percent", percent.ToString(CultureInfo.InvariantCulture), SmallModel],
+                new Dictionary<string, string>());
+            lock (servers)
+            {
+                servers.Add(standIn);
+            }
+            if (!await standIn.WaitReadyAsync(_http, [new Uri(orchestrator, "ready")], ReadyTimeout, cancellationToken))
+            {
+                Note($"the routing stand-in did not become ready, so the {scenario} rows are missing: {LastLines(standIn.OutputTail())}");
+                return null;
+            }
+        }
+        var (redis, gateway, baseUrl, token) = GatewayUnderTest.Start(redisServer, gatewayDll, direct.BaseUrl, _telemetry, scenario, orchestrator);
         lock (servers)
         {
             servers.Add(gateway);
@@ -339,10 +373,54 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         }
         if (!await gateway.WaitReadyAsync(_http, [new Uri(baseUrl, "health")], ReadyTimeout, cancellationToken))
         {
-            Note($"the gateway did not become ready, so its rows are missing: {LastLines(gateway.OutputTail())} {LastLines(redis.OutputTail())}");
+            Note($"the gateway did not become ready, so the {scenario} rows are missing: {LastLines(gateway.OutputTail())} {LastLines(redis.OutputTail())}");
             return null;
         }
-        return new ServedTarget(GatewayScenario, baseUrl, new Dictionary<string, string> { ["Authorization"] = "Bearer " + token });
+        var target = new ServedTarget(scenario, baseUrl, new Dictionary<string, string> { ["Authorization"] = "Bearer " + token });
+        if (orchestrator is not null && !await RoutesByDeploymentAsync(target, cancellationToken))
+        {
+            Note($"the {scenario} gateway never routed by the stand-in's table, so its rows are missing: {LastLines(gateway.OutputTail())}");
+            return null;
+        }
+        return target;
+    }
+
+    /// <summary>What the capturing gateway did with its captures (written, or dropped and why), from its /metrics.</summary>
+    private async Task NoteCapturesAsync(ServedTarget target, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var metrics = await _http.GetStringAsync(new Uri(target.BaseUrl, "metrics"), cancellationToken);
+            var counts = metrics.Split('\n').Where(line => line.StartsWith("hyperion_gateway_captures_total{", StringComparison.Ordinal)).ToList();
+            Note($"{target.Scenario}: {(counts.Count == 0 ? "no hyperion_gateway_captures_total on /metrics" : string.Join("; ", counts))}");
+        }
+        catch (HttpRequestException ex)
+        {
+            Note($"{target.Scenario}: its /metrics could not be read ({ex.Message})");
+        }
+    }
+
+    /// <summary>Whether the gateway answers for a deployment (it names the version that answered) within the ready timeout.</summary>
+    private async Task<bool> RoutesByDeploymentAsync(ServedTarget target, CancellationToken cancellationToken)
+    {
+        var body = target.WithHeaders(_smallBody);
+        var deadline = DateTime.UtcNow + ReadyTimeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, target.InferUrl(SmallModel)) { Content = new ByteArrayContent(body.Bytes) };
+            request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(body.ContentType);
+            foreach (var (name, value) in body.Headers)
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+            using var response = await _http.SendAsync(request, cancellationToken);
+            if (response.IsSuccessStatusCode && response.Headers.Contains("X-Hyperion-Model-Version"))
+            {
+                return true;
+            }
+            await Task.Delay(200, cancellationToken);
+        }
+        return false;
     }
 
     private void MeasureInProcess(string models, CancellationToken cancellationToken)
@@ -491,7 +569,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         var targets = Targets();
 
         // Measured interleaved; shown grouped by scenario.
-        string[] order = [InProcessScenario, InProcessTorchScenario, CeilingScenario, BatchingOffScenario, BatchingOffScenario + BaselineSuffix, GatewayScenario, BatchingOnScenario, BatchingOnScenario + BaselineSuffix];
+        string[] order = [InProcessScenario, InProcessTorchScenario, CeilingScenario, BatchingOffScenario, BatchingOffScenario + BaselineSuffix, GatewayScenario, RoutedScenario, CaptureScenario, BatchingOnScenario, BatchingOnScenario + BaselineSuffix];
         var rows = _rows
             .OrderBy(r => Array.IndexOf(order, r.Scenario))
             .ThenBy(r => r.Model, StringComparer.Ordinal)
@@ -523,6 +601,8 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             new("small model vs HTTP ceiling, batching off", $"{SmallModel} req/s ÷ bare Kestrel req/s, JSON, {SmallTargetConcurrency} connections", Ratio(smallOff?.RequestsPerSecond, ceiling?.RequestsPerSecond), 0.60),
             new("small model vs HTTP ceiling, batching on", $"{SmallModel} req/s ÷ bare Kestrel req/s, JSON, {SmallTargetConcurrency} connections", Ratio(smallOn?.RequestsPerSecond, ceiling?.RequestsPerSecond), 0.60),
             new("gateway vs direct, small model", $"{SmallModel} req/s through the gateway ÷ direct to the server (batching off), JSON, {SmallTargetConcurrency} connections", Ratio(Find(GatewayScenario, SmallModel, "json", 1, SmallTargetConcurrency)?.RequestsPerSecond, smallOff?.RequestsPerSecond), 0.50),
+            new("gateway with capture vs without, small model", $"{SmallModel} req/s through a gateway capturing every request (sample_percent 100) ÷ the same deployment without capture, JSON, {SmallTargetConcurrency} connections",
+                Ratio(Find(CaptureScenario, SmallModel, "json", 1, SmallTargetConcurrency)?.RequestsPerSecond, Find(RoutedScenario, SmallModel, "json", 1, SmallTargetConcurrency)?.RequestsPerSecond), 0.90),
             new("gateway added p50 (ms)", $"{SmallModel} p50 through the gateway - p50 direct (batching off), JSON, 1 connection", Difference(Find(GatewayScenario, SmallModel, "json", 1, 1)?.P50Milliseconds, Find(BatchingOffScenario, SmallModel, "json", 1, 1)?.P50Milliseconds), 0.5, AtLeast: false),
         ];
         foreach (var encoding in new[] { "json", "binary" })

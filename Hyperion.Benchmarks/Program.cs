@@ -10,6 +10,12 @@ if (args.Length > 0 && args[0] == CeilingServer.Command)
     return 0;
 }
 
+if (args.Length > 0 && args[0] == RoutingStandIn.Command)
+{
+    await RoutingStandIn.RunAsync(args[1..]);
+    return 0;
+}
+
 if (args.Length > 0 && args[0] == OtlpSink.Command)
 {
     await OtlpSink.RunAsync(args[1..]);

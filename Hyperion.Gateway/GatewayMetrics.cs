@@ -24,6 +24,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _routingRefreshes;
     private readonly Counter<long> _retries;
     private readonly Counter<long> _breaker;
+    private readonly Counter<long> _captures;
 
     public GatewayMetrics(IMeterFactory meters)
     {
@@ -42,6 +43,7 @@ internal sealed class GatewayMetrics
         _routingRefreshes = meter.CreateCounter<long>("hyperion_gateway_routing_refreshes_total", description: "Routing table fetches by outcome (success, failure)");
         _retries = meter.CreateCounter<long>("hyperion_gateway_connect_retries_total", description: "Requests sent to another replica after connecting to one failed");
         _breaker = meter.CreateCounter<long>("hyperion_gateway_circuit_transitions_total", description: "Replica circuits opened (state=open) and closed again (state=closed)");
+        _captures = meter.CreateCounter<long>("hyperion_gateway_captures_total", description: "Sampled inference requests for model monitoring by outcome: written (to the Redis stream), queue_full, too_large, redis_unavailable (dropped), skipped_binary, skipped_grpc, skipped_v1 (not captured: only OIP JSON is)");
     }
 
     public void ArmRequest(string model, string version, string arm, ArmOutcome outcome, double seconds)
@@ -76,6 +78,14 @@ internal sealed class GatewayMetrics
     public void RoutingRefreshed(bool success) => _routingRefreshes.Add(1, new KeyValuePair<string, object?>("outcome", success ? "success" : "failure"));
 
     public void ConnectRetry() => _retries.Add(1);
+
+    public void Capture(string outcome, int count = 1)
+    {
+        if (count > 0)
+        {
+            _captures.Add(count, new KeyValuePair<string, object?>("outcome", outcome));
+        }
+    }
 
     public void CircuitTransition(bool opened) => _breaker.Add(1, new KeyValuePair<string, object?>("state", opened ? "open" : "closed"));
 }

@@ -42,6 +42,8 @@ public sealed class GatewayOptions
 
     public ShadowingOptions Shadowing { get; set; } = new();
 
+    public CapturingOptions Capturing { get; set; } = new();
+
     public ResilienceOptions Resilience { get; set; } = new();
 }
 
@@ -134,6 +136,19 @@ public sealed class ShadowingOptions
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
 
     public int TimeoutMilliseconds { get; set; } = 10_000;
+}
+
+/// <summary>Capture of sampled inference traffic for model monitoring (a deployment's <c>monitoring.sample_percent</c>).</summary>
+public sealed class CapturingOptions
+{
+    /// <summary>Captures waiting to be written to Redis; more are dropped (and counted), never waited for.</summary>
+    public int QueueCapacity { get; set; } = 1024;
+
+    /// <summary>Requests or responses larger than this are not captured.</summary>
+    public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>The capture stream is trimmed to about this many entries (what the orchestrator has not read by then is lost).</summary>
+    public int StreamMaxLength { get; set; } = 100_000;
 }
 
 public sealed class ResilienceOptions

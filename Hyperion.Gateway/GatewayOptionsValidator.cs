@@ -13,6 +13,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
     private const string Routing = Gateway + ":Routing";
     private const string Caching = Gateway + ":Caching";
     private const string Shadowing = Gateway + ":Shadowing";
+    private const string Capturing = Gateway + ":Capturing";
     private const string Resilience = Gateway + ":Resilience";
 
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
@@ -52,6 +53,10 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         failures.Range(Shadowing, options.Shadowing.Concurrency, 1, 256);
         failures.Range(Shadowing, options.Shadowing.MaxBodyBytes, 1024, MaxCachedBodyBytes);
         failures.Range(Shadowing, options.Shadowing.TimeoutMilliseconds, 50, 600_000);
+
+        failures.Range(Capturing, options.Capturing.QueueCapacity, 1, 1_000_000);
+        failures.Range(Capturing, options.Capturing.MaxBodyBytes, 1024, MaxCachedBodyBytes);
+        failures.Range(Capturing, options.Capturing.StreamMaxLength, 100, 100_000_000);
 
         failures.Range(Resilience, options.Resilience.UpstreamTimeoutSeconds, 1, 3600);
         failures.Range(Resilience, options.Resilience.ConnectRetries, 0, 16);

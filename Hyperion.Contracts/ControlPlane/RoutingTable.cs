@@ -10,6 +10,8 @@ public sealed record ReplicaEndpoint(string Id, string Pool, string HttpUrl, str
 
 /// <param name="Stable">The version taking stable traffic; null while no version of the deployment is ready.</param>
 /// <param name="Versions">Every version the deployment holds, with the ids of the replicas it is ready on.</param>
+/// <param name="CapturePercent">0..100: the share of inference requests (every arm) the gateway captures for model
+/// monitoring (<see cref="CaptureStream"/>); 0 when the deployment has no monitoring.</param>
 public sealed record ModelRoute(
     string Model,
     long Revision,
@@ -17,7 +19,8 @@ public sealed record ModelRoute(
     TrafficArm? Canary,
     TrafficArm? Shadow,
     CachePolicy Cache,
-    IReadOnlyList<VersionReplicas> Versions);
+    IReadOnlyList<VersionReplicas> Versions,
+    double CapturePercent = 0);
 
 /// <param name="Percent">0..100: the share of requests (canary) or of copies (shadow) that go to <paramref name="Version"/>.</param>
 public sealed record TrafficArm(long Version, double Percent);

@@ -1,5 +1,6 @@
 using Hyperion.Gateway.Auth;
 using Hyperion.Gateway.Caching;
+using Hyperion.Gateway.Capturing;
 using Hyperion.Gateway.Forwarding;
 using Hyperion.Gateway.Pipeline;
 using Hyperion.Gateway.RateLimiting;
@@ -44,6 +45,8 @@ internal static class GatewayHostingExtensions
         services.AddSingleton<ArmStatisticsFlusher>();
         services.AddHostedService(provider => provider.GetRequiredService<ArmStatisticsFlusher>());
 
+        services.AddSingleton<CaptureWriter>();
+        services.AddHostedService(provider => provider.GetRequiredService<CaptureWriter>());
         services.AddSingleton<ShadowDispatcher>();
         services.AddHostedService(provider => provider.GetRequiredService<ShadowDispatcher>());
 

@@ -1,5 +1,6 @@
 using Hyperion.Gateway.Auth;
 using Hyperion.Gateway.Caching;
+using Hyperion.Gateway.Capturing;
 using Hyperion.Gateway.RateLimiting;
 using Hyperion.Gateway.Resilience;
 using Hyperion.Gateway.Routing;
@@ -29,8 +30,11 @@ internal static class GatewayPipeline
         Stage<TrafficPolicyStage>(needs: [typeof(RequestClassification)], sets: [typeof(ArmChoice)]),
         // Read on the way back by TrafficPolicyStage, which wraps it: a cached answer is not counted for the arm.
         Stage<ResponseCacheStage>(needs: [typeof(ArmChoice), typeof(RequestClassification)], sets: [typeof(ResponseCacheHit)]),
-        // After the cache: an answer from the cache is not copied to the shadow.
-        Stage<ShadowStage>(needs: [typeof(ArmChoice), typeof(RequestClassification)], sets: []),
+        // After the cache: an answer from the cache was not computed by the version, so it is not captured.
+        Stage<CaptureStage>(needs: [typeof(ArmChoice), typeof(RequestClassification)], sets: [typeof(CaptureSample)]),
+        // After the cache: an answer from the cache is not copied to the shadow. After capture: the shadow's answer
+        // to a captured request is captured too.
+        Stage<ShadowStage>(needs: [typeof(ArmChoice), typeof(RequestClassification), typeof(CaptureSample)], sets: []),
         // Last: it repeats what follows it (load balancing, forwarding) among the replicas the traffic policy kept.
         Stage<ConnectRetryStage>(needs: [], sets: []),
     ];

@@ -41,6 +41,10 @@ internal static class ArmSelector
         policy.Shadow is not null && policy.ShadowBasisPoints > 0
         && (policy.ShadowBasisPoints >= 10_000 || Random.Shared.Next(10_000) < policy.ShadowBasisPoints);
 
+    public static bool SampleCapture(ModelPolicy policy) =>
+        policy.CaptureBasisPoints > 0
+        && (policy.CaptureBasisPoints >= 10_000 || Random.Shared.Next(10_000) < policy.CaptureBasisPoints);
+
     /// <summary>FNV-1a over both strings: the same on every replica and every run (string.GetHashCode is not).</summary>
     public static ulong StableHash(string session, string model)
     {

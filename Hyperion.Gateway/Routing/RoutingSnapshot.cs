@@ -73,6 +73,9 @@ internal sealed class ModelPolicy
 
     public CachePolicy Cache { get; private init; } = new(false, 0);
 
+    /// <summary>0..10000: the share of requests captured for model monitoring, in hundredths of a percent.</summary>
+    public int CaptureBasisPoints { get; private init; }
+
     /// <summary>The stable arm as routed (one object per table, not per request).</summary>
     public RoutedArm? StableArm { get; private set; }
 
@@ -102,6 +105,7 @@ internal sealed class ModelPolicy
             Shadow = Target(route.Shadow?.Version),
             ShadowBasisPoints = BasisPoints(route.Shadow?.Percent),
             Cache = route.Cache ?? new CachePolicy(false, 0),
+            CaptureBasisPoints = BasisPoints(route.CapturePercent),
         };
         policy.StableArm = policy.Stable is { } stable ? new RoutedArm(policy, stable, Contracts.ControlPlane.ArmStatisticsKeys.Stable) : null;
         policy.CanaryArm = policy.Canary is { } canary ? new RoutedArm(policy, canary, Contracts.ControlPlane.ArmStatisticsKeys.Canary) : null;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Threading.Channels;
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Gateway.Capturing;
 using Hyperion.Gateway.Routing;
 using Hyperion.Gateway.Statistics;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,8 @@ namespace Hyperion.Gateway.Shadowing;
 /// Sends shadow copies off the request path: a bounded queue (a full queue drops the copy and counts it, the
 /// client never waits) drained by <see cref="ShadowingOptions.Concurrency"/> workers, each copy to a replica where
 /// the shadow version is ready. Records the shadow arm's requests, errors and latency, and how its first output
-/// compares with stable's.
+/// compares with stable's. A shadow answer to a captured request goes to <see cref="CaptureWriter"/> as arm
+/// <c>shadow</c>, under the request's id.
 /// </summary>
 internal sealed partial class ShadowDispatcher : BackgroundService
 {
@@ -20,18 +22,22 @@ internal sealed partial class ShadowDispatcher : BackgroundService
     private readonly ShadowingOptions _options;
     private readonly ArmStatistics _statistics;
     private readonly GatewayMetrics _metrics;
+    private readonly CaptureWriter _captures;
     private readonly ILogger<ShadowDispatcher> _logger;
     private readonly HttpMessageInvoker _http;
 
-    public ShadowDispatcher(IOptions<GatewayOptions> options, ArmStatistics statistics, GatewayMetrics metrics, ILogger<ShadowDispatcher> logger)
+    public ShadowDispatcher(IOptions<GatewayOptions> options, ArmStatistics statistics, GatewayMetrics metrics, CaptureWriter captures, ILogger<ShadowDispatcher> logger)
     {
+        _captures = captures;
         _options = options.Value.Shadowing;
         _statistics = statistics;
         _metrics = metrics;
         _logger = logger;
         _queue = Channel.CreateBounded<ShadowCopy>(new BoundedChannelOptions(_options.QueueCapacity)
         {
-            FullMode = BoundedChannelFullMode.DropWrite,
+            // Wait, not DropWrite: with a Drop mode TryWrite reports success for the item it drops, so the drop could not
+            // be counted; TryWrite never waits whatever the mode.
+            FullMode = BoundedChannelFullMode.Wait,
             SingleWriter = false,
             SingleReader = false,
         });
@@ -107,9 +113,15 @@ internal sealed partial class ShadowDispatcher : BackgroundService
         {
             using var response = await _http.SendAsync(request, timeout.Token);
             status = (int)response.StatusCode;
-            if (response.IsSuccessStatusCode && copy.StableAnswerIsJson)
+            if (response.IsSuccessStatusCode && (copy.StableAnswerIsJson || copy.CaptureAs is not null))
             {
                 answer = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+            }
+            if (status == StatusCodes.Status200OK && copy.CaptureAs is { } requestId && answer is not null
+                && response.Content.Headers.ContentType?.MediaType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true)
+            {
+                _captures.TryEnqueue(new CapturedExchange(copy.Target.Model, copy.Target.VersionText, ArmStatisticsKeys.Shadow, requestId,
+                    DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), copy.Body, answer));
             }
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
@@ -120,7 +132,7 @@ internal sealed partial class ShadowDispatcher : BackgroundService
         var outcome = status == 0 ? ArmOutcome.Error : ArmOutcomes.OfStatus(status); // 0: no answer at all
         _statistics.Record(copy.Target, ArmStatisticsKeys.Shadow, outcome == ArmOutcome.Error, milliseconds);
         _metrics.ArmRequest(copy.Target.Model, copy.Target.VersionText, ArmStatisticsKeys.Shadow, outcome, milliseconds / 1000);
-        if (answer is not null && OutputComparer.TryCompare(copy.StableAnswer, answer, out var agreed, out var difference))
+        if (answer is not null && copy.StableAnswerIsJson && OutputComparer.TryCompare(copy.StableAnswer, answer, out var agreed, out var difference))
         {
             _statistics.RecordComparison(copy.Target, agreed, difference);
             _metrics.ShadowCompared(copy.Target.Model, agreed, difference);

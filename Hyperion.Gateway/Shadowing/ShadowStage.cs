@@ -1,4 +1,5 @@
 using Hyperion.Gateway.Buffers;
+using Hyperion.Gateway.Capturing;
 using Hyperion.Gateway.Pipeline;
 using Hyperion.Gateway.Routing;
 using Microsoft.Extensions.Options;
@@ -9,8 +10,8 @@ namespace Hyperion.Gateway.Shadowing;
 /// <summary>
 /// Proxy stage: for a request that went to stable on a deployment with a shadow arm (sampled by the shadow's
 /// percent), copies the request body as it streams to stable and stable's answer as it streams back, and once the
-/// client has its answer queues a copy for <see cref="ShadowDispatcher"/>. Nothing here waits for the shadow or
-/// changes what the client gets.
+/// client has its answer queues a copy for <see cref="ShadowDispatcher"/> (marked for capture when
+/// <see cref="CaptureStage"/> captured stable's answer). Nothing here waits for the shadow or changes what the client gets.
 /// </summary>
 internal sealed class ShadowStage(RequestDelegate next, ShadowDispatcher dispatcher, IOptions<GatewayOptions> options, GatewayMetrics metrics)
 {
@@ -58,6 +59,7 @@ internal sealed class ShadowStage(RequestDelegate next, ShadowDispatcher dispatc
         }
         var path = request.Shape == PathShape.V1Predict ? shadow.V1Prefix + request.PathRest : shadow.V2Prefix + request.PathRest;
         var headerLength = context.Request.Headers["Inference-Header-Content-Length"].ToString();
+        var captured = context.Need<CaptureSample>(nameof(ShadowStage)).IsSampled;
         dispatcher.TryEnqueue(new ShadowCopy(
             shadow,
             path,
@@ -65,6 +67,7 @@ internal sealed class ShadowStage(RequestDelegate next, ShadowDispatcher dispatc
             headerLength.Length == 0 ? null : headerLength,
             requestCopy.Captured.ToArray(),
             answerCopy.Captured.ToArray(),
-            StableAnswerIsJson: context.Response.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true));
+            StableAnswerIsJson: context.Response.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true,
+            CaptureAs: captured ? context.Response.Headers[RequestIdMiddleware.HeaderName].ToString() : null));
     }
 }

@@ -1,4 +1,5 @@
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Captures;
 using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Keys;
 using Hyperion.Orchestrator.Notifications;
@@ -37,6 +38,7 @@ internal static class ControlPlaneApiExtensions
         builder.AddWebhooks();
         builder.AddRollouts();
         builder.AddQuality();
+        builder.AddCaptures();
         return builder;
     }
 
@@ -56,6 +58,7 @@ internal static class ControlPlaneApiExtensions
         api.MapWebhooksApi();
         api.MapRolloutsApi();
         api.MapQualityApi();
+        api.MapCapturesApi();
 
         var cluster = app.MapGroup("/internal/v1").AllowAnonymous().ExcludeFromDescription();
         cluster.MapRegistryInternal();

@@ -142,7 +142,8 @@ internal sealed class ConvergencePlan
             Canary: canary,
             Shadow: shadow,
             Cache: cache,
-            Versions: [.. HeldVersions(deployment).Select(version => new VersionReplicas(version, ReadyOn(deployment, version)))]);
+            Versions: [.. HeldVersions(deployment).Select(version => new VersionReplicas(version, ReadyOn(deployment, version)))],
+            CapturePercent: spec.Monitoring?.SamplePercent ?? 0);
     }
 
     public RoutingTable RoutingTable() => new(

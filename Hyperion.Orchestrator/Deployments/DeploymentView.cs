@@ -33,6 +33,9 @@ internal sealed record DeploymentView(
     /// <summary>The current or last rollout (<see cref="Rollouts.RolloutStatusReader"/>); null when the deployment never had a plan.</summary>
     public Rollouts.RolloutView? Rollout { get; init; }
 
+    /// <summary>Model monitoring as stored (defaults filled in); null when the deployment has none.</summary>
+    public MonitoringSpec? Monitoring { get; init; }
+
     /// <summary>How the shadow's answers compare with stable's, when there is a shadow.</summary>
     public Rollouts.ShadowAnalysisView? ShadowAnalysis { get; init; }
 
@@ -102,6 +105,7 @@ internal sealed record DeploymentView(
             UpdatedAt: deployment.UpdatedAt)
         {
             PreviousStable = deployment is { RetainedStable: { } retained, RetainedUntil: { } until } ? new PreviousStableView(retained, until) : null,
+            Monitoring = spec.Monitoring,
         };
     }
 }

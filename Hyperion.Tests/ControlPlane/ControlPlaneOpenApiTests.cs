@@ -19,6 +19,7 @@ public sealed class ControlPlaneOpenApiTests(ControlPlaneOpenApiTests.Document d
         { "/api/v1/models/{model}/versions", "get", [200, 404, 503] },
         { "/api/v1/models/{model}/versions/{version}", "get", [200, 400, 404, 503] },
         { "/api/v1/models/{model}/versions/{version}/artifact", "get", [200, 400, 404, 500, 503] },
+        { "/api/v1/models/{model}/captures", "get", [200, 400, 404, 503] },
         { "/api/v1/keys", "post", [201, 400, 415] },
         { "/api/v1/keys", "get", [200] },
         { "/api/v1/keys/{id}", "get", [200, 400, 404] },

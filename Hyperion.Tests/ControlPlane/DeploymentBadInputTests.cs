@@ -88,6 +88,11 @@ public sealed class DeploymentBadInputTests(HyperionAppFixture hyperion)
     [InlineData("""{"stable": 1, "instances": {"count": 2, "kind": "tpu"}}""", "instances.kind", "must be \"cpu\" or \"gpu\", got \"tpu\"")]
     [InlineData("""{"canary": {"version": 2, "percent": 10}}""", "stable", "is required")]
     [InlineData("""{"stable": 0}""", "stable", "must be a version number (1 or more), got 0")]
+    [InlineData("""{"stable": 1, "monitoring": {"sample_percent": 120}}""", "monitoring.sample_percent", "must be between 0 and 100, got 120")]
+    [InlineData("""{"stable": 1, "monitoring": {"retention_days": 0}}""", "monitoring.retention_days", "must be 1 or more, got 0")]
+    [InlineData("""{"stable": 1, "monitoring": {"redact": [""]}}""", "monitoring.redact", "must list input or output names (non-empty strings)")]
+    [InlineData("""{"stable": 1, "monitoring": {"drift": {"psi_threshold": 0}}}""", "monitoring.drift.psi_threshold", "must be a number above 0 (0.2 is usual), got 0")]
+    [InlineData("""{"stable": 1, "monitoring": {"drift": {"drifted_share": 1.5}}}""", "monitoring.drift.drifted_share", "must be between 0 and 1, got 1.5")]
     public async Task Invalid_specs_are_400_with_the_field_and_what_was_expected(string spec, string field, string message)
     {
         using var api = hyperion.CreateApiClient();

@@ -1,6 +1,7 @@
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Gateway.Buffers;
 using Hyperion.Gateway.Caching;
+using Hyperion.Gateway.Capturing;
 using Hyperion.Gateway.Resilience;
 using Hyperion.Gateway.Routing;
 using Hyperion.Gateway.Shadowing;
@@ -124,6 +125,7 @@ public sealed class ForwardingStageTests
     {
         var context = StageHost.Classified("POST", "/v2/models/digits/infer");
         context.Features.Set(choice);
+        context.Features.Set(CaptureSample.NotSampled);
         return context;
     }
 

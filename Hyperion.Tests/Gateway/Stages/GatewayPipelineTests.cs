@@ -1,5 +1,6 @@
 using Hyperion.Gateway.Auth;
 using Hyperion.Gateway.Caching;
+using Hyperion.Gateway.Capturing;
 using Hyperion.Gateway.Pipeline;
 using Hyperion.Gateway.RateLimiting;
 using Hyperion.Gateway.Resilience;
@@ -47,6 +48,9 @@ public sealed class GatewayPipelineTests
         Before<TrafficPolicyStage, ShadowStage>(order);
         // An answer from the cache is not copied to the shadow.
         Before<ResponseCacheStage, ShadowStage>(order);
+        // Only answers the version computed are captured; the shadow's answer is captured for the requests stable's was.
+        Before<ResponseCacheStage, CaptureStage>(order);
+        Before<CaptureStage, ShadowStage>(order);
         // It repeats what follows it (load balancing, forwarding): nothing of ours may sit in between.
         Assert.Equal(typeof(ConnectRetryStage), order[^1]);
     }
@@ -58,6 +62,7 @@ public sealed class GatewayPipelineTests
         Assert.Equal(typeof(AuthorizationStage), GatewayPipeline.SetterOf(typeof(Admission))?.Middleware);
         Assert.Equal(typeof(TrafficPolicyStage), GatewayPipeline.SetterOf(typeof(ArmChoice))?.Middleware);
         Assert.Equal(typeof(ResponseCacheStage), GatewayPipeline.SetterOf(typeof(ResponseCacheHit))?.Middleware);
+        Assert.Equal(typeof(CaptureStage), GatewayPipeline.SetterOf(typeof(CaptureSample))?.Middleware);
     }
 
     [Fact]

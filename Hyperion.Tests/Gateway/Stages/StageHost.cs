@@ -1,6 +1,7 @@
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Gateway;
 using Hyperion.Gateway.Auth;
+using Hyperion.Gateway.Capturing;
 using Hyperion.Gateway.RateLimiting;
 using Hyperion.Gateway.Routing;
 using Hyperion.Gateway.Shadowing;
@@ -44,6 +45,7 @@ internal sealed class StageHost : IDisposable
         services.AddSingleton<RedisTokenBuckets>();
         services.AddSingleton<TokenLeases>();
         services.AddSingleton<ArmStatistics>();
+        services.AddSingleton<CaptureWriter>();
         services.AddSingleton<ShadowDispatcher>();
         _services = services.BuildServiceProvider();
     }
