@@ -89,6 +89,25 @@ internal static class DeploymentTestSupport
         }
     }
 
+    /// <summary>
+    /// POSTs through the gateway until it routes the model: the deployment's status can say ready a moment before
+    /// the gateway's routing table does, and until then the gateway answers 503 "retry shortly".
+    /// </summary>
+    public static async Task<HttpResponseMessage> PostRoutedAsync(HttpClient gateway, string path, Func<HttpContent> content)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var response = await gateway.PostAsync(path, content());
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || Stopwatch.GetElapsedTime(started) > ConvergeTimeout)
+            {
+                return response;
+            }
+            response.Dispose();
+            await Task.Delay(250);
+        }
+    }
+
     public static bool IsReadyOn(JsonObject status, long stable, int replicas) =>
         status["ready"]!.GetValue<bool>()
         && status["serving"]?["stable"]?.GetValue<long>() == stable

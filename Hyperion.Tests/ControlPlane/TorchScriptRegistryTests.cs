@@ -54,7 +54,7 @@ public sealed class TorchScriptRegistryTests(HyperionAppFixture hyperion)
 
         using var gateway = hyperion.CreateApiClient("gateway");
         var request = new JsonObject { ["inputs"] = new JsonArray([.. TorchScriptCases.Inputs(Model).Select(input => (JsonNode)input.ToJson())]) };
-        using var response = await gateway.PostAsync($"/v2/models/{model}/infer", new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"));
+        using var response = await PostRoutedAsync(gateway, $"/v2/models/{model}/infer", () => new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"));
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, body);
         var outputs = JsonNode.Parse(body)!["outputs"]!.AsArray();
