@@ -127,7 +127,9 @@ public sealed class RegistryCrashTests(RegistryCrashFixture hyperion)
         Process.GetProcessById(hyperion.ProcessId("orchestrator")!.Value).Kill();
         await Assert.ThrowsAnyAsync<Exception>(() => upload.WaitAsync(TimeSpan.FromSeconds(30)));
         await stall.CancelAsync();
-        await hyperion.WaitForAsync("orchestrator", s => s.Restarts == before.Restarts + 1 && s.IsHealthy,
+        // At least one restart: under load DCP can report the killed process's exit twice (the `dotnet run` wrapper and
+        // the service), and the supervisor counts both.
+        await hyperion.WaitForAsync("orchestrator", s => s.Restarts > before.Restarts && s.IsHealthy,
             HyperionAppFixture.StartTimeout, "restarted and healthy");
 
         Assert.Equal(new long[] { 1 }, await VersionNumbersAsync(client, model));
