@@ -66,8 +66,8 @@ internal static partial class DeploymentEndpoints
                 return ApiProblems.NotFound($"Model '{model}' is not registered; register it with POST /api/v1/models and upload a version first.");
             case PutStatus.MissingVersions:
                 return ApiProblems.Unprocessable(MissingVersions(model, result));
-            case PutStatus.OverridesDoNotFit:
-                return ApiProblems.Unprocessable($"The deployment's overrides do not fit model '{model}': {string.Join("; ", result.Problems!)}.");
+            case PutStatus.DoesNotFit:
+                return ApiProblems.Unprocessable($"The deployment does not fit model '{model}': {string.Join("; ", result.Problems!)}.");
             case PutStatus.Created or PutStatus.Updated:
                 LogDeploymentChanged(logger, model, result.Revision, result.Status == PutStatus.Created ? "created" : "updated");
                 await notifier.PublishAsync(ControlPlaneChannels.DesiredChanged, model);
