@@ -30,7 +30,15 @@ internal static class QualityEndpoints
             .WithSummary("Compute a version's drift now, store it and answer it (the same body as GET .../drift)");
         models.MapGet("/{model}/quality", QualityAsync).WithName("GetModelQuality")
             .WithSummary("A version's quality over labelled traffic (?version=, ?since=, ?until=): accuracy, macro F1 and per class for classifiers, MAE and RMSE for regression");
+        api.MapPost("/drift/run", RunAllAsync).RequireAuthorization(ScopePolicies.Deploy).WithTags("Model quality").WithName("RunDriftRound")
+            .WithSummary("One round of the drift schedule now: every version of every monitored deployment (what the Kubernetes CronJob calls)");
         return api;
+    }
+
+    private static async Task<Ok<DriftRound>> RunAllAsync(ClaimsPrincipal user, DriftScheduler scheduler, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var computedAt = time.GetUtcNow();
+        return TypedResults.Ok(new DriftRound(computedAt, await scheduler.RunAsync(ActorClaims.ActorOf(user), cancellationToken)));
     }
 
     private static async Task<Results<Ok<DriftResult>, BadRequestProblem, NotFoundProblem, UnprocessableProblem>> LatestAsync(
