@@ -59,6 +59,7 @@ internal sealed partial class DriftScheduler(
                 await PruneAsync(lease, cancellationToken);
             }
             signals.ReplaceDrift(await DriftResultStore.LatestScoresAsync(lease, cancellationToken));
+            signals.ReplaceQuality(await QualityResultStore.LatestAsync(lease, cancellationToken));
             await lease.CommitAsync(cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
@@ -82,6 +83,7 @@ internal sealed partial class DriftScheduler(
         var entries = await ComputeAllAsync(lease, DriftTriggers.Schedule, actor, cancellationToken);
         await PruneAsync(lease, cancellationToken);
         signals.ReplaceDrift(await DriftResultStore.LatestScoresAsync(lease, cancellationToken));
+        signals.ReplaceQuality(await QualityResultStore.LatestAsync(lease, cancellationToken));
         await lease.CommitAsync(cancellationToken);
         return entries;
     }

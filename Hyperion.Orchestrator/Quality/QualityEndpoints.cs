@@ -118,7 +118,7 @@ internal static class QualityEndpoints
     }
 
     private static async Task<Results<Ok<QualityReport>, BadRequestProblem, NotFoundProblem>> QualityAsync(
-        string model, string? version, string? since, string? until, NpgsqlDataSource dataSource, QualitySignals signals, TimeProvider time, CancellationToken cancellationToken)
+        string model, string? version, string? since, string? until, NpgsqlDataSource dataSource, TimeProvider time, CancellationToken cancellationToken)
     {
         DateTimeOffset? from = null;
         var to = time.GetUtcNow();
@@ -149,7 +149,6 @@ internal static class QualityEndpoints
         }
         var output = target.Monitoring?.PredictionOutput ?? target.Version.FirstOutput;
         var report = await QualityReader.ReadAsync(db, target.Version, output, from, to, cancellationToken);
-        signals.Quality(model, target.Version.Version, report.Metrics);
         return TypedResults.Ok(report);
     }
 
