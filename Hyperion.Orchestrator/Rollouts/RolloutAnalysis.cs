@@ -6,12 +6,12 @@ namespace Hyperion.Orchestrator.Rollouts;
 /// <summary>
 /// The controller's judgement of one step, from the numbers alone (no I/O, so it is the same on every orchestrator):
 /// <list type="number">
-/// <item>fewer canary requests than <c>min_requests</c> in the step: wait;</item>
-/// <item>the error gate fails: roll back at once, without waiting for the step's time to pass (the canary's error
-/// rate may exceed stable's by <c>max_error_rate_delta</c>);</item>
 /// <item>a quality gate fails, once it has <c>min_quality_samples</c> rows since the rollout started: roll back at
 /// once (the canary's accuracy on labelled requests may be <c>max_accuracy_drop</c> below stable's; it must predict
 /// stable's class on at least <c>min_agreement</c> of the rows copied to it as a shadow);</item>
+/// <item>fewer canary requests than <c>min_requests</c> in the step: wait;</item>
+/// <item>the error gate fails: roll back at once, without waiting for the step's time to pass (the canary's error
+/// rate may exceed stable's by <c>max_error_rate_delta</c>);</item>
 /// <item>the step is younger than <c>step_seconds</c>: wait;</item>
 /// <item>the latency gate fails: roll back (the canary's p95 may be <c>max_p95_latency_ratio</c> times stable's, p95s
 /// under the latency floor counting as the floor; judged over the whole step, as a p95 of few requests is noise);</item>
@@ -33,6 +33,14 @@ internal static class RolloutAnalysis
             : (measured.StableSinceStart, StableBasis.Rollout);
         var evidence = Evidence(measured, stable, basis);
 
+        // The quality gates have their own evidence (labelled or shadowed rows since the rollout started), so a
+        // canary that is wrong is rolled back as soon as that suffices, whatever its own traffic in the step.
+        var (qualityFailure, qualityPending) = JudgeQuality(measured);
+        if (qualityFailure is not null)
+        {
+            return new RolloutDecision(RolloutAction.RollBack, qualityFailure, evidence);
+        }
+
         if (canary.Requests < plan.MinRequests)
         {
             return new RolloutDecision(RolloutAction.Wait, Invariant(
@@ -44,12 +52,6 @@ internal static class RolloutAnalysis
         {
             return new RolloutDecision(RolloutAction.RollBack, Invariant(
                 $"error rate {Rate(canary.ErrorRate)} on canary version {canary.Version} ({canary.Errors} of {canary.Requests} requests) vs {Rate(stable.ErrorRate)} on stable version {stable.Version} ({stable.Errors} of {stable.Requests}{Basis(basis)}): {Points(errorDelta)} above stable, more than max_error_rate_delta {plan.MaxErrorRateDelta:0.####} ({Points(plan.MaxErrorRateDelta)}), at {Percent(measured.Percent)} (step {measured.Step})"), evidence);
-        }
-
-        var (qualityFailure, qualityPending) = JudgeQuality(measured);
-        if (qualityFailure is not null)
-        {
-            return new RolloutDecision(RolloutAction.RollBack, qualityFailure, evidence);
         }
 
         // Latency is judged on the whole step: a p95 over a few dozen requests is one slow request away from

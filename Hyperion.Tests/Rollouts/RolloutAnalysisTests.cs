@@ -122,6 +122,9 @@ public sealed class RolloutAnalysisTests
         Assert.Equal(RolloutAction.RollBack, failing.Action);
         Assert.Contains("canary version 2 predicts stable's class for 75.0 % of 80 rows copied to it as a shadow since the rollout started (60 agreed), under min_agreement 0.9 (90.0 %)", failing.Reason);
         Assert.Equal(0.75, failing.Evidence.Quality!.AgreementRate);
+        // Shadow copies are evidence of their own: a canary with hardly any traffic of its own yet is rolled back too.
+        Assert.Equal(RolloutAction.RollBack, Decide(step: 0, seconds: 1, canary: Arm(2, 3, 0, 5), stable: Arm(1, 900, 0, 5), plan: plan,
+            quality: new QualityMeasurement(null, null, new PredictionAgreement(80, 60))).Action);
 
         var holding = Decide(step: 0, seconds: 60, canary: Arm(2, 100, 0, 5), stable: Arm(1, 900, 0, 5), plan: plan,
             quality: new QualityMeasurement(null, null, new PredictionAgreement(80, 76)));
