@@ -37,7 +37,7 @@ internal static partial class DeploymentEndpoints
     private static async Task<Results<Ok<DeploymentView>, NotFoundProblem>> GetAsync(string model, DeploymentStatus status, CancellationToken cancellationToken) =>
         await status.ReadAsync(model, cancellationToken) is { } view ? TypedResults.Ok(view) : NoDeployment(model);
 
-    private static async Task<Results<Ok<DeploymentView>, BodyProblem, BadRequestProblem, NotFoundProblem, ConflictProblem, UnprocessableProblem>> PutAsync(
+    private static async Task<Results<Ok<DeploymentView>, BodyProblem, BadRequestProblem, NotFoundProblem, UnprocessableProblem>> PutAsync(
         string model,
         HttpRequest request,
         ClaimsPrincipal user,
@@ -67,7 +67,7 @@ internal static partial class DeploymentEndpoints
             case PutStatus.MissingVersions:
                 return ApiProblems.Unprocessable(MissingVersions(model, result));
             case PutStatus.ArchivedVersions:
-                return ApiProblems.Conflict(ArchivedVersions(model, spec, result.Archived!));
+                return ApiProblems.Unprocessable(ArchivedVersions(model, spec, result.Archived!));
             case PutStatus.OverridesDoNotFit:
                 return ApiProblems.Unprocessable($"The deployment's overrides do not fit model '{model}': {string.Join("; ", result.Problems!)}.");
             case PutStatus.Created or PutStatus.Updated:
