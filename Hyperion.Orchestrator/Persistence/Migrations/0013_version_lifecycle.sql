@@ -8,13 +8,14 @@ ALTER TABLE model_versions
     ADD CONSTRAINT model_versions_stage CHECK (stage IN ('none', 'archived'));
 
 -- A version stays immutable except for its stage: its digest, config and lineage are what deployments and audits
--- refer to. The row is compared without the columns that may change, so a column added later is protected too.
+-- refer to. The only update allowed changes the stage and nothing else; the rest of the row is compared as a
+-- whole, so a column added later is protected too.
 CREATE OR REPLACE FUNCTION model_versions_are_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF (to_jsonb(NEW) - 'stage') IS DISTINCT FROM (to_jsonb(OLD) - 'stage') THEN
-        RAISE EXCEPTION 'model versions are immutable: % of %/% is not allowed; register a new version', TG_OP, OLD.model, OLD.version;
+    IF NEW.stage IS DISTINCT FROM OLD.stage AND (to_jsonb(NEW) - 'stage') = (to_jsonb(OLD) - 'stage') THEN
+        RETURN NEW;
     END IF;
-    RETURN NEW;
+    RAISE EXCEPTION 'model versions are immutable: % of %/% is not allowed; register a new version', TG_OP, OLD.model, OLD.version;
 END;
 $$;
 
