@@ -120,6 +120,28 @@ public sealed class RegistryLifecycleTests(HyperionAppFixture hyperion)
     }
 
     [Fact]
+    public async Task A_rollback_never_returns_to_an_archived_version()
+    {
+        using var client = hyperion.CreateApiClient();
+        var model = await DeploymentTestSupport.RegisterDigitsAsync(client, "rollarch", versions: 3);
+        foreach (var stable in new[] { 1, 2, 3 })
+        {
+            await DeploymentTestSupport.PutOkAsync(client, model, $$"""{"stable": {{stable}}}""");
+        }
+        using (var archived = await StageAsync(client, model, 2, """{"stage": "archived"}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, archived.StatusCode);
+        }
+
+        using (var rollback = await client.PostAsync($"/api/v1/deployments/{model}/rollback", null))
+        {
+            Assert.True(rollback.StatusCode == HttpStatusCode.OK, await rollback.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(1, (await DeploymentTestSupport.GetAsync(client, model))["stable"]!.GetValue<long>());
+        await client.DeleteAsync($"/api/v1/deployments/{model}");
+    }
+
+    [Fact]
     public async Task A_stage_change_with_a_bad_body_or_version_is_refused_with_what_was_expected()
     {
         using var client = hyperion.CreateApiClient();
