@@ -68,8 +68,8 @@ internal static partial class DeploymentEndpoints
                 return ApiProblems.Unprocessable(MissingVersions(model, result));
             case PutStatus.ArchivedVersions:
                 return ApiProblems.Unprocessable(ArchivedVersions(model, spec, result.Archived!));
-            case PutStatus.OverridesDoNotFit:
-                return ApiProblems.Unprocessable($"The deployment's overrides do not fit model '{model}': {string.Join("; ", result.Problems!)}.");
+            case PutStatus.DoesNotFit:
+                return ApiProblems.Unprocessable($"The deployment does not fit model '{model}': {string.Join("; ", result.Problems!)}.");
             case PutStatus.Created or PutStatus.Updated:
                 LogDeploymentChanged(logger, model, result.Revision, result.Status == PutStatus.Created ? "created" : "updated");
                 await notifier.PublishAsync(ControlPlaneChannels.DesiredChanged, model);

@@ -24,13 +24,15 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         await using var db = await Db.BeginAsync(dataSource, cancellationToken);
         await LockAsync(db, model, cancellationToken);
 
-        await using (var exists = db.Command("SELECT 1 FROM models WHERE name = @model FOR KEY SHARE"))
+        string task;
+        await using (var exists = db.Command("SELECT task FROM models WHERE name = @model FOR KEY SHARE"))
         {
             exists.Bind("model", model);
-            if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+            if (await exists.ExecuteScalarAsync(cancellationToken) is not string found)
             {
                 return new PutResult(PutStatus.ModelNotFound, 0, [], []);
             }
+            task = found;
         }
         var existing = await ReadVersionsAsync(db, model, cancellationToken);
         var missing = spec.NamedVersions().Distinct().Where(version => !existing.Contains(version)).ToList();
@@ -42,6 +44,11 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         {
             return new PutResult(PutStatus.ArchivedVersions, 0, [], existing, Archived: archived);
         }
+        if (spec.Canary is { MaxAccuracyDrop: not null } or { MinAgreement: not null } && task != "classification")
+        {
+            return new PutResult(PutStatus.DoesNotFit, 0, [], existing,
+                [$"canary.max_accuracy_drop and canary.min_agreement compare predicted classes, so they need a classification model, and '{model}' is a {task} model"]);
+        }
         if (spec.Batching is not null || spec.MaxBatchSize is not null)
         {
             var problems = new List<string>();
@@ -51,7 +58,7 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
             }
             if (problems.Count > 0)
             {
-                return new PutResult(PutStatus.OverridesDoNotFit, 0, [], existing, problems);
+                return new PutResult(PutStatus.DoesNotFit, 0, [], existing, problems);
             }
         }
 
@@ -301,7 +308,7 @@ internal enum PutStatus
     ModelNotFound,
     MissingVersions,
     ArchivedVersions,
-    OverridesDoNotFit,
+    DoesNotFit,
     Created,
     Updated,
     Unchanged,
@@ -309,7 +316,7 @@ internal enum PutStatus
 
 /// <param name="Missing">The named versions that do not exist (<see cref="PutStatus.MissingVersions"/>).</param>
 /// <param name="Existing">The model's versions.</param>
-/// <param name="Problems">Why the overrides do not fit the named versions (<see cref="PutStatus.OverridesDoNotFit"/>).</param>
+/// <param name="Problems">Why the spec does not fit the model or its named versions (<see cref="PutStatus.DoesNotFit"/>).</param>
 /// <param name="Archived">The named versions that are archived (<see cref="PutStatus.ArchivedVersions"/>).</param>
 internal sealed record PutResult(
     PutStatus Status, long Revision, IReadOnlyList<long> Missing, IReadOnlyList<long> Existing, IReadOnlyList<string>? Problems = null, IReadOnlyList<long>? Archived = null);
