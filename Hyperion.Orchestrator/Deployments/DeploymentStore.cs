@@ -40,6 +40,10 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         {
             return new PutResult(PutStatus.MissingVersions, 0, missing, existing);
         }
+        if (await ReadArchivedAsync(db, model, [.. spec.NamedVersions().Distinct()], cancellationToken) is { Count: > 0 } archived)
+        {
+            return new PutResult(PutStatus.ArchivedVersions, 0, [], existing, Archived: archived);
+        }
         if (spec.Canary is { MaxAccuracyDrop: not null } or { MinAgreement: not null } && task != "classification")
         {
             return new PutResult(PutStatus.DoesNotFit, 0, [], existing,
@@ -263,6 +267,8 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
             SELECT revision, (spec ->> 'stable')::bigint
             FROM deployment_revisions
             WHERE model = @model AND revision < @revision AND (spec ->> 'stable')::bigint <> @stable
+              -- Never back to a version deleted or archived since.
+              AND EXISTS (SELECT 1 FROM model_versions v WHERE v.model = @model AND v.version = (spec ->> 'stable')::bigint AND v.stage <> 'archived')
             ORDER BY revision DESC
             LIMIT 1
             """);
@@ -280,6 +286,14 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         return await command.ReadAllAsync(reader => reader.GetInt64(0), cancellationToken);
     }
 
+    private static async Task<List<long>> ReadArchivedAsync(Db db, string model, long[] versions, CancellationToken cancellationToken)
+    {
+        await using var command = db.Command("SELECT version FROM model_versions WHERE model = @model AND version = ANY(@versions) AND stage = 'archived' ORDER BY version");
+        command.Bind("model", model);
+        command.Bind("versions", versions);
+        return await command.ReadAllAsync(reader => reader.GetInt64(0), cancellationToken);
+    }
+
     private static async Task<List<(long Version, JsonObject Config)>> ReadConfigsAsync(Db db, string model, long[] versions, CancellationToken cancellationToken)
     {
         await using var command = db.Command("SELECT version, config::text FROM model_versions WHERE model = @model AND version = ANY(@versions) ORDER BY version");
@@ -293,6 +307,7 @@ internal enum PutStatus
 {
     ModelNotFound,
     MissingVersions,
+    ArchivedVersions,
     DoesNotFit,
     Created,
     Updated,
@@ -302,7 +317,9 @@ internal enum PutStatus
 /// <param name="Missing">The named versions that do not exist (<see cref="PutStatus.MissingVersions"/>).</param>
 /// <param name="Existing">The model's versions.</param>
 /// <param name="Problems">Why the spec does not fit the model or its named versions (<see cref="PutStatus.DoesNotFit"/>).</param>
-internal sealed record PutResult(PutStatus Status, long Revision, IReadOnlyList<long> Missing, IReadOnlyList<long> Existing, IReadOnlyList<string>? Problems = null);
+/// <param name="Archived">The named versions that are archived (<see cref="PutStatus.ArchivedVersions"/>).</param>
+internal sealed record PutResult(
+    PutStatus Status, long Revision, IReadOnlyList<long> Missing, IReadOnlyList<long> Existing, IReadOnlyList<string>? Problems = null, IReadOnlyList<long>? Archived = null);
 
 internal sealed record RevisionView(long Revision, DeploymentSpec Spec, string CreatedBy, DateTimeOffset CreatedAt, bool Current);
 
