@@ -66,7 +66,7 @@ internal static class PipelineTestApi
     public static string Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? values.Single() : "(none)";
 
-    /// <summary>Deploys <paramref name="model"/> and waits until every gateway routes it (a direct call answers 200).</summary>
+    /// <summary>Deploys <paramref name="model"/> and waits until every gateway routes it (a direct call answers 200 with the version).</summary>
     public static async Task DeployAsync(GatewayFixture hyperion, string model, string deployment, string request)
     {
         using var admin = hyperion.CreateApiClient();
@@ -74,8 +74,12 @@ internal static class PipelineTestApi
         for (var replica = 0; replica < hyperion.Gateways; replica++)
         {
             using var gateway = hyperion.CreateGatewayClient(replica: replica);
-            using var response = await DeploymentTestSupport.PostRoutedAsync(gateway, $"/v2/models/{model}/infer", () => Json(request));
-            Assert.True(response.StatusCode == HttpStatusCode.OK, $"gateway {replica} routing {model}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            // Until the gateway's table has the model it is forwarded unrouted, and a replica not holding it yet answers 404.
+            await GatewayTestApi.WaitUntilAsync(async () =>
+            {
+                using var response = await gateway.PostAsync($"/v2/models/{model}/infer", Json(request));
+                return response.StatusCode == HttpStatusCode.OK && response.Headers.Contains(GatewayTestApi.VersionHeader);
+            }, DeploymentTestSupport.ConvergeTimeout, $"gateway {replica} routing '{model}'");
         }
     }
 }
