@@ -76,6 +76,38 @@ public sealed class PipelineExecutionTests(GatewayFixture hyperion)
     }
 
     [Fact]
+    public async Task The_digits_pipeline_of_the_docs_scales_the_images_and_classifies_them()
+    {
+        using var api = hyperion.CreateApiClient();
+        var prep = await RegisterAsync(api, "scale_pixels", "prep");
+        var digits = await DeploymentTestSupport.RegisterDigitsAsync(api, "digits", versions: 1);
+        var sample = JsonNode.Parse(DeploymentTestSupport.DigitsRequest)!["inputs"]![0]!;
+        var images = new JsonObject
+        {
+            ["inputs"] = new JsonArray(new JsonObject
+            {
+                ["name"] = "image",
+                ["shape"] = sample["shape"]!.DeepClone(),
+                ["datatype"] = "FP32",
+                ["data"] = new JsonArray([.. sample["data"]!.AsArray().Select(value => (JsonNode)(value!.GetValue<double>() / 16))]),
+            }),
+        }.ToJsonString();
+        await DeployAsync(hyperion, prep, """{"stable": 1}""", images);
+        await DeployAsync(hyperion, digits, """{"stable": 1}""", DeploymentTestSupport.DigitsRequest);
+        var pipeline = RegistryTestData.UniqueName("digits-flow");
+        await PutOkAsync(api, pipeline, $$$"""
+            {"steps": [{"name": "scale", "model": "{{{prep}}}"}, {"name": "clf", "model": "{{{digits}}}", "inputs": {"pixels": "scale.pixels"}}],
+             "outputs": {"label": "clf.label"}}
+            """, HttpStatusCode.Created);
+
+        using var gateway = hyperion.CreateGatewayClient();
+        using var response = await InferRoutedAsync(gateway, pipeline, () => Json(images));
+        var answer = await GatewayTestApi.JsonAsync(response);
+        Assert.Equal("label", answer.GetProperty("outputs").EnumerateArray().Single().GetProperty("name").GetString());
+        Assert.Equal(DeploymentTestSupport.ExpectedDigitLabels.Select(label => (double)label), Output(answer, "label"));
+    }
+
+    [Fact]
     public async Task Bad_calls_are_answered_in_OIP_form_naming_what_is_wrong()
     {
         var model = await DeployedIdentityAsync("""{"stable": 1}""");
