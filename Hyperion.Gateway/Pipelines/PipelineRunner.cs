@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -17,8 +18,13 @@ namespace Hyperion.Gateway.Pipelines;
 /// outputs in OIP form. The first step to fail decides the answer: its status and a message naming the step, its model
 /// and version; the steps still running are cancelled.
 /// </summary>
-internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClient steps, IOptions<GatewayOptions> options)
+internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClient steps, GatewayMetrics metrics, IOptions<GatewayOptions> options)
 {
+    /// <summary>One span per call and one per step under it (exported with the service's traces: <c>Hyperion.*</c>).</summary>
+    public const string ActivitySourceName = "Hyperion.Gateway.Pipelines";
+
+    private static readonly ActivitySource s_activities = new(ActivitySourceName);
+
     public const string RevisionHeader = "X-Hyperion-Pipeline-Revision";
     public const string StepVersionsHeader = "X-Hyperion-Step-Versions";
 
@@ -33,6 +39,10 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
                 $"pipeline '{pipeline}' does not exist; create it with PUT /api/v1/pipelines/{pipeline} (the gateway hears of a new pipeline within a second)");
             return;
         }
+        using var activity = s_activities.StartActivity($"pipeline {plan.Name}");
+        activity?.SetTag("hyperion.pipeline", plan.Name);
+        activity?.SetTag("hyperion.pipeline.revision", plan.Revision);
+        var started = Stopwatch.GetTimestamp();
         var (body, length) = await ReadBodyAsync(context.Request, _maxBodyBytes, context.RequestAborted);
         try
         {
@@ -60,6 +70,12 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
         finally
         {
             ArrayPool<byte>.Shared.Return(body);
+            var outcome = ArmOutcomes.OfStatus(context.Response.StatusCode);
+            metrics.PipelineRequest(plan.Name, outcome, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            if (outcome != ArmOutcome.Success)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, $"HTTP {context.Response.StatusCode}");
+            }
         }
     }
 
@@ -77,7 +93,7 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
         // The plan's order puts every step after the steps it reads, so each one's sources have tasks already.
         foreach (var step in plan.Steps)
         {
-            runs[step.Index] = RunStepAsync(step, runs, request, snapshot, session, requestId, cancel);
+            runs[step.Index] = RunStepAsync(plan, step, runs, request, snapshot, session, requestId, cancel);
         }
         var outcomes = await Task.WhenAll(runs);
         try
@@ -103,22 +119,33 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
     }
 
     private async Task<StepOutcome> RunStepAsync(
-        PlannedStep step, Task<StepOutcome>[] runs, InferenceRequest request, RoutingSnapshot snapshot, string session, string requestId, CancellationTokenSource cancel)
+        PipelinePlan plan, PlannedStep step, Task<StepOutcome>[] runs, InferenceRequest request, RoutingSnapshot snapshot, string session, string requestId, CancellationTokenSource cancel)
     {
         foreach (var source in step.DependsOn)
         {
             if (!(await runs[source]).Ok)
             {
+                metrics.PipelineStep(plan.Name, step.Name, "skipped", 0);
                 return StepOutcome.Failed(step, StatusCodes.Status499ClientClosedRequest, "a step it reads failed");
             }
         }
         if (cancel.IsCancellationRequested)
         {
+            metrics.PipelineStep(plan.Name, step.Name, "skipped", 0);
             return StepOutcome.Failed(step, StatusCodes.Status499ClientClosedRequest, "cancelled");
         }
+        // Started once its sources answered: the span shows how long the step itself took.
+        using var activity = s_activities.StartActivity($"pipeline step {step.Name}");
+        activity?.SetTag("hyperion.pipeline.step", step.Name);
+        activity?.SetTag("hyperion.model", step.Model);
+        var started = Stopwatch.GetTimestamp();
         var outcome = await SendAsync(step, runs, request, snapshot, session, requestId, cancel.Token);
+        activity?.SetTag("hyperion.model.version", outcome.Version);
+        metrics.PipelineStep(plan.Name, step.Name,
+            outcome.Skipped ? "skipped" : GatewayMetrics.Label(ArmOutcomes.OfStatus(outcome.Status)), Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (!outcome.Ok && !outcome.Skipped)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, outcome.Error);
             // The pipeline's answer is decided: the steps still running are of no use.
             await cancel.CancelAsync();
         }

@@ -56,6 +56,8 @@ internal sealed partial class PipelineStepClient : IDisposable
             AllowAutoRedirect = false,
             UseCookies = false,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            // As the forwarder's: per-request client metrics only when asked for (Gateway:ForwarderClientMetrics).
+            MeterFactory = options.Value.ForwarderClientMetrics ? null : Forwarding.GatewayForwarderHttpClientFactory.UnexportedMeters.Instance,
         });
     }
 

@@ -53,6 +53,21 @@ public sealed class PipelineExecutionTests(GatewayFixture hyperion)
         Assert.Equal("1", Header(response, "X-Hyperion-Pipeline-Revision"));
         Assert.Equal("neg=1, back=1, side=1", Header(response, "X-Hyperion-Step-Versions"));
 
+        // Per pipeline and per step: requests by outcome and latency, on the gateway that ran it.
+        using var scraper = hyperion.CreateHttpClient("gateway");
+        var metrics = (await scraper.GetStringAsync("/metrics")).Split('\n');
+        Assert.Contains(metrics, line => line.StartsWith("hyperion_gateway_pipeline_requests_total{", StringComparison.Ordinal)
+            && line.Contains($"pipeline=\"{pipeline}\"", StringComparison.Ordinal) && line.Contains("outcome=\"success\"", StringComparison.Ordinal));
+        Assert.Contains(metrics, line => line.StartsWith("hyperion_gateway_pipeline_request_duration_seconds_count{", StringComparison.Ordinal)
+            && line.Contains($"pipeline=\"{pipeline}\"", StringComparison.Ordinal));
+        foreach (var step in new[] { "neg", "back", "side" })
+        {
+            Assert.Contains(metrics, line => line.StartsWith("hyperion_gateway_pipeline_step_requests_total{", StringComparison.Ordinal)
+                && line.Contains($"pipeline=\"{pipeline}\"", StringComparison.Ordinal) && line.Contains($"step=\"{step}\"", StringComparison.Ordinal));
+            Assert.Contains(metrics, line => line.StartsWith("hyperion_gateway_pipeline_step_duration_seconds_bucket{", StringComparison.Ordinal)
+                && line.Contains($"step=\"{step}\"", StringComparison.Ordinal));
+        }
+
         // A client that asks for one output, in binary, gets that one after the JSON header.
         using var binary = await gateway.PostAsync($"/v2/pipelines/{pipeline}/infer", Json(
             """{"inputs": [{"name": "INPUT0", "shape": [1, 4], "datatype": "FP32", "data": [5, 6, 7, 8]}], "outputs": [{"name": "restored", "parameters": {"binary_data": true}}]}"""));
