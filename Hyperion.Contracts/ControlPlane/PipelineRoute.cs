@@ -8,7 +8,8 @@ public sealed record PipelineRoute(string Name, long Revision, IReadOnlyList<Pip
 
 /// <param name="Version">The pinned version; null: the model's deployment routes the step as it routes direct traffic.</param>
 /// <param name="Inputs">Every input the step sends, with where its tensor comes from.</param>
-public sealed record PipelineStepRoute(string Name, string Model, long? Version, IReadOnlyList<PipelineTensorSource> Inputs);
+/// <param name="TimeoutMs">How long the step may take, when shorter than the gateway's upstream timeout.</param>
+public sealed record PipelineStepRoute(string Name, string Model, long? Version, IReadOnlyList<PipelineTensorSource> Inputs, int? TimeoutMs = null);
 
 /// <param name="Input">The model input the tensor is sent as.</param>
 /// <param name="Step">The step whose output it is; null for a tensor of the request.</param>

@@ -56,7 +56,10 @@ internal sealed class PipelinePlan
                 }
                 inputs[j] = new PlannedInput(source.Input, from, source.Tensor);
             }
-            steps[i] = new PlannedStep(i, step.Name, step.Model, step.Version, inputs, [.. inputs.Where(input => input.Step >= 0).Select(input => input.Step).Distinct()]);
+            steps[i] = new PlannedStep(i, step.Name, step.Model, step.Version, inputs, [.. inputs.Where(input => input.Step >= 0).Select(input => input.Step).Distinct()])
+            {
+                Timeout = step.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
+            };
             index[step.Name] = i;
         }
         var outputs = new PlannedOutput[route.Outputs.Count];
@@ -78,6 +81,9 @@ internal sealed class PipelinePlan
 internal sealed record PlannedStep(int Index, string Name, string Model, long? Version, PlannedInput[] Inputs, int[] DependsOn)
 {
     public string? VersionText { get; } = Version?.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The step's own timeout (<c>timeout_ms</c>); null: the gateway's upstream timeout.</summary>
+    public TimeSpan? Timeout { get; init; }
 }
 
 /// <param name="Step">The index of the step whose output it is; -1 for a request tensor.</param>

@@ -138,6 +138,10 @@ internal sealed partial class PipelineStepClient : IDisposable
         {
             return new Answer(0, null, -1, StatusCodes.Status503ServiceUnavailable, "no healthy replica can serve it now; retry shortly");
         }
+        // The step's own timeout when it is the shorter one.
+        var (limit, setting) = step.Timeout is { } own && own < _timeout
+            ? (own, $"{own.TotalMilliseconds:0} ms (the step's timeout_ms)")
+            : (_timeout, $"{_timeout.TotalSeconds:0} s (Gateway:Resilience:UpstreamTimeoutSeconds)");
         var first = Random.Shared.Next(urls.Count);
         var attempts = Math.Min(urls.Count, _retries + 1);
         for (var attempt = 0; ; attempt++)
@@ -153,7 +157,7 @@ internal sealed partial class PipelineStepClient : IDisposable
                 request.Headers.TryAddWithoutValidation(RequestIdMiddleware.HeaderName, requestId);
             }
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_timeout);
+            timeout.CancelAfter(limit);
             try
             {
                 using var response = await _http.SendAsync(request, timeout.Token);
@@ -175,8 +179,7 @@ internal sealed partial class PipelineStepClient : IDisposable
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                return new Answer(0, null, -1, StatusCodes.Status504GatewayTimeout,
-                    $"the replica did not answer within {_timeout.TotalSeconds:0} s (Gateway:Resilience:UpstreamTimeoutSeconds)");
+                return new Answer(0, null, -1, StatusCodes.Status504GatewayTimeout, $"the replica did not answer within {setting}");
             }
             catch (OperationCanceledException)
             {

@@ -9,4 +9,5 @@ internal sealed record PipelineSpec(IReadOnlyList<PipelineStep> Steps, IReadOnly
 
 /// <param name="Version">Null: the model's deployment serves the step.</param>
 /// <param name="Inputs">Model input → <c>"$request.&lt;input&gt;"</c> or <c>"&lt;step&gt;.&lt;output&gt;"</c>; null: the request's tensors by name.</param>
-internal sealed record PipelineStep(string Name, string Model, long? Version, IReadOnlyDictionary<string, string>? Inputs);
+/// <param name="TimeoutMs">How long the step may take; null: the gateway's upstream timeout.</param>
+internal sealed record PipelineStep(string Name, string Model, long? Version, IReadOnlyDictionary<string, string>? Inputs, int? TimeoutMs = null);

@@ -19,6 +19,7 @@ internal sealed record ValidatedPipeline(PipelineSpec Spec, IReadOnlyList<Pipeli
 internal static partial class PipelineValidator
 {
     public const int MaxSteps = 64;
+    public const int MaxTimeoutMs = 3_600_000;
     private const string RequestPrefix = "$request.";
 
     public static ValidatedPipeline? Validate(PipelineRequest request, IReadOnlyDictionary<string, RegisteredModel> registry, out Dictionary<string, string[]> errors)
@@ -58,11 +59,11 @@ internal static partial class PipelineValidator
             return null;
         }
         var spec = new PipelineSpec(
-            [.. steps.Select(step => new PipelineStep(step.Name!, step.Model!, step.Request.Version, Sorted(step.Request.Inputs)))],
+            [.. steps.Select(step => new PipelineStep(step.Name!, step.Model!, step.Request.Version, Sorted(step.Request.Inputs), step.Request.TimeoutMs))],
             request.Outputs?.ToDictionary(output => output.Key, output => output.Value!, StringComparer.Ordinal));
         return new ValidatedPipeline(
             spec,
-            [.. order.Select(step => new PipelineStepRoute(step.Name!, step.Model!, step.Request.Version, step.Sources))],
+            [.. order.Select(step => new PipelineStepRoute(step.Name!, step.Model!, step.Request.Version, step.Sources, step.Request.TimeoutMs))],
             outputs);
     }
 
@@ -111,6 +112,11 @@ internal static partial class PipelineValidator
             else if (!registry.TryGetValue(step.Model, out model))
             {
                 found.Add($"{at}.model", $"model '{step.Model}' is not registered; register it with POST /api/v1/models and upload a version");
+            }
+
+            if (step.TimeoutMs is < 1 or > MaxTimeoutMs)
+            {
+                found.Add($"{at}.timeout_ms", $"must be 1 to {MaxTimeoutMs} milliseconds, or left out for the gateway's upstream timeout; got {step.TimeoutMs}");
             }
 
             long? version = null;

@@ -132,6 +132,7 @@ public sealed class PipelineDefinitionTests(GatewayFixture hyperion)
             ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}], "outputs": {"y": "z.OUTPUT0"}}""", "outputs.y", "comes from step 'z', which is not in the pipeline"),
             ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}], "outputs": {}}""", "outputs", "must name at least one output"),
             ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}", "imputs": {}}]}""", "", "unknown field 'imputs'"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}", "timeout_ms": 0}]}""", "steps[0].timeout_ms", "must be 1 to 3600000 milliseconds"),
         ];
         var failures = new List<string>();
         foreach (var (body, field, says) in cases)

@@ -257,6 +257,25 @@ public sealed class PipelineExecutionTests(GatewayFixture hyperion)
             return elapsed > TimeSpan.FromSeconds(1.2);
         }, TimeSpan.FromMinutes(2), "the replicas holding the slow batching");
         Assert.True(elapsed < TimeSpan.FromSeconds(2.9), $"two independent 1.5 s steps took {elapsed.TotalSeconds:0.00} s: they ran one after the other");
+
+        // A step given less time than the replica takes is answered 504, naming the step and its timeout.
+        await PutOkAsync(api, pipeline, $$$"""
+            {"steps": [{"name": "left", "model": "{{{slow}}}", "timeout_ms": 300}, {"name": "right", "model": "{{{slow}}}"}],
+             "outputs": {"l": "left.OUTPUT0", "r": "right.OUTPUT0"}}
+            """, HttpStatusCode.OK);
+        await GatewayTestApi.WaitUntilAsync(async () =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var response = await gateway.PostAsync($"/v2/pipelines/{pipeline}/infer", Json(Request));
+            if (Header(response, "X-Hyperion-Pipeline-Revision") == "1")
+            {
+                return false; // the gateway has not heard of revision 2 yet
+            }
+            var message = await GatewayTestApi.AssertOipErrorAsync(response, HttpStatusCode.GatewayTimeout);
+            Assert.Equal($"step 'left' (model '{slow}' version 1): the replica did not answer within 300 ms (the step's timeout_ms)", message);
+            Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(1.2), "the call waits for the step's timeout, not for the slow step");
+            return true;
+        }, TimeSpan.FromSeconds(30), "the gateway running revision 2");
     }
 
     private async Task<string> DeployedIdentityAsync(string deployment, int versions = 1)
