@@ -9,6 +9,7 @@ using System.Text.Json.Nodes;
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Tests.ControlPlane;
 using Hyperion.Tests.Gateway;
+using Hyperion.Tests.TestSupport;
 using StackExchange.Redis;
 using static Hyperion.Tests.Pipelines.PipelineTestApi;
 
@@ -96,17 +97,8 @@ public sealed class PipelineExecutionTests(GatewayFixture hyperion)
         using var api = hyperion.CreateApiClient();
         var prep = await RegisterAsync(api, "scale_pixels", "prep");
         var digits = await DeploymentTestSupport.RegisterDigitsAsync(api, "digits", versions: 1);
-        var sample = JsonNode.Parse(DeploymentTestSupport.DigitsRequest)!["inputs"]![0]!;
-        var images = new JsonObject
-        {
-            ["inputs"] = new JsonArray(new JsonObject
-            {
-                ["name"] = "image",
-                ["shape"] = sample["shape"]!.DeepClone(),
-                ["datatype"] = "FP32",
-                ["data"] = new JsonArray([.. sample["data"]!.AsArray().Select(value => (JsonNode)(value!.GetValue<double>() / 16))]),
-            }),
-        }.ToJsonString();
+        // The request the README and docs/pipelines.md send: the sample's images in 0..1.
+        var images = File.ReadAllText(TestPaths.Sample("digits", "images.json"));
         await DeployAsync(hyperion, prep, """{"stable": 1}""", images);
         await DeployAsync(hyperion, digits, """{"stable": 1}""", DeploymentTestSupport.DigitsRequest);
         var pipeline = RegistryTestData.UniqueName("digits-flow");

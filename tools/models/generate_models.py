@@ -381,6 +381,15 @@ def write_digits(models_dir, samples_dir):
             "data": [int(v) for v in rows.flatten()],
         }]
     })
+    # The same rows in 0..1 under scale_pixels' input name: the digits pipeline's request (docs/pipelines.md).
+    write_json(os.path.join(samples_dir, "images.json"), {
+        "inputs": [{
+            "name": "image",
+            "shape": list(rows.shape),
+            "datatype": "FP32",
+            "data": [float(v) / 16 for v in rows.flatten()],
+        }]
+    })
     write_json(os.path.join(samples_dir, "request_v1.json"), {
         "instances": [[int(v) for v in row] for row in rows],
     })
