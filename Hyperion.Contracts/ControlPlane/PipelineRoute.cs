@@ -9,7 +9,8 @@ public sealed record PipelineRoute(string Name, long Revision, IReadOnlyList<Pip
 /// <param name="Version">The pinned version; null: the model's deployment routes the step as it routes direct traffic.</param>
 /// <param name="Inputs">Every input the step sends, with where its tensor comes from.</param>
 /// <param name="TimeoutMs">How long the step may take, when shorter than the gateway's upstream timeout.</param>
-public sealed record PipelineStepRoute(string Name, string Model, long? Version, IReadOnlyList<PipelineTensorSource> Inputs, int? TimeoutMs = null);
+/// <param name="FallbackFor">The step this one runs for only when that step failed; its outputs then stand in for that step's.</param>
+public sealed record PipelineStepRoute(string Name, string Model, long? Version, IReadOnlyList<PipelineTensorSource> Inputs, int? TimeoutMs = null, string? FallbackFor = null);
 
 /// <param name="Input">The model input the tensor is sent as.</param>
 /// <param name="Step">The step whose output it is; null for a tensor of the request.</param>

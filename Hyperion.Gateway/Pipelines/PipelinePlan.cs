@@ -60,6 +60,15 @@ internal sealed class PipelinePlan
             {
                 Timeout = step.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
             };
+            if (step.FallbackFor is { } target)
+            {
+                if (!index.TryGetValue(target, out var primary))
+                {
+                    return null;
+                }
+                steps[i] = steps[i] with { StandsInFor = primary };
+                steps[primary].Fallback = i;
+            }
             index[step.Name] = i;
         }
         var outputs = new PlannedOutput[route.Outputs.Count];
@@ -84,6 +93,12 @@ internal sealed record PlannedStep(int Index, string Name, string Model, long? V
 
     /// <summary>The step's own timeout (<c>timeout_ms</c>); null: the gateway's upstream timeout.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>The index of the step this one runs for only when that step failed (<c>fallback_for</c>); -1 for none.</summary>
+    public int StandsInFor { get; init; } = -1;
+
+    /// <summary>The index of this step's fallback; -1 for none. Set once, while the plan is compiled.</summary>
+    public int Fallback { get; set; } = -1;
 }
 
 /// <param name="Step">The index of the step whose output it is; -1 for a request tensor.</param>

@@ -98,7 +98,8 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
         var outcomes = await Task.WhenAll(runs);
         try
         {
-            if (outcomes.FirstOrDefault(outcome => !outcome.Ok && !outcome.Skipped) is { } failed)
+            // A step whose fallback ran is answered for by it: its failure (or its fallback's) is not the one reported.
+            if (outcomes.FirstOrDefault(outcome => outcome.HasFailed && outcome.Step.Fallback < 0) is { } failed)
             {
                 await FailAsync(context, failed.Status, failed.Error!);
                 return;
@@ -121,9 +122,17 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
     private async Task<StepOutcome> RunStepAsync(
         PipelinePlan plan, PlannedStep step, Task<StepOutcome>[] runs, InferenceRequest request, RoutingSnapshot snapshot, string session, string requestId, CancellationTokenSource cancel)
     {
-        foreach (var source in step.DependsOn)
+        if (step.StandsInFor >= 0 && !(await runs[step.StandsInFor]).HasFailed)
         {
-            if (!(await runs[source]).Ok)
+            metrics.PipelineStep(plan.Name, step.Name, "skipped", 0);
+            return StepOutcome.Failed(step, StatusCodes.Status499ClientClosedRequest, "not needed: the step it stands in for did not fail");
+        }
+        // What answered for each step it reads: the step, or its fallback when it failed.
+        var sources = new StepOutcome[step.DependsOn.Length];
+        for (var i = 0; i < sources.Length; i++)
+        {
+            sources[i] = await AnsweredAsync(plan, runs, step.DependsOn[i]);
+            if (!sources[i].Ok)
             {
                 metrics.PipelineStep(plan.Name, step.Name, "skipped", 0);
                 return StepOutcome.Failed(step, StatusCodes.Status499ClientClosedRequest, "a step it reads failed");
@@ -139,21 +148,49 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
         activity?.SetTag("hyperion.pipeline.step", step.Name);
         activity?.SetTag("hyperion.model", step.Model);
         var started = Stopwatch.GetTimestamp();
-        var outcome = await SendAsync(step, runs, request, snapshot, session, requestId, cancel.Token);
+        var outcome = await SendAsync(step, sources, request, snapshot, session, requestId, cancel.Token);
         activity?.SetTag("hyperion.model.version", outcome.Version);
         metrics.PipelineStep(plan.Name, step.Name,
             outcome.Skipped ? "skipped" : GatewayMetrics.Label(ArmOutcomes.OfStatus(outcome.Status)), Stopwatch.GetElapsedTime(started).TotalSeconds);
-        if (!outcome.Ok && !outcome.Skipped)
+        if (outcome.HasFailed)
         {
             activity?.SetStatus(ActivityStatusCode.Error, outcome.Error);
-            // The pipeline's answer is decided: the steps still running are of no use.
-            await cancel.CancelAsync();
+            if (step.Fallback < 0)
+            {
+                // The pipeline's answer is decided: the steps still running are of no use.
+                await cancel.CancelAsync();
+            }
         }
         return outcome;
     }
 
+    /// <summary>What answers for step <paramref name="index"/>: its own outcome, or when it failed, its fallback's (and so on).</summary>
+    private static async Task<StepOutcome> AnsweredAsync(PipelinePlan plan, Task<StepOutcome>[] runs, int index)
+    {
+        var outcome = await runs[index];
+        while (outcome.HasFailed && plan.Steps[index].Fallback >= 0)
+        {
+            index = plan.Steps[index].Fallback;
+            outcome = await runs[index];
+        }
+        return outcome;
+    }
+
+    /// <summary><see cref="AnsweredAsync"/> once every step has ended.</summary>
+    private static StepOutcome Answered(PipelinePlan plan, IReadOnlyList<StepOutcome> outcomes, int index)
+    {
+        var outcome = outcomes[index];
+        while (outcome.HasFailed && plan.Steps[index].Fallback >= 0)
+        {
+            index = plan.Steps[index].Fallback;
+            outcome = outcomes[index];
+        }
+        return outcome;
+    }
+
+    /// <param name="sources">What answered for each of <see cref="PlannedStep.DependsOn"/>, in its order.</param>
     private async Task<StepOutcome> SendAsync(
-        PlannedStep step, Task<StepOutcome>[] runs, InferenceRequest request, RoutingSnapshot snapshot, string session, string requestId, CancellationToken cancellationToken)
+        PlannedStep step, StepOutcome[] sources, InferenceRequest request, RoutingSnapshot snapshot, string session, string requestId, CancellationToken cancellationToken)
     {
         var (arm, problem) = PipelineStepClient.Route(snapshot, step, session);
         if (arm is null)
@@ -163,13 +200,14 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
         var inputs = new List<(string Input, TensorData Tensor)>(step.Inputs.Length);
         foreach (var input in step.Inputs)
         {
-            var tensor = input.Step < 0 ? FindInput(request, input.Tensor) : runs[input.Step].Result.Find(input.Tensor);
+            var from = input.Step < 0 ? null : sources[Array.IndexOf(step.DependsOn, input.Step)];
+            var tensor = from is null ? FindInput(request, input.Tensor) : from.Find(input.Tensor);
             if (tensor is null)
             {
-                // The orchestrator checked the outputs against the version serving then; the deployment has moved since.
-                var from = runs[input.Step].Result;
+                // Request tensors were checked before any step ran. The orchestrator checked the outputs against the
+                // version serving then; the deployment has moved since.
                 return StepOutcome.Failed(step, StatusCodes.Status502BadGateway,
-                    $"step '{from.Step.Name}' (model '{from.Step.Model}' version {from.Version}) answered without output '{input.Tensor}', which step '{step.Name}' reads as '{input.Input}'");
+                    $"step '{from?.Step.Name}' (model '{from?.Step.Model}' version {from?.Version}) answered without output '{input.Tensor}', which step '{step.Name}' reads as '{input.Input}'");
             }
             inputs.Add((input.Input, tensor));
         }
@@ -200,7 +238,7 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
             {
                 continue;
             }
-            var from = outcomes[output.Step];
+            var from = Answered(plan, outcomes, output.Step);
             if (from.Find(output.Tensor) is not { } tensor)
             {
                 await FailAsync(context, StatusCodes.Status502BadGateway,
@@ -212,7 +250,7 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
 
         var response = context.Response;
         response.Headers[RevisionHeader] = plan.RevisionText;
-        response.Headers[StepVersionsHeader] = string.Join(", ", outcomes.Select(outcome => $"{outcome.Step.Name}={outcome.Version}"));
+        response.Headers[StepVersionsHeader] = string.Join(", ", outcomes.Where(outcome => outcome.Ok).Select(outcome => $"{outcome.Step.Name}={outcome.Version}"));
         using var header = new PooledBufferWriter(1024);
         if (!OipJsonResponseWriter.Write(header, answer, request))
         {

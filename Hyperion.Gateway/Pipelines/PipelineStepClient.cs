@@ -304,8 +304,11 @@ internal sealed class StepOutcome : IDisposable
 
     public bool Ok => Status == StatusCodes.Status200OK;
 
-    /// <summary>Not run: a step it reads failed, or the run was cancelled.</summary>
+    /// <summary>Not run: a step it reads failed, the run was cancelled, or (a fallback) the step it stands in for answered.</summary>
     public bool Skipped => Status == StatusCodes.Status499ClientClosedRequest;
+
+    /// <summary>Ran, or tried to, and failed: its status and error say how.</summary>
+    public bool HasFailed => !Ok && !Skipped;
 
     public static StepOutcome Succeeded(PlannedStep step, string version, List<TensorData> outputs, bool fromCache) =>
         new(step, version, outputs, fromCache, StatusCodes.Status200OK, null);

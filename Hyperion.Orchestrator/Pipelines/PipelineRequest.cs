@@ -16,4 +16,4 @@ internal sealed record PipelineRequest(IReadOnlyList<PipelineStepRequest?>? Step
 }
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-internal sealed record PipelineStepRequest(string? Name, string? Model, long? Version, Dictionary<string, string?>? Inputs, int? TimeoutMs = null);
+internal sealed record PipelineStepRequest(string? Name, string? Model, long? Version, Dictionary<string, string?>? Inputs, int? TimeoutMs = null, string? FallbackFor = null);

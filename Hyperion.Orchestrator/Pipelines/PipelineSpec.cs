@@ -10,4 +10,5 @@ internal sealed record PipelineSpec(IReadOnlyList<PipelineStep> Steps, IReadOnly
 /// <param name="Version">Null: the model's deployment serves the step.</param>
 /// <param name="Inputs">Model input → <c>"$request.&lt;input&gt;"</c> or <c>"&lt;step&gt;.&lt;output&gt;"</c>; null: the request's tensors by name.</param>
 /// <param name="TimeoutMs">How long the step may take; null: the gateway's upstream timeout.</param>
-internal sealed record PipelineStep(string Name, string Model, long? Version, IReadOnlyDictionary<string, string>? Inputs, int? TimeoutMs = null);
+/// <param name="FallbackFor">The step this one stands in for when that step fails; null for a step of its own.</param>
+internal sealed record PipelineStep(string Name, string Model, long? Version, IReadOnlyDictionary<string, string>? Inputs, int? TimeoutMs = null, string? FallbackFor = null);

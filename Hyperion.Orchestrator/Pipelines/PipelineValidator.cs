@@ -50,8 +50,9 @@ internal static partial class PipelineValidator
         {
             ResolveInputs(step, byName, requestTensors, found);
         }
-        var order = Order(steps, byName, found);
         var outputs = ResolveOutputs(request.Outputs, steps, byName, found);
+        ResolveFallbacks(steps, byName, outputs, found);
+        var order = Order(steps, byName, found);
 
         errors = found.ToDictionary();
         if (errors.Count > 0)
@@ -59,11 +60,11 @@ internal static partial class PipelineValidator
             return null;
         }
         var spec = new PipelineSpec(
-            [.. steps.Select(step => new PipelineStep(step.Name!, step.Model!, step.Request.Version, Sorted(step.Request.Inputs), step.Request.TimeoutMs))],
+            [.. steps.Select(step => new PipelineStep(step.Name!, step.Model!, step.Request.Version, Sorted(step.Request.Inputs), step.Request.TimeoutMs, step.Request.FallbackFor))],
             request.Outputs?.ToDictionary(output => output.Key, output => output.Value!, StringComparer.Ordinal));
         return new ValidatedPipeline(
             spec,
-            [.. order.Select(step => new PipelineStepRoute(step.Name!, step.Model!, step.Request.Version, step.Sources, step.Request.TimeoutMs))],
+            [.. order.Select(step => new PipelineStepRoute(step.Name!, step.Model!, step.Request.Version, step.Sources, step.Request.TimeoutMs, step.Request.FallbackFor))],
             outputs);
     }
 
@@ -230,6 +231,102 @@ internal static partial class PipelineValidator
         else if (first.Datatype != target.DataType)
         {
             found.Add(field, $"sends request tensor '{tensor}' to {where}, which takes {target.DataType}, but it also goes to {first.Where}, which takes {first.Datatype}: a request tensor has one datatype");
+        }
+    }
+
+    /// <summary>
+    /// A fallback (<c>fallback_for</c>) runs only when the step it names failed, and then stands in for it: whoever reads
+    /// that step's outputs gets the fallback's. So it must produce every output of that step that is read (same names,
+    /// datatypes and shapes), it cannot read that step, nothing reads it directly, and readers of the step run after it.
+    /// </summary>
+    private static void ResolveFallbacks(List<StepInfo> steps, Dictionary<string, StepInfo> byName, List<PipelineOutputRoute> outputs, FieldErrors found)
+    {
+        var fallbacks = new Dictionary<string, StepInfo>(StringComparer.Ordinal);
+        foreach (var step in steps)
+        {
+            if (step.Request.FallbackFor is not { } target)
+            {
+                continue;
+            }
+            var field = $"steps[{step.Index}].fallback_for";
+            if (!byName.TryGetValue(target, out var primary))
+            {
+                found.Add(field, $"names step '{target}', which is not in the pipeline; {StepList(byName)}");
+            }
+            else if (ReferenceEquals(primary, step))
+            {
+                found.Add(field, "names the step itself: a fallback stands in for another step when that one fails");
+            }
+            else if (fallbacks.TryGetValue(target, out var other))
+            {
+                found.Add(field, $"names step '{target}', whose fallback is already '{other.Name}': a step has at most one fallback");
+            }
+            else if (step.DependsOn.Contains(target))
+            {
+                found.Add(field, $"names step '{target}', whose outputs this step reads: a fallback runs when that step failed, so there is nothing to read");
+            }
+            else
+            {
+                fallbacks[target] = step;
+                step.DependsOn.Add(target);
+            }
+        }
+        if (fallbacks.Count == 0)
+        {
+            return;
+        }
+
+        var reads = steps.SelectMany(step => step.Sources.Where(source => source.Step is not null).Select(source => (Step: source.Step!, source.Tensor)))
+            .Concat(outputs.Select(output => (output.Step, output.Tensor)))
+            .Distinct()
+            .ToList();
+        foreach (var (target, fallback) in fallbacks)
+        {
+            var field = $"steps[{fallback.Index}].fallback_for";
+            if (byName[target].Config is not { } config || fallback.Config is not { } standIn)
+            {
+                continue;
+            }
+            foreach (var (_, tensor) in reads.Where(read => read.Step == target))
+            {
+                if (config.Output.FirstOrDefault(output => output.Name == tensor) is not { } produced)
+                {
+                    continue; // reported where it is read
+                }
+                if (standIn.Output.FirstOrDefault(output => output.Name == tensor) is not { } replacement)
+                {
+                    found.Add(field, $"stands in for step '{target}', whose output '{tensor}' is read, but {fallback.Describe()} has no output '{tensor}'; its outputs are {Join(standIn.Output.Select(output => output.Name))}");
+                }
+                else if (replacement.DataType != produced.DataType)
+                {
+                    found.Add(field, $"stands in for step '{target}', whose output '{tensor}' is {produced.DataType}, but {fallback.Describe()} output '{tensor}' is {replacement.DataType}");
+                }
+                else if (!ShapesMatch(FullShape(standIn, replacement), FullShape(config, produced)))
+                {
+                    found.Add(field, $"stands in for step '{target}', whose output '{tensor}' has shape {FormatShape(FullShape(config, produced))}, but {fallback.Describe()} output '{tensor}' has {FormatShape(FullShape(standIn, replacement))}");
+                }
+            }
+        }
+
+        var standIns = fallbacks.Values.ToDictionary(fallback => fallback.Name!, fallback => fallback.Request.FallbackFor!, StringComparer.Ordinal);
+        foreach (var step in steps)
+        {
+            foreach (var source in step.Sources.Where(source => source.Step is { } from && standIns.ContainsKey(from)))
+            {
+                found.Add($"steps[{step.Index}].inputs.{source.Input}", $"reads step '{source.Step}', a fallback; read '{standIns[source.Step!]}.{source.Tensor}', which it stands in for when '{standIns[source.Step!]}' fails");
+            }
+            // Readers of a step wait for its fallbacks too: they read whichever answered.
+            foreach (var dependency in step.DependsOn.ToList())
+            {
+                for (var at = dependency; fallbacks.TryGetValue(at, out var fallback) && !ReferenceEquals(fallback, step); at = fallback.Name!)
+                {
+                    step.DependsOn.Add(fallback.Name!);
+                }
+            }
+        }
+        foreach (var output in outputs.Where(output => standIns.ContainsKey(output.Step)))
+        {
+            found.Add($"outputs.{output.Name}", $"comes from step '{output.Step}', a fallback; name '{standIns[output.Step]}.{output.Tensor}', which it stands in for when '{standIns[output.Step]}' fails");
         }
     }
 

@@ -133,6 +133,11 @@ public sealed class PipelineDefinitionTests(GatewayFixture hyperion)
             ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}], "outputs": {}}""", "outputs", "must name at least one output"),
             ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}", "imputs": {}}]}""", "", "unknown field 'imputs'"),
             ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}", "timeout_ms": 0}]}""", "steps[0].timeout_ms", "must be 1 to 3600000 milliseconds"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp32}}}", "fallback_for": "zz"}]}""", "steps[1].fallback_for", "names step 'zz', which is not in the pipeline"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{mlp}}}", "fallback_for": "a"}, {"name": "c", "model": "{{{fp32}}}", "inputs": {"INPUT0": "a.OUTPUT0"}}]}""",
+                "steps[1].fallback_for", $"stands in for step 'a', whose output 'OUTPUT0' is read, but model '{mlp}' version 1 has no output 'OUTPUT0'"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp32}}}", "fallback_for": "a"}, {"name": "c", "model": "{{{fp32}}}", "inputs": {"INPUT0": "b.OUTPUT0"}}]}""",
+                "steps[2].inputs.INPUT0", "reads step 'b', a fallback; read 'a.OUTPUT0'"),
         ];
         var failures = new List<string>();
         foreach (var (body, field, says) in cases)

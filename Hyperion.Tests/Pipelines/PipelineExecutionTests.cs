@@ -268,6 +268,26 @@ public sealed class PipelineExecutionTests(GatewayFixture hyperion)
             Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(1.2), "the call waits for the step's timeout, not for the slow step");
             return true;
         }, TimeSpan.FromSeconds(30), "the gateway running revision 2");
+
+        // With a fallback, the step that timed out is answered for by it: the call succeeds with the fallback's outputs.
+        var fast = await DeployedIdentityAsync("""{"stable": 1}""");
+        await PutOkAsync(api, pipeline, $$$"""
+            {"steps": [{"name": "left", "model": "{{{slow}}}", "timeout_ms": 300}, {"name": "backup", "model": "{{{fast}}}", "fallback_for": "left"}],
+             "outputs": {"l": "left.OUTPUT0"}}
+            """, HttpStatusCode.OK);
+        await GatewayTestApi.WaitUntilAsync(async () =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var response = await gateway.PostAsync($"/v2/pipelines/{pipeline}/infer", Json(Request));
+            if (response.StatusCode != HttpStatusCode.OK || Header(response, "X-Hyperion-Pipeline-Revision") != "3")
+            {
+                return false; // the gateway has not heard of revision 3 yet
+            }
+            Assert.Equal(new double[] { -1, -2, -3, -4 }, Output(await GatewayTestApi.JsonAsync(response), "l"));
+            Assert.Equal("backup=1", Header(response, "X-Hyperion-Step-Versions"));
+            Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(1.2), "the fallback answers once the step's timeout is up");
+            return true;
+        }, TimeSpan.FromSeconds(30), "the gateway running revision 3");
     }
 
     private async Task<string> DeployedIdentityAsync(string deployment, int versions = 1)
