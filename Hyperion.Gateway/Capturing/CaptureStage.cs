@@ -3,7 +3,6 @@ using Hyperion.Gateway.Buffers;
 using Hyperion.Gateway.Pipeline;
 using Hyperion.Gateway.Routing;
 using Microsoft.Extensions.Options;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace Hyperion.Gateway.Capturing;
 
@@ -19,7 +18,7 @@ internal sealed class CaptureStage(RequestDelegate next, CaptureWriter writer, I
     /// <summary>The binary extension's marker: the length of the JSON header before the raw tensor bytes.</summary>
     private const string BinaryHeaderLength = "Inference-Header-Content-Length";
 
-    private readonly int _maxBytes = options.Value.Capturing.MaxBodyBytes;
+    private readonly GatewayOptions _options = options.Value;
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -52,23 +51,7 @@ internal sealed class CaptureStage(RequestDelegate next, CaptureWriter writer, I
 
     private async Task ForwardAndCaptureAsync(HttpContext context, RoutedArm arm)
     {
-        var originalBody = context.Request.Body;
-        var originalResponse = context.Response.Body;
-        using var requestCopy = new CapturingReadStream(originalBody, _maxBytes);
-        using var answerCopy = new CapturingWriteStream(originalResponse, _maxBytes);
-        context.Request.Body = requestCopy;
-        context.Response.Body = answerCopy;
-        try
-        {
-            await next(context);
-        }
-        finally
-        {
-            context.Request.Body = originalBody;
-            context.Response.Body = originalResponse;
-        }
-
-        if (context.Response.StatusCode != StatusCodes.Status200OK || context.Features.Get<IForwarderErrorFeature>() is not null)
+        if (await RecordedExchange.ForwardAsync(context, next, _options) is not { } exchange)
         {
             return;
         }
@@ -79,7 +62,7 @@ internal sealed class CaptureStage(RequestDelegate next, CaptureWriter writer, I
             metrics.Capture("skipped_binary");
             return;
         }
-        if (!requestCopy.Complete || !answerCopy.Complete)
+        if (!exchange.Fits(_options.Capturing.MaxBodyBytes))
         {
             metrics.Capture("too_large");
             return;
@@ -90,7 +73,7 @@ internal sealed class CaptureStage(RequestDelegate next, CaptureWriter writer, I
             arm.Arm,
             context.Response.Headers[RequestIdMiddleware.HeaderName].ToString(),
             DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-            requestCopy.Captured.ToArray(),
-            answerCopy.Captured.ToArray()));
+            exchange.Request,
+            exchange.Answer));
     }
 }

@@ -3,19 +3,19 @@ using Hyperion.Gateway.Capturing;
 using Hyperion.Gateway.Pipeline;
 using Hyperion.Gateway.Routing;
 using Microsoft.Extensions.Options;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace Hyperion.Gateway.Shadowing;
 
 /// <summary>
 /// Proxy stage: for a request that went to stable on a deployment with a shadow arm (sampled by the shadow's
-/// percent), copies the request body as it streams to stable and stable's answer as it streams back, and once the
+/// percent), copies the request body as it streams to stable and stable's answer as it streams back (one
+/// <see cref="RecordedExchange"/> with <see cref="CaptureStage"/>), and once the
 /// client has its answer queues a copy for <see cref="ShadowDispatcher"/> (marked for capture when
 /// <see cref="CaptureStage"/> captured stable's answer). Nothing here waits for the shadow or changes what the client gets.
 /// </summary>
 internal sealed class ShadowStage(RequestDelegate next, ShadowDispatcher dispatcher, IOptions<GatewayOptions> options, GatewayMetrics metrics)
 {
-    private readonly int _maxBytes = options.Value.Shadowing.MaxBodyBytes;
+    private readonly GatewayOptions _options = options.Value;
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -32,27 +32,11 @@ internal sealed class ShadowStage(RequestDelegate next, ShadowDispatcher dispatc
 
     private async Task ForwardAndCopyAsync(HttpContext context, RequestClassification request, VersionTarget shadow)
     {
-        var originalBody = context.Request.Body;
-        var originalResponse = context.Response.Body;
-        using var requestCopy = new CapturingReadStream(originalBody, _maxBytes);
-        using var answerCopy = new CapturingWriteStream(originalResponse, _maxBytes);
-        context.Request.Body = requestCopy;
-        context.Response.Body = answerCopy;
-        try
-        {
-            await next(context);
-        }
-        finally
-        {
-            context.Request.Body = originalBody;
-            context.Response.Body = originalResponse;
-        }
-
-        if (context.Response.StatusCode != StatusCodes.Status200OK || context.Features.Get<IForwarderErrorFeature>() is not null)
+        if (await RecordedExchange.ForwardAsync(context, next, _options) is not { } exchange)
         {
             return;
         }
-        if (!requestCopy.Complete || !answerCopy.Complete)
+        if (!exchange.Fits(_options.Shadowing.MaxBodyBytes))
         {
             metrics.ShadowDropped("too_large");
             return;
@@ -65,8 +49,8 @@ internal sealed class ShadowStage(RequestDelegate next, ShadowDispatcher dispatc
             path,
             context.Request.ContentType,
             headerLength.Length == 0 ? null : headerLength,
-            requestCopy.Captured.ToArray(),
-            answerCopy.Captured.ToArray(),
+            exchange.Request,
+            exchange.Answer,
             StableAnswerIsJson: context.Response.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true,
             CaptureAs: captured ? context.Response.Headers[RequestIdMiddleware.HeaderName].ToString() : null));
     }

@@ -66,8 +66,10 @@ internal static partial class DeploymentEndpoints
                 return ApiProblems.NotFound($"Model '{model}' is not registered; register it with POST /api/v1/models and upload a version first.");
             case PutStatus.MissingVersions:
                 return ApiProblems.Unprocessable(MissingVersions(model, result));
-            case PutStatus.OverridesDoNotFit:
-                return ApiProblems.Unprocessable($"The deployment's overrides do not fit model '{model}': {string.Join("; ", result.Problems!)}.");
+            case PutStatus.ArchivedVersions:
+                return ApiProblems.Unprocessable(ArchivedVersions(model, spec, result.Archived!));
+            case PutStatus.DoesNotFit:
+                return ApiProblems.Unprocessable($"The deployment does not fit model '{model}': {string.Join("; ", result.Problems!)}.");
             case PutStatus.Created or PutStatus.Updated:
                 LogDeploymentChanged(logger, model, result.Revision, result.Status == PutStatus.Created ? "created" : "updated");
                 await notifier.PublishAsync(ControlPlaneChannels.DesiredChanged, model);
@@ -118,6 +120,29 @@ internal static partial class DeploymentEndpoints
         return result.Missing.Count == 1
             ? $"Model '{model}' has no version {missing}; {existing}."
             : $"Model '{model}' has no versions {missing}; {existing}.";
+    }
+
+    private static string ArchivedVersions(string model, DeploymentSpec spec, IReadOnlyList<long> archived)
+    {
+        var named = archived.Select(version =>
+        {
+            var roles = new List<string>();
+            if (spec.Stable == version)
+            {
+                roles.Add("stable");
+            }
+            if (spec.Canary?.Version == version)
+            {
+                roles.Add("canary");
+            }
+            if (spec.Shadow?.Version == version)
+            {
+                roles.Add("shadow");
+            }
+            return string.Create(CultureInfo.InvariantCulture, $"version {version} (named as {string.Join(" and ", roles)})");
+        });
+        return $"Model '{model}' {string.Join(", ", named)} {(archived.Count == 1 ? "is" : "are")} archived: an archived version cannot be the stable, canary or shadow of a deployment. "
+            + $"Name another version, or restore it with POST /api/v1/models/{model}/versions/{archived[0].ToString(CultureInfo.InvariantCulture)}/stage and {{\"stage\": \"none\"}}.";
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {Model} {Change} (revision {Revision})")]

@@ -32,7 +32,10 @@ internal sealed record CanaryRequest(
     int? StepSeconds,
     long? MinRequests,
     double? MaxErrorRateDelta,
-    double? MaxP95LatencyRatio);
+    double? MaxP95LatencyRatio,
+    double? MaxAccuracyDrop = null,
+    double? MinAgreement = null,
+    long? MinQualitySamples = null);
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record ShadowRequest(long? Version, double? Percent);

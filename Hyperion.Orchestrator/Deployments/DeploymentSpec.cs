@@ -42,6 +42,9 @@ internal sealed record DeploymentSpec(
 /// A fixed canary (<paramref name="Percent"/>) or a canary plan (<paramref name="Steps"/> and the analysis gates),
 /// stored as given: the rollout controller reads the plan. With a plan the canary starts at <c>steps[0]</c>.
 /// </summary>
+/// <param name="MaxAccuracyDrop">The quality gate on labels: the canary's accuracy may be this much below stable's (a fraction); null: off.</param>
+/// <param name="MinAgreement">The quality gate on shadow copies: the share of rows where the canary predicts stable's class; null: off.</param>
+/// <param name="MinQualitySamples">Labelled rows per arm (accuracy) or compared rows (agreement) before a quality gate is judged.</param>
 internal sealed record CanarySpec(
     long Version,
     double? Percent,
@@ -49,7 +52,10 @@ internal sealed record CanarySpec(
     int? StepSeconds,
     long? MinRequests,
     double? MaxErrorRateDelta,
-    double? MaxP95LatencyRatio)
+    double? MaxP95LatencyRatio,
+    double? MaxAccuracyDrop = null,
+    double? MinAgreement = null,
+    long? MinQualitySamples = null)
 {
     /// <summary>The share of requests the canary takes when it is ready: the fixed percent, or the plan's first step.</summary>
     [JsonIgnore]

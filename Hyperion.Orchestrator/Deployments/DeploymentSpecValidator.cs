@@ -42,6 +42,7 @@ internal static partial class DeploymentSpecValidator
         }
         var instances = ValidateInstances(request.Instances, found);
         var monitoring = ValidateMonitoring(request.Monitoring, found);
+        CheckQualityGates(canary, shadow, monitoring, found);
         var pool = request.Pool ?? DeploymentSpec.DefaultPool;
         if (!IsPoolName(pool))
         {
@@ -91,9 +92,10 @@ internal static partial class DeploymentSpecValidator
                 found.Add("canary.percent", "must be left out with a plan: the canary starts at steps[0] and the rollout controller moves it");
             }
             else if (canary.StepSeconds is not null || canary.MinRequests is not null
-                     || canary.MaxErrorRateDelta is not null || canary.MaxP95LatencyRatio is not null)
+                     || canary.MaxErrorRateDelta is not null || canary.MaxP95LatencyRatio is not null
+                     || canary.MaxAccuracyDrop is not null || canary.MinAgreement is not null || canary.MinQualitySamples is not null)
             {
-                found.Add("canary", "step_seconds, min_requests, max_error_rate_delta and max_p95_latency_ratio belong to a canary plan: leave out \"percent\" (a fixed split) to have the rollout controller move the canary");
+                found.Add("canary", "step_seconds, min_requests, max_error_rate_delta, max_p95_latency_ratio, max_accuracy_drop, min_agreement and min_quality_samples belong to a canary plan: leave out \"percent\" (a fixed split) to have the rollout controller move the canary");
             }
             CheckPercent("canary.percent", percent, found);
         }
@@ -131,6 +133,21 @@ internal static partial class DeploymentSpecValidator
         {
             found.Add("canary.max_p95_latency_ratio", $"must be more than 0 (2.0 = the canary's p95 may be twice stable's), got {Format(ratio)}");
         }
+        if (canary.MaxAccuracyDrop is { } drop && (drop is < 0 or > 1 || double.IsNaN(drop)))
+        {
+            found.Add("canary.max_accuracy_drop", $"must be a fraction between 0 and 1 (0.05 = the canary's accuracy may be 5 points below stable's), got {Format(drop)}");
+        }
+        if (canary.MinAgreement is { } agreement && (agreement is < 0 or > 1 || double.IsNaN(agreement)))
+        {
+            found.Add("canary.min_agreement", $"must be a fraction between 0 and 1 (0.9 = the canary predicts stable's class for at least 90 % of the same rows), got {Format(agreement)}");
+        }
+        var qualityGates = canary.MaxAccuracyDrop is not null || canary.MinAgreement is not null;
+        if (canary.MinQualitySamples is { } samples && (samples < 1 || !qualityGates))
+        {
+            found.Add("canary.min_quality_samples", samples < 1
+                ? $"must be 1 or more, got {samples}"
+                : "belongs with a quality gate: set max_accuracy_drop or min_agreement, or leave it out");
+        }
         if (canary.Version is not { } version)
         {
             return null;
@@ -143,7 +160,10 @@ internal static partial class DeploymentSpecValidator
                 StepSeconds: canary.StepSeconds ?? CanaryPlan.DefaultStepSeconds,
                 MinRequests: canary.MinRequests ?? CanaryPlan.DefaultMinRequests,
                 MaxErrorRateDelta: canary.MaxErrorRateDelta ?? CanaryPlan.DefaultMaxErrorRateDelta,
-                MaxP95LatencyRatio: canary.MaxP95LatencyRatio ?? CanaryPlan.DefaultMaxP95LatencyRatio)
+                MaxP95LatencyRatio: canary.MaxP95LatencyRatio ?? CanaryPlan.DefaultMaxP95LatencyRatio,
+                MaxAccuracyDrop: canary.MaxAccuracyDrop,
+                MinAgreement: canary.MinAgreement,
+                MinQualitySamples: qualityGates ? canary.MinQualitySamples ?? CanaryPlan.DefaultMinQualitySamples : null)
             : new CanarySpec(
                 Version: version,
                 Percent: canary.Percent,
@@ -152,6 +172,28 @@ internal static partial class DeploymentSpecValidator
                 MinRequests: null,
                 MaxErrorRateDelta: null,
                 MaxP95LatencyRatio: null);
+    }
+
+    /// <summary>
+    /// The quality gates read captured predictions, so they need monitoring; agreement compares predictions on the
+    /// same requests, which only a shadow copy of the canary version gives (a request goes to one arm).
+    /// </summary>
+    private static void CheckQualityGates(CanarySpec? canary, ShadowSpec? shadow, MonitoringSpec? monitoring, FieldErrors found)
+    {
+        if (canary is null || (canary.MaxAccuracyDrop is null && canary.MinAgreement is null))
+        {
+            return;
+        }
+        if (monitoring is not { SamplePercent: > 0 })
+        {
+            var gate = canary.MaxAccuracyDrop is not null ? "canary.max_accuracy_drop" : "canary.min_agreement";
+            found.Add(gate, "reads the arms' captured predictions, so it needs monitoring: add \"monitoring\": {\"sample_percent\": 100} (or another share above 0)");
+        }
+        if (canary.MinAgreement is not null && shadow?.Version != canary.Version)
+        {
+            found.Add("canary.min_agreement", string.Create(CultureInfo.InvariantCulture,
+                $"compares the canary's predictions with stable's on the same requests, which only a shadow copy of the canary version gives: add \"shadow\": {{\"version\": {canary.Version}}}{(shadow is null ? "" : $" (the shadow is version {shadow.Version})")}"));
+        }
     }
 
     private static ShadowSpec? ValidateShadow(ShadowRequest? shadow, long? stable, FieldErrors found)

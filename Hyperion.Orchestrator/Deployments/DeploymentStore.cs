@@ -24,19 +24,30 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         await using var db = await Db.BeginAsync(dataSource, cancellationToken);
         await LockAsync(db, model, cancellationToken);
 
-        await using (var exists = db.Command("SELECT 1 FROM models WHERE name = @model FOR KEY SHARE"))
+        string task;
+        await using (var exists = db.Command("SELECT task FROM models WHERE name = @model FOR KEY SHARE"))
         {
             exists.Bind("model", model);
-            if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+            if (await exists.ExecuteScalarAsync(cancellationToken) is not string found)
             {
                 return new PutResult(PutStatus.ModelNotFound, 0, [], []);
             }
+            task = found;
         }
         var existing = await ReadVersionsAsync(db, model, cancellationToken);
         var missing = spec.NamedVersions().Distinct().Where(version => !existing.Contains(version)).ToList();
         if (missing.Count > 0)
         {
             return new PutResult(PutStatus.MissingVersions, 0, missing, existing);
+        }
+        if (await ReadArchivedAsync(db, model, [.. spec.NamedVersions().Distinct()], cancellationToken) is { Count: > 0 } archived)
+        {
+            return new PutResult(PutStatus.ArchivedVersions, 0, [], existing, Archived: archived);
+        }
+        if (spec.Canary is { MaxAccuracyDrop: not null } or { MinAgreement: not null } && task != "classification")
+        {
+            return new PutResult(PutStatus.DoesNotFit, 0, [], existing,
+                [$"canary.max_accuracy_drop and canary.min_agreement compare predicted classes, so they need a classification model, and '{model}' is a {task} model"]);
         }
         if (spec.Batching is not null || spec.MaxBatchSize is not null)
         {
@@ -47,7 +58,7 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
             }
             if (problems.Count > 0)
             {
-                return new PutResult(PutStatus.OverridesDoNotFit, 0, [], existing, problems);
+                return new PutResult(PutStatus.DoesNotFit, 0, [], existing, problems);
             }
         }
 
@@ -256,6 +267,8 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
             SELECT revision, (spec ->> 'stable')::bigint
             FROM deployment_revisions
             WHERE model = @model AND revision < @revision AND (spec ->> 'stable')::bigint <> @stable
+              -- Never back to a version deleted or archived since.
+              AND EXISTS (SELECT 1 FROM model_versions v WHERE v.model = @model AND v.version = (spec ->> 'stable')::bigint AND v.stage <> 'archived')
             ORDER BY revision DESC
             LIMIT 1
             """);
@@ -273,6 +286,14 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         return await command.ReadAllAsync(reader => reader.GetInt64(0), cancellationToken);
     }
 
+    private static async Task<List<long>> ReadArchivedAsync(Db db, string model, long[] versions, CancellationToken cancellationToken)
+    {
+        await using var command = db.Command("SELECT version FROM model_versions WHERE model = @model AND version = ANY(@versions) AND stage = 'archived' ORDER BY version");
+        command.Bind("model", model);
+        command.Bind("versions", versions);
+        return await command.ReadAllAsync(reader => reader.GetInt64(0), cancellationToken);
+    }
+
     private static async Task<List<(long Version, JsonObject Config)>> ReadConfigsAsync(Db db, string model, long[] versions, CancellationToken cancellationToken)
     {
         await using var command = db.Command("SELECT version, config::text FROM model_versions WHERE model = @model AND version = ANY(@versions) ORDER BY version");
@@ -286,7 +307,8 @@ internal enum PutStatus
 {
     ModelNotFound,
     MissingVersions,
-    OverridesDoNotFit,
+    ArchivedVersions,
+    DoesNotFit,
     Created,
     Updated,
     Unchanged,
@@ -294,8 +316,10 @@ internal enum PutStatus
 
 /// <param name="Missing">The named versions that do not exist (<see cref="PutStatus.MissingVersions"/>).</param>
 /// <param name="Existing">The model's versions.</param>
-/// <param name="Problems">Why the overrides do not fit the named versions (<see cref="PutStatus.OverridesDoNotFit"/>).</param>
-internal sealed record PutResult(PutStatus Status, long Revision, IReadOnlyList<long> Missing, IReadOnlyList<long> Existing, IReadOnlyList<string>? Problems = null);
+/// <param name="Problems">Why the spec does not fit the model or its named versions (<see cref="PutStatus.DoesNotFit"/>).</param>
+/// <param name="Archived">The named versions that are archived (<see cref="PutStatus.ArchivedVersions"/>).</param>
+internal sealed record PutResult(
+    PutStatus Status, long Revision, IReadOnlyList<long> Missing, IReadOnlyList<long> Existing, IReadOnlyList<string>? Problems = null, IReadOnlyList<long>? Archived = null);
 
 internal sealed record RevisionView(long Revision, DeploymentSpec Spec, string CreatedBy, DateTimeOffset CreatedAt, bool Current);
 

@@ -90,7 +90,10 @@ internal sealed record DeploymentView(
                     StepSeconds: canary.StepSeconds,
                     MinRequests: canary.MinRequests,
                     MaxErrorRateDelta: canary.MaxErrorRateDelta,
-                    MaxP95LatencyRatio: canary.MaxP95LatencyRatio)
+                    MaxP95LatencyRatio: canary.MaxP95LatencyRatio,
+                    MaxAccuracyDrop: canary.MaxAccuracyDrop,
+                    MinAgreement: canary.MinAgreement,
+                    MinQualitySamples: canary.MinQualitySamples)
                 : null,
             Shadow: spec.Shadow,
             Cache: spec.Cache,
@@ -118,7 +121,10 @@ internal sealed record CanaryView(
     int? StepSeconds,
     long? MinRequests,
     double? MaxErrorRateDelta,
-    double? MaxP95LatencyRatio);
+    double? MaxP95LatencyRatio,
+    double? MaxAccuracyDrop,
+    double? MinAgreement,
+    long? MinQualitySamples);
 
 /// <param name="LoadedUntil">When the replicas may unload it (a rollback before then switches back at once).</param>
 internal sealed record PreviousStableView(long Version, DateTimeOffset LoadedUntil);

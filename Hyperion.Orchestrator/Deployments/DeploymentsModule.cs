@@ -1,3 +1,5 @@
+using Hyperion.Orchestrator.Registry.Lifecycle;
+
 namespace Hyperion.Orchestrator.Deployments;
 
 /// <summary>Deployments, their revisions and status, replica convergence and the routing table.</summary>
@@ -10,6 +12,7 @@ internal static class DeploymentsModule
         builder.Services.AddSingleton<SnapshotReader>();
         builder.Services.AddSingleton<ConvergenceEvaluator>();
         builder.Services.AddSingleton<ControlPlaneNotifier>();
+        builder.Services.AddSingleton<IVersionUsers, DeploymentVersionUsers>();
         return builder;
     }
 

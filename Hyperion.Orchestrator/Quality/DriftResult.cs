@@ -36,6 +36,19 @@ internal sealed record DriftPoint(
     bool Drifted,
     double? PredictionPsi);
 
+/// <summary>One version's result in a round of <c>POST /api/v1/drift/run</c>.</summary>
+/// <param name="Reason">Why there is no verdict (too few rows, no baseline profile, an error); absent when there is one.</param>
+internal sealed record DriftRoundEntry(
+    string Model,
+    long Version,
+    long Rows,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Score,
+    bool Drifted,
+    string? Reason);
+
+/// <summary>The answer of <c>POST /api/v1/drift/run</c>: every monitored version's drift, computed now.</summary>
+internal sealed record DriftRound(DateTimeOffset ComputedAt, IReadOnlyList<DriftRoundEntry> Versions);
+
 internal sealed record DriftHistory(string Model, long Version, IReadOnlyList<DriftPoint> Points);
 
 internal static class DriftTriggers

@@ -84,5 +84,18 @@ internal static class DriftResultStore
         return [.. rows.Where(row => row.Item3 is not null).Select(row => (row.Item1, row.Item2, row.Item3!.Value))];
     }
 
+    /// <summary>Deletes results computed before <paramref name="time"/>, except each version's latest; answers how many went.</summary>
+    public static async Task<int> PruneAsync(Db db, DateTimeOffset time, CancellationToken cancellationToken)
+    {
+        await using var command = db.Command("""
+            DELETE FROM drift_results d
+            WHERE d.computed_at < @before
+              AND EXISTS (SELECT 1 FROM drift_results later
+                          WHERE later.model = d.model AND later.version = d.version AND later.computed_at > d.computed_at)
+            """);
+        command.Bind("before", time.ToUniversalTime());
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public static string Serialize(DriftResult result) => JsonSerializer.Serialize(result, ControlPlaneJson.Options);
 }

@@ -30,7 +30,15 @@ internal static class QualityEndpoints
             .WithSummary("Compute a version's drift now, store it and answer it (the same body as GET .../drift)");
         models.MapGet("/{model}/quality", QualityAsync).WithName("GetModelQuality")
             .WithSummary("A version's quality over labelled traffic (?version=, ?since=, ?until=): accuracy, macro F1 and per class for classifiers, MAE and RMSE for regression");
+        api.MapPost("/drift/run", RunAllAsync).RequireAuthorization(ScopePolicies.Deploy).WithTags("Model quality").WithName("RunDriftRound")
+            .WithSummary("One round of the drift schedule now: every version of every monitored deployment (what the Kubernetes CronJob calls)");
         return api;
+    }
+
+    private static async Task<Ok<DriftRound>> RunAllAsync(ClaimsPrincipal user, DriftScheduler scheduler, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var computedAt = time.GetUtcNow();
+        return TypedResults.Ok(new DriftRound(computedAt, await scheduler.RunAsync(ActorClaims.ActorOf(user), cancellationToken)));
     }
 
     private static async Task<Results<Ok<DriftResult>, BadRequestProblem, NotFoundProblem, UnprocessableProblem>> LatestAsync(
@@ -110,7 +118,7 @@ internal static class QualityEndpoints
     }
 
     private static async Task<Results<Ok<QualityReport>, BadRequestProblem, NotFoundProblem>> QualityAsync(
-        string model, string? version, string? since, string? until, NpgsqlDataSource dataSource, QualitySignals signals, TimeProvider time, CancellationToken cancellationToken)
+        string model, string? version, string? since, string? until, NpgsqlDataSource dataSource, TimeProvider time, CancellationToken cancellationToken)
     {
         DateTimeOffset? from = null;
         var to = time.GetUtcNow();
@@ -141,7 +149,6 @@ internal static class QualityEndpoints
         }
         var output = target.Monitoring?.PredictionOutput ?? target.Version.FirstOutput;
         var report = await QualityReader.ReadAsync(db, target.Version, output, from, to, cancellationToken);
-        signals.Quality(model, target.Version.Version, report.Metrics);
         return TypedResults.Ok(report);
     }
 

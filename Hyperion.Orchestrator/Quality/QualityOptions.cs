@@ -10,6 +10,16 @@ public sealed class QualityOptions
     /// <summary>How often drift (and quality) is computed for every monitored deployment, by one orchestrator replica.</summary>
     public double DriftIntervalSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// Whether the orchestrator computes drift on its own schedule. Off when something else calls
+    /// <c>POST /api/v1/drift/run</c> on a schedule (the published Kubernetes CronJob); the gauges are still refreshed
+    /// every <see cref="DriftIntervalSeconds"/>.
+    /// </summary>
+    public bool ComputeOnSchedule { get; set; } = true;
+
+    /// <summary>Drift results older than this are deleted (each version's latest is kept).</summary>
+    public double DriftHistoryDays { get; set; } = 90;
+
     /// <summary>How far back labelled captures count when the schedule judges quality.</summary>
     public double QualityWindowHours { get; set; } = 24;
 
@@ -31,6 +41,7 @@ internal sealed class QualityOptionsValidator : IValidateOptions<QualityOptions>
         var failures = new OptionsFailures();
         failures.Range(section, options.DriftIntervalSeconds, 1, 86_400);
         failures.Range(section, options.QualityWindowHours, 0.01, 24 * 366);
+        failures.Range(section, options.DriftHistoryDays, 1, 3660);
         failures.AtLeast(section, options.MinLabelledRows, 1);
         failures.Range(section, options.MaxAccuracyDrop, 0, 1);
         return failures.Result();

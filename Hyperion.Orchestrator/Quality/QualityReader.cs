@@ -36,29 +36,36 @@ internal static class QualityReader
     public static async Task<QualityReport> ReadAsync(
         Db db, MonitoredVersion version, string? output, DateTimeOffset? since, DateTimeOffset until, CancellationToken cancellationToken)
     {
-        var labelled = new List<(int Rows, string? Outputs, string Label)>();
-        if (output is not null)
-        {
-            await using var command = db.Command($"""
-                SELECT c.rows, (c.outputs -> @output)::text, f.label::text
-                FROM captures c
-                JOIN feedback f ON f.model = c.model AND (f.request_id = c.request_id OR f.request_id = c.oip_id)
-                WHERE c.model = @model AND c.version = @version
-                  AND (@since::timestamptz IS NULL OR c.captured_at >= @since) AND c.captured_at < @until
-                ORDER BY c.captured_at DESC
-                LIMIT {CaptureReader.MaxCaptures}
-                """);
-            command.Bind("model", version.Model);
-            command.Bind("version", version.Version);
-            command.Bind("output", output);
-            command.Bind("since", since?.ToUniversalTime());
-            command.Bind("until", until.ToUniversalTime());
-            labelled = await command.ReadAllAsync(reader => (reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2)), cancellationToken);
-        }
+        var labelled = await LabelledAsync(db, version, output, since, until, cancellationToken);
         var unmatched = await UnmatchedAsync(db, version.Model, cancellationToken);
         var (scores, count, unusable) = Score(version.IsClassifier, labelled);
         return new QualityReport(version.Model, version.Version, version.Task, output, new QualityWindow(since, until), count, scores.Metrics, scores.Classes,
             labelled.Count, unusable, unmatched);
+    }
+
+    /// <summary>The version's captures in the window that have a label, newest first: rows, the output's tensor, the label.</summary>
+    public static async Task<List<(int Rows, string? Outputs, string Label)>> LabelledAsync(
+        Db db, MonitoredVersion version, string? output, DateTimeOffset? since, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        if (output is null)
+        {
+            return [];
+        }
+        await using var command = db.Command($"""
+            SELECT c.rows, (c.outputs -> @output)::text, f.label::text
+            FROM captures c
+            JOIN feedback f ON f.model = c.model AND (f.request_id = c.request_id OR f.request_id = c.oip_id)
+            WHERE c.model = @model AND c.version = @version
+              AND (@since::timestamptz IS NULL OR c.captured_at >= @since) AND c.captured_at < @until
+            ORDER BY c.captured_at DESC
+            LIMIT {CaptureReader.MaxCaptures}
+            """);
+        command.Bind("model", version.Model);
+        command.Bind("version", version.Version);
+        command.Bind("output", output);
+        command.Bind("since", since?.ToUniversalTime());
+        command.Bind("until", until.ToUniversalTime());
+        return await command.ReadAllAsync(reader => (reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2)), cancellationToken);
     }
 
     /// <summary>Pairs every labelled row with its prediction and scores them; returns the scores, the rows used and the captures left out.</summary>

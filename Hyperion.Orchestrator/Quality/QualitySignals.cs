@@ -7,15 +7,15 @@ namespace Hyperion.Orchestrator.Quality;
 /// The model-quality gauges (meter <c>Hyperion.Orchestrator.Quality</c>), which the published drift alert and the
 /// Grafana dashboard read: <c>hyperion_orchestrator_model_drift_score{model,version}</c> (the latest verdict's share of
 /// drifted features) and <c>hyperion_orchestrator_model_quality{model,version,metric}</c> (accuracy, macro_f1, mae,
-/// rmse). Every orchestrator replica exports the drift scores it reads back from <c>drift_results</c>, whichever
-/// replica computed them.
+/// rmse). Every orchestrator replica exports what it reads back from <c>drift_results</c> and <c>quality_results</c>
+/// each interval, whichever replica computed them.
 /// </summary>
 internal sealed class QualitySignals
 {
     public const string MeterName = "Hyperion.Orchestrator.Quality";
 
     private ConcurrentDictionary<(string Model, long Version), double> _drift = new();
-    private readonly ConcurrentDictionary<(string Model, long Version, string Metric), double> _quality = new();
+    private ConcurrentDictionary<(string Model, long Version, string Metric), double> _quality = new();
 
     public QualitySignals(IMeterFactory meterFactory)
     {
@@ -42,13 +42,9 @@ internal sealed class QualitySignals
     public void ReplaceDrift(IEnumerable<(string Model, long Version, double Score)> scores) =>
         _drift = new ConcurrentDictionary<(string, long), double>(scores.Select(s => KeyValuePair.Create((s.Model, s.Version), s.Score)));
 
-    public void Quality(string model, long version, IReadOnlyDictionary<string, double> metrics)
-    {
-        foreach (var (metric, value) in metrics)
-        {
-            _quality[(model, version, metric)] = value;
-        }
-    }
+    /// <summary>Replaces every quality metric with the latest ones stored.</summary>
+    public void ReplaceQuality(IEnumerable<(string Model, long Version, string Metric, double Value)> metrics) =>
+        _quality = new ConcurrentDictionary<(string, long, string), double>(metrics.Select(m => KeyValuePair.Create((m.Model, m.Version, m.Metric), m.Value)));
 
     private IEnumerable<Measurement<double>> ObserveDrift() =>
         _drift.Select(entry => new Measurement<double>(entry.Value,

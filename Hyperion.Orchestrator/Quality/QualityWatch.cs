@@ -19,7 +19,6 @@ namespace Hyperion.Orchestrator.Quality;
 internal sealed partial class QualityWatch(
     NpgsqlDataSource dataSource,
     WebhookOutbox outbox,
-    QualitySignals signals,
     TimeProvider time,
     IOptions<QualityOptions> options,
     ILogger<QualityWatch> logger)
@@ -31,7 +30,11 @@ internal sealed partial class QualityWatch(
         var now = time.GetUtcNow();
         var output = monitoring?.PredictionOutput ?? version.FirstOutput;
         var report = await QualityReader.ReadAsync(db, version, output, now.AddHours(-settings.QualityWindowHours), now, cancellationToken);
-        signals.Quality(version.Model, version.Version, report.Metrics);
+        await using (var saved = await Db.OpenAsync(dataSource, cancellationToken))
+        {
+            // Outside the judgement's transaction, which commits only when the verdict changes.
+            await QualityResultStore.SaveAsync(saved, version.Model, version.Version, report.Metrics, cancellationToken);
+        }
         if (!version.IsClassifier || version.RegisteredAccuracy is not { } registered || report.Count < settings.MinLabelledRows)
         {
             return;

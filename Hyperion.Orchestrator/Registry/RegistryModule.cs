@@ -1,5 +1,7 @@
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Registry.Artifacts;
+using Hyperion.Orchestrator.Registry.Cards;
+using Hyperion.Orchestrator.Registry.Lifecycle;
 using Hyperion.Orchestrator.Registry.Validation;
 using Hyperion.Orchestrator.Security;
 using Microsoft.Extensions.Options;
@@ -19,6 +21,8 @@ internal static class RegistryModule
         builder.Services.AddHostedService<ArtifactOrphanSweeper>();
         builder.Services.AddSingleton<ArtifactInspector>();
         builder.Services.AddSingleton<RegistryStore>();
+        builder.Services.AddSingleton<VersionLifecycleStore>();
+        builder.Services.AddSingleton<ModelCardStore>();
         builder.Services.AddSingleton<VersionUpload>();
         builder.Services.AddSingleton<RegistryMetrics>();
         return builder;
@@ -32,6 +36,8 @@ internal static class RegistryModule
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable); // the filter's answer, which no handler's type shows
         registry.MapModelEndpoints();
         registry.MapVersionEndpoints();
+        registry.MapVersionLifecycleEndpoints();
+        registry.MapModelCardEndpoints();
         return api;
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Hyperion.Orchestrator.Registry.Lineage;
 
 namespace Hyperion.Orchestrator.Registry;
 
@@ -41,7 +42,7 @@ internal sealed record ModelDetail(
         Versions: versions);
 }
 
-internal sealed record VersionSummary(long Version, string Digest, long SizeBytes, string CreatedBy, DateTimeOffset CreatedAt);
+internal sealed record VersionSummary(long Version, string Digest, long SizeBytes, string CreatedBy, DateTimeOffset CreatedAt, VersionStage Stage);
 
 /// <summary>One immutable version: its artifact (by digest), config, signature, lineage and baseline profile.</summary>
 internal sealed record VersionResource(
@@ -55,10 +56,14 @@ internal sealed record VersionResource(
     JsonNode Lineage,
     JsonNode? BaselineProfile,
     string CreatedBy,
-    DateTimeOffset CreatedAt)
+    DateTimeOffset CreatedAt,
+    VersionStage Stage)
 {
     /// <summary>Where the artifact's bytes are downloaded from.</summary>
     public string ArtifactUrl => $"/api/v1/models/{Uri.EscapeDataString(Model)}/versions/{Version}/artifact";
+
+    /// <summary>The lineage as the registry reads it (git commit, datasets, parameters, metrics, parent, run), beside the lineage as given.</summary>
+    public NormalizedLineage LineageNormalized => LineageReader.Read(Lineage as JsonObject ?? []);
 }
 
 /// <summary>A version to insert once its artifact is stored and validated; the number is assigned on insert.</summary>

@@ -18,8 +18,8 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
         (SELECT max(v.version) FROM model_versions v WHERE v.model = m.name)
         """;
 
-    private const string VersionColumns =
-        "model, version, digest, size_bytes, format, config, signature, lineage, baseline_profile, created_by, created_at";
+    internal const string VersionColumns =
+        "model, version, digest, size_bytes, format, config, signature, lineage, baseline_profile, created_by, created_at, stage";
 
     /// <summary>Inserts the model; null when the name is taken.</summary>
     public async Task<ModelResource?> CreateModelAsync(
@@ -100,7 +100,7 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
     public async Task<List<VersionSummary>?> ListVersionsAsync(string model, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT v.version, v.digest, v.size_bytes, v.created_by, v.created_at
+            SELECT v.version, v.digest, v.size_bytes, v.created_by, v.created_at, v.stage
             FROM models m LEFT JOIN model_versions v ON v.model = m.name
             WHERE m.name = @model
             ORDER BY v.version DESC
@@ -113,7 +113,7 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
             versions ??= [];
             if (!reader.IsDBNull(0))
             {
-                versions.Add(new VersionSummary(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4)));
+                versions.Add(new VersionSummary(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4), ParseStage(reader.GetString(5))));
             }
         }
         return versions;
@@ -129,29 +129,32 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Inserts the next version of the model with its audit entry. The model row is locked first, so concurrent
-    /// registrations of one model get distinct, consecutive numbers. Null when there is no such model.
+    /// Inserts the next version of the model with its audit entry. Numbers come from the model row
+    /// (<c>models.last_version</c>), whose update serialises concurrent registrations of one model, so they are
+    /// distinct, consecutive, and never those of a deleted version. Null when there is no such model.
     /// </summary>
     public async Task<VersionResource?> RegisterVersionAsync(NewVersion version, CancellationToken cancellationToken)
     {
         await using var db = await Db.BeginAsync(dataSource, cancellationToken);
-        await using (var lockModel = db.Command("SELECT 1 FROM models WHERE name = @model FOR UPDATE"))
+        long number;
+        await using (var next = db.Command("UPDATE models SET last_version = last_version + 1, updated_at = now() WHERE name = @model RETURNING last_version"))
         {
-            lockModel.Bind("model", version.Model);
-            if (await lockModel.ExecuteScalarAsync(cancellationToken) is null)
+            next.Bind("model", version.Model);
+            if (await next.ExecuteScalarAsync(cancellationToken) is not long assigned)
             {
                 return null;
             }
+            number = assigned;
         }
         VersionResource registered;
         await using (var insert = db.Command($"""
             INSERT INTO model_versions (model, version, digest, size_bytes, format, config, signature, lineage, baseline_profile, created_by)
-            SELECT @model, coalesce(max(version), 0) + 1, @digest, @size_bytes, @format, @config, @signature, @lineage, @baseline_profile, @created_by
-            FROM model_versions WHERE model = @model
+            VALUES (@model, @version, @digest, @size_bytes, @format, @config, @signature, @lineage, @baseline_profile, @created_by)
             RETURNING {VersionColumns}
             """))
         {
             insert.Bind("model", version.Model);
+            insert.Bind("version", number);
             insert.Bind("digest", version.Digest);
             insert.Bind("size_bytes", version.SizeBytes);
             insert.Bind("format", version.Format);
@@ -163,11 +166,6 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             registered = ReadVersion(reader);
-        }
-        await using (var touch = db.Command("UPDATE models SET updated_at = now() WHERE name = @model"))
-        {
-            touch.Bind("model", version.Model);
-            await touch.ExecuteNonQueryAsync(cancellationToken);
         }
         await AuditLog.AppendAsync(db, new AuditEntry(
             Actor: version.CreatedBy,
@@ -199,7 +197,9 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
         VersionCount: reader.GetInt64(7),
         LatestVersion: reader.IsDBNull(8) ? null : reader.GetInt64(8));
 
-    private static VersionResource ReadVersion(NpgsqlDataReader reader) => new(
+    public static VersionStage ParseStage(string stage) => StoredNames<VersionStage>.Parse(stage, "model_versions.stage");
+
+    internal static VersionResource ReadVersion(NpgsqlDataReader reader) => new(
         Model: reader.GetString(0),
         Version: reader.GetInt64(1),
         Digest: reader.GetString(2),
@@ -210,5 +210,6 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
         Lineage: JsonNode.Parse(reader.GetString(7))!,
         BaselineProfile: reader.IsDBNull(8) ? null : JsonNode.Parse(reader.GetString(8)),
         CreatedBy: reader.GetString(9),
-        CreatedAt: reader.GetFieldValue<DateTimeOffset>(10));
+        CreatedAt: reader.GetFieldValue<DateTimeOffset>(10),
+        Stage: ParseStage(reader.GetString(11)));
 }

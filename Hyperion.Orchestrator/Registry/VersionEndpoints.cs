@@ -65,15 +65,15 @@ internal static class VersionEndpoints
     }
 
     // The version is taken as text so that "/versions/latest" gets a message, not a bare routing 404.
-    private static long? ParseVersion(string version) =>
+    internal static long? ParseVersion(string version) =>
         long.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number >= 1
             ? number
             : null;
 
-    private static BadRequestProblem NotAVersion(string version) =>
+    internal static BadRequestProblem NotAVersion(string version) =>
         ApiProblems.BadRequest($"version '{version}' is not a version number; expected a positive integer");
 
-    private static async Task<(VersionResource? Version, NotFoundProblem? Missing)> FindAsync(
+    internal static async Task<(VersionResource? Version, NotFoundProblem? Missing)> FindAsync(
         string model, long number, RegistryStore store, CancellationToken cancellationToken)
     {
         var found = await store.GetVersionAsync(model, number, cancellationToken);
@@ -81,8 +81,9 @@ internal static class VersionEndpoints
         {
             return (found, null);
         }
-        return (null, await store.GetModelAsync(model, cancellationToken) is null
-            ? ModelEndpoints.ModelNotFound(model)
-            : ApiProblems.NotFound($"model '{model}' has no version {number}; GET /api/v1/models/{model}/versions lists them"));
+        return (null, await store.GetModelAsync(model, cancellationToken) is null ? ModelEndpoints.ModelNotFound(model) : NoSuchVersion(model, number));
     }
+
+    internal static NotFoundProblem NoSuchVersion(string model, long number) =>
+        ApiProblems.NotFound($"model '{model}' has no version {number}; GET /api/v1/models/{model}/versions lists them");
 }

@@ -7,6 +7,7 @@ using Hyperion.Contracts.ControlPlane;
 using Hyperion.Contracts.Models;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Registry.Artifacts;
+using Hyperion.Orchestrator.Registry.Lineage;
 using Hyperion.Orchestrator.Registry.Validation;
 using Hyperion.Orchestrator.Security;
 using Microsoft.AspNetCore.Http.Features;
@@ -182,7 +183,8 @@ internal sealed partial class VersionUpload(
         {
             return ApiProblems.BadRequest(lineageError!);
         }
-        if (LineageCheck.Check(lineage) is { Count: > 0 } lineageErrors)
+        LineageReader.Read(lineage, out var lineageErrors);
+        if (lineageErrors.Count > 0)
         {
             return ApiProblems.Invalid(lineageErrors, "the lineage part has fields of the wrong type; see errors.");
         }

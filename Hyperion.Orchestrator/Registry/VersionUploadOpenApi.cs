@@ -27,7 +27,7 @@ internal static class VersionUploadOpenApi
                             {
                                 [VersionUpload.ArtifactPart] = Text("The model file (ONNX).", "binary"),
                                 [VersionUpload.ConfigPart] = Text("The repository config (config.json) as JSON; completed from the model when absent."),
-                                [VersionUpload.LineagePart] = Text("Lineage as a JSON object: git_commit, dataset_uri, dataset_version, parameters, metrics, created_by, ..."),
+                                [VersionUpload.LineagePart] = Text("Lineage as any JSON object, kept as given: git_commit, dataset (a name, URI or object), dataset_version, parameters or params, metrics, parent_version, run_id, ... (MLflow and DVC forms are read; see lineage_normalized)"),
                                 [VersionUpload.BaselineProfilePart] = Text("Per-feature histograms of the training inputs as a JSON object: input, rows, bins, features."),
                             },
                         },

@@ -16,7 +16,12 @@ namespace Hyperion.Orchestrator.Rollouts;
 /// order the controller takes them in, and records the change like the controller's decisions: with the caller as
 /// actor, and the arms' numbers in the step so far as evidence.
 /// </summary>
-internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecorder recorder, ArmStatisticsReader statistics, IOptions<RolloutOptions> options)
+internal sealed class RolloutCommands(
+    NpgsqlDataSource dataSource,
+    RolloutRecorder recorder,
+    ArmStatisticsReader statistics,
+    QualityGateReader qualityGates,
+    IOptions<RolloutOptions> options)
 {
     public Task<CommandResult> PromoteAsync(string model, string actor, CancellationToken cancellationToken) =>
         RunAsync(model, cancellationToken, context =>
@@ -202,7 +207,8 @@ internal sealed class RolloutCommands(NpgsqlDataSource dataSource, RolloutRecord
                 Canary: canary.Since(baseline.Canary),
                 Stable: stable.Since(baseline.Stable),
                 StableSinceStart: rollout.StableAtStart is { } start && start.Version == serving ? stable.Since(start) : null,
-                LatencyFloorMs: options.Value.LatencyGateFloorMs)).Evidence;
+                LatencyFloorMs: options.Value.LatencyGateFloorMs,
+                Quality: await qualityGates.ReadAsync(deployment.Spec, rollout, serving, CancellationToken.None))).Evidence;
         }
         catch (StatisticsUnavailableException)
         {

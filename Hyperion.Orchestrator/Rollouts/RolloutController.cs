@@ -21,6 +21,7 @@ internal sealed partial class RolloutController(
     NpgsqlDataSource dataSource,
     SnapshotReader snapshots,
     ArmStatisticsReader statistics,
+    QualityGateReader qualityGates,
     RolloutRecorder recorder,
     RolloutMetrics metrics,
     IOptions<RolloutOptions> options,
@@ -170,7 +171,8 @@ internal sealed partial class RolloutController(
             Canary: current.Canary.Since(rollout.Baseline.Canary),
             Stable: current.Stable.Since(rollout.Baseline.Stable),
             StableSinceStart: rollout.StableAtStart is { } start && start.Version == serving ? current.Stable.Since(start) : null,
-            LatencyFloorMs: options.Value.LatencyGateFloorMs));
+            LatencyFloorMs: options.Value.LatencyGateFloorMs,
+            Quality: await qualityGates.ReadAsync(deployment.Spec, rollout, serving.Value, cancellationToken)));
 
         var canary = deployment.Spec.Canary!;
         switch (decision.Action)

@@ -9,19 +9,19 @@ using Npgsql;
 namespace Hyperion.Orchestrator.Rollouts;
 
 /// <summary>The rollout and shadow parts of a deployment's status, from the rollout row and the gateways' counters.</summary>
-internal sealed class RolloutStatusReader(NpgsqlDataSource dataSource, ArmStatisticsReader statistics, IOptions<RolloutOptions> options)
+internal sealed class RolloutStatusReader(NpgsqlDataSource dataSource, ArmStatisticsReader statistics, QualityGateReader qualityGates, IOptions<RolloutOptions> options)
 {
     public async Task<DeploymentView> DescribeAsync(DeploymentRecord deployment, DeploymentView view, CancellationToken cancellationToken)
     {
         var rollout = await RolloutStore.ReadAsync(dataSource, deployment.Model, cancellationToken);
         return view with
         {
-            Rollout = await RolloutAsync(deployment, rollout),
+            Rollout = await RolloutAsync(deployment, rollout, cancellationToken),
             ShadowAnalysis = deployment.Spec.Shadow is { } shadow ? await ShadowAsync(deployment.Model, shadow.Version) : null,
         };
     }
 
-    private async Task<RolloutView?> RolloutAsync(DeploymentRecord deployment, RolloutRecord? rollout)
+    private async Task<RolloutView?> RolloutAsync(DeploymentRecord deployment, RolloutRecord? rollout, CancellationToken cancellationToken)
     {
         if ((rollout is null || rollout.Revision != deployment.Revision) && CanaryPlan.Of(deployment.Spec.Canary) is { } plan)
         {
@@ -36,7 +36,7 @@ internal sealed class RolloutStatusReader(NpgsqlDataSource dataSource, ArmStatis
         }
         if (!rollout.IsActive)
         {
-            return View(rollout, rollout.Evidence?["arms"]?.DeepClone(), analysis: null);
+            return View(rollout, rollout.Evidence?["arms"]?.DeepClone(), analysis: null) with { Quality = rollout.Evidence?["quality"]?.DeepClone() };
         }
         if (rollout.StepStartedAt is not { } started || rollout.Baseline is not { } baseline || deployment.ServingStable is not { } serving)
         {
@@ -54,14 +54,18 @@ internal sealed class RolloutStatusReader(NpgsqlDataSource dataSource, ArmStatis
                 Canary: canary,
                 Stable: stable,
                 StableSinceStart: null,
-                LatencyFloorMs: options.Value.LatencyGateFloorMs));
+                LatencyFloorMs: options.Value.LatencyGateFloorMs,
+                Quality: await qualityGates.ReadAsync(deployment.Spec, rollout, serving, cancellationToken)));
             var analysis = decision.Action switch
             {
                 RolloutAction.Wait => decision.Reason,
                 _ when rollout.State == RolloutState.Paused && decision.Action != RolloutAction.RollBack => "paused, so it does not move on: " + decision.Reason,
                 _ => "deciding: " + decision.Reason,
             };
-            return View(rollout, JsonSerializer.SerializeToNode(decision.Evidence.Arms, ControlPlaneJson.Options), analysis);
+            return View(rollout, JsonSerializer.SerializeToNode(decision.Evidence.Arms, ControlPlaneJson.Options), analysis) with
+            {
+                Quality = decision.Evidence.Quality is { } quality ? JsonSerializer.SerializeToNode(quality, ControlPlaneJson.Options) : null,
+            };
         }
         catch (StatisticsUnavailableException ex)
         {

@@ -23,7 +23,11 @@ internal sealed record RolloutView(
     string? Analysis,
     long StableVersion,
     long CanaryVersion,
-    long StartedRevision);
+    long StartedRevision)
+{
+    /// <summary>With quality gates: each arm's accuracy and the shadow agreement since the rollout started (live while it runs; the last decision's after).</summary>
+    public JsonNode? Quality { get; init; }
+}
 
 internal sealed record LastDecisionView(string Action, DateTimeOffset At, string? Reason);
 

@@ -7,6 +7,7 @@ internal static class RolloutsModule
     {
         builder.Services.AddValidatedOptions<RolloutOptions, RolloutOptionsValidator>(builder.Configuration, RolloutOptions.SectionName);
         builder.Services.AddSingleton<ArmStatisticsReader>();
+        builder.Services.AddSingleton<QualityGateReader>();
         builder.Services.AddSingleton<RolloutMetrics>();
         builder.Services.AddSingleton<RolloutRecorder>();
         builder.Services.AddSingleton<RolloutCommands>();

@@ -81,7 +81,7 @@ public sealed class DeploymentBadInputTests(HyperionAppFixture hyperion)
     [InlineData("""{"stable": 1, "shadow": {"version": 1}}""", "shadow.version", "must differ from stable (1)")]
     [InlineData("""{"stable": 1, "canary": {"version": 2, "steps": [10, 5, 100]}}""", "canary.steps", "must increase, got 5 after 10")]
     [InlineData("""{"stable": 1, "canary": {"version": 2, "steps": [0, 50]}}""", "canary.steps", "must be percents in 1..100, got 0")]
-    [InlineData("""{"stable": 1, "canary": {"version": 2, "percent": 10, "step_seconds": 5}}""", "canary", "step_seconds, min_requests, max_error_rate_delta and max_p95_latency_ratio belong to a canary plan")]
+    [InlineData("""{"stable": 1, "canary": {"version": 2, "percent": 10, "step_seconds": 5}}""", "canary", "step_seconds, min_requests, max_error_rate_delta, max_p95_latency_ratio, max_accuracy_drop, min_agreement and min_quality_samples belong to a canary plan")]
     [InlineData("""{"stable": 1, "canary": {"version": 2, "steps": [50], "percent": 10}}""", "canary.percent", "must be left out with a plan")]
     [InlineData("""{"stable": 1, "cache": {"enabled": true, "ttl_seconds": 0}}""", "cache.ttl_seconds", "must be 1 or more, got 0")]
     [InlineData("""{"stable": 1, "replicas": 0}""", "replicas", "must be 1 or more")]

@@ -52,6 +52,11 @@ public sealed class DeploymentSpecValidatorTests
     [InlineData("""{"stable": 1, "canary": {"version": 2, "steps": [10], "max_error_rate_delta": 1.5}}""", "canary.max_error_rate_delta")]
     [InlineData("""{"stable": 1, "canary": {"version": 2, "steps": [10], "max_p95_latency_ratio": 0}}""", "canary.max_p95_latency_ratio")]
     [InlineData("""{"stable": 1, "canary": {"percent": 10}}""", "canary.version")]
+    [InlineData("""{"stable": 1, "canary": {"version": 2, "percent": 10, "max_accuracy_drop": 0.05}}""", "canary")]
+    [InlineData("""{"stable": 1, "canary": {"version": 2, "steps": [10], "max_accuracy_drop": 5}, "monitoring": {}}""", "canary.max_accuracy_drop")]
+    [InlineData("""{"stable": 1, "canary": {"version": 2, "steps": [10], "min_agreement": -0.1}, "shadow": {"version": 2}, "monitoring": {}}""", "canary.min_agreement")]
+    [InlineData("""{"stable": 1, "canary": {"version": 2, "steps": [10], "max_accuracy_drop": 0.05, "min_quality_samples": 0}, "monitoring": {}}""", "canary.min_quality_samples")]
+    [InlineData("""{"stable": 1, "canary": {"version": 2, "steps": [10], "min_quality_samples": 10}}""", "canary.min_quality_samples")]
     [InlineData("""{"stable": 1, "batching": {"max_queue_delay_microseconds": -5}}""", "batching.max_queue_delay_microseconds")]
     [InlineData("""{"stable": 1, "batching": {"max_queue_size": -1}}""", "batching.max_queue_size")]
     [InlineData("""{"stable": 1, "batching": {"default_timeout_microseconds": -1}}""", "batching.default_timeout_microseconds")]
@@ -62,6 +67,22 @@ public sealed class DeploymentSpecValidatorTests
     public void Out_of_range_fields_are_refused(string json, string field)
     {
         Assert.Contains(field, Invalid(json).Keys);
+    }
+
+    [Fact]
+    public void Quality_gates_say_what_else_they_need_monitoring_and_for_agreement_a_shadow_of_the_canary()
+    {
+        var unmonitored = Invalid("""{"stable": 1, "canary": {"version": 2, "steps": [10], "max_accuracy_drop": 0.05}, "monitoring": {"sample_percent": 0}}""");
+        Assert.Equal("reads the arms' captured predictions, so it needs monitoring: add \"monitoring\": {\"sample_percent\": 100} (or another share above 0)",
+            Assert.Single(unmonitored["canary.max_accuracy_drop"]));
+
+        var unshadowed = Invalid("""{"stable": 1, "canary": {"version": 2, "steps": [10], "min_agreement": 0.9}, "shadow": {"version": 3}, "monitoring": {}}""");
+        Assert.Equal("compares the canary's predictions with stable's on the same requests, which only a shadow copy of the canary version gives: add \"shadow\": {\"version\": 2} (the shadow is version 3)",
+            Assert.Single(unshadowed["canary.min_agreement"]));
+
+        var spec = Valid("""{"stable": 1, "canary": {"version": 2, "steps": [10, 100], "max_accuracy_drop": 0.05, "min_agreement": 0.9}, "shadow": {"version": 2}, "monitoring": {"sample_percent": 20}}""");
+        Assert.Equal((0.05, 0.9, 50L), (spec.Canary!.MaxAccuracyDrop!.Value, spec.Canary.MinAgreement!.Value, spec.Canary.MinQualitySamples!.Value));
+        Assert.Null(Valid("""{"stable": 1, "canary": {"version": 2, "steps": [10]}}""").Canary!.MinQualitySamples);
     }
 
     [Fact]

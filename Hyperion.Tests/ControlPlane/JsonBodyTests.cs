@@ -53,7 +53,7 @@ public sealed class JsonBodyTests
         """unknown field 'canery' at $.canery (the fields there are stable, canary, shadow, cache, batching, max_batch_size, instances, pool, replicas, monitoring); expected {"stable": 1}.""")]
     [InlineData(
         """{"stable": 1, "canary": {"version": 2, "percnt": 10}}""",
-        """unknown field 'percnt' at $.canary.percnt (the fields there are version, percent, steps, step_seconds, min_requests, max_error_rate_delta, max_p95_latency_ratio); expected {"stable": 1}.""")]
+        """unknown field 'percnt' at $.canary.percnt (the fields there are version, percent, steps, step_seconds, min_requests, max_error_rate_delta, max_p95_latency_ratio, max_accuracy_drop, min_agreement, min_quality_samples); expected {"stable": 1}.""")]
     public async Task An_unknown_field_is_400_naming_it_and_the_fields_beside_it(string body, string detail)
     {
         Assert.Equal(detail, await ProblemAsync<DeploymentRequest>(body, DeploymentRequest.Example));

@@ -252,6 +252,49 @@ public sealed partial class KubernetesManifestTests(PublishedTreeFixture tree) :
     }
 
     [Fact]
+    public async Task The_drift_schedule_is_a_suspended_CronJob_that_posts_to_the_orchestrator_with_a_key_from_a_Secret()
+    {
+        foreach (var overlay in s_overlays)
+        {
+            var objects = await tree.RenderAsync(overlay);
+            var cronJob = objects.Single(o => o.Kind() == "CronJob");
+            Assert.Equal(DriftSchedule.Name, cronJob.Name());
+            Assert.Equal("true", (string?)cronJob["spec"]!["suspend"]);
+            Assert.Equal("Forbid", (string?)cronJob["spec"]!["concurrencyPolicy"]);
+            Assert.Equal("*/5 * * * *", (string?)cronJob["spec"]!["schedule"]);
+            var pod = cronJob["spec"]!["jobTemplate"]!["spec"]!["template"]!["spec"]!;
+            Assert.Equal("false", (string?)pod["automountServiceAccountToken"]);
+            Assert.Equal("true", (string?)pod["securityContext"]!["runAsNonRoot"]);
+            var container = pod["containers"]![0]!;
+            Assert.Equal("true", (string?)container["securityContext"]!["readOnlyRootFilesystem"]);
+            Assert.NotNull(container["resources"]?["limits"]?["memory"]);
+
+            // It calls the orchestrator's Service on its HTTP port, the way a client does: POST with a Bearer key.
+            var orchestratorService = objects.Single(o => o.Kind() == "Service" && o.Name() == "orchestrator");
+            var httpPort = (string)orchestratorService["spec"]!["ports"].Objects().Single(p => (string?)p["name"] == "http")["port"]!;
+            var args = container["args"]!.AsArray().Select(a => (string)a!).ToList();
+            Assert.Equal($"http://orchestrator:{httpPort}/api/v1/drift/run", args[^1]);
+            Assert.Equal("POST", args[args.IndexOf("-X") + 1]);
+            Assert.Equal("Authorization: Bearer $(HYPERION_API_KEY)", args[args.IndexOf("-H") + 1]);
+            var key = container["env"].Objects().Single(v => (string?)v["name"] == "HYPERION_API_KEY");
+            Assert.Equal(DriftSchedule.SecretName, (string?)key["valueFrom"]!["secretKeyRef"]!["name"]);
+
+            // Its pods reach the orchestrator's HTTP port and nothing else; the orchestrator takes them in.
+            var policies = objects.Where(o => o.Kind() == "NetworkPolicy" && o["spec"]!["podSelector"]!["matchLabels"] is not null).ToList();
+            var jobs = policies.Where(p => PodsSelected(p) == DriftSchedule.Name).ToList();
+            var egress = Assert.Single(jobs.SelectMany(p => p["spec"]!["egress"].Objects()));
+            Assert.Equal("orchestrator", (string?)egress["to"]![0]!["podSelector"]!["matchLabels"]![KubernetesLabels.Name]);
+            var targetPort = (string)orchestratorService["spec"]!["ports"].Objects().Single(p => (string?)p["name"] == "http")["targetPort"]!;
+            var orchestratorDeployment = objects.Single(o => o.Kind() == "Deployment" && o.Name() == "orchestrator");
+            var containerPort = (string)orchestratorDeployment["spec"]!["template"]!["spec"]!["containers"]![0]!["ports"].Objects().Single(p => (string?)p["name"] == targetPort)["containerPort"]!;
+            Assert.Equal(containerPort, (string?)egress["ports"]![0]!["port"]);
+            Assert.Contains(policies.Where(p => PodsSelected(p) == "orchestrator").SelectMany(p => p["spec"]!["ingress"].Objects()),
+                rule => rule["from"].Objects().Any(peer => (string?)peer["podSelector"]?["matchLabels"]?[KubernetesLabels.Name] == DriftSchedule.Name)
+                        && rule["ports"].Objects().Any(port => (string?)port["port"] == containerPort));
+        }
+    }
+
+    [Fact]
     public async Task Inference_runs_a_CPU_pool_and_a_GPU_pool_that_scales_to_zero_on_queue_depth()
     {
         var objects = await tree.RenderAsync(KubernetesPublisher.ProdOverlay);

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Hyperion.Tests.ControlPlane;
 using Hyperion.Tests.Rollouts;
+using Npgsql;
 
 namespace Hyperion.Tests.Quality;
 
@@ -230,6 +231,45 @@ public sealed class QualityGraphTests(RolloutAppFixture hyperion)
             body => body["points"]!.AsArray().Any(point => point!["trigger"]!.GetValue<string>() == "schedule" && point["rows"]!.GetValue<long>() == 100),
             "a scheduled drift result over the 100 captured rows");
         Assert.Equal(model, history["model"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_round_asked_for_from_outside_computes_every_monitored_version_and_prunes_old_history()
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = await RegisterAsync(api, "drift-round");
+        await RegistryTestData.UploadOkAsync(api, model, RegistryTestData.Digits);
+        await DeploymentTestSupport.PutOkAsync(api, model,
+            """{"stable": 1, "shadow": {"version": 2, "percent": 0}, "monitoring": {"sample_percent": 0, "drift": {"min_rows": 100}}}""");
+        await CaptureRows.InsertBatchesAsync(Postgres, model, 1, $"{model}-r", CaptureRows.FromBaseline(100, seed: 9));
+        // A result from long ago, past the default 90 days of history: pruned once a newer one exists.
+        await using (var connection = new NpgsqlConnection(hyperion.GetConnectionString("hyperion")))
+        {
+            await connection.OpenAsync();
+            await using var old = new NpgsqlCommand("""
+                INSERT INTO drift_results (model, version, computed_at, trigger, window_start, window_end, rows, score, drifted, result)
+                VALUES ($1, 1, now() - interval '200 days', 'schedule', now() - interval '201 days', now() - interval '200 days', 5, 0, false, '{}')
+                """, connection);
+            old.Parameters.Add(new NpgsqlParameter { Value = model });
+            await old.ExecuteNonQueryAsync();
+        }
+
+        using var response = await api.PostAsync("/api/v1/drift/run", content: null);
+        var round = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, round.ToJsonString());
+        var mine = round["versions"]!.AsArray().Where(entry => entry!["model"]!.GetValue<string>() == model).ToDictionary(entry => entry!["version"]!.GetValue<long>());
+        Assert.Equal(100, mine[1]!["rows"]!.GetValue<long>());
+        Assert.False(mine[1]!["drifted"]!.GetValue<bool>(), mine[1]!.ToJsonString());
+        Assert.Contains("no baseline_profile", mine[2]!["reason"]!.GetValue<string>());
+
+        var history = await GetOkAsync(api, $"/api/v1/models/{model}/drift/history?version=1&limit=100");
+        var points = history["points"]!.AsArray();
+        Assert.Contains(points, point => point!["rows"]!.GetValue<long>() == 100);
+        Assert.DoesNotContain(points, point => point!["rows"]!.GetValue<long>() == 5);
+
+        using var infer = hyperion.CreateApiClient(key: "hyp_not-a-key");
+        using var refused = await infer.PostAsync("/api/v1/drift/run", content: null);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
     }
 
     private static async Task<string> RegisterAsync(HttpClient api, string prefix)

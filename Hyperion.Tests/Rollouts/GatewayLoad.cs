@@ -71,7 +71,8 @@ internal sealed class GatewayLoad : IAsyncDisposable
                 using var response = await _client.PostAsync($"/v2/models/{_model}/infer", new StringContent(body, Encoding.UTF8, "application/json"), _stop.Token);
                 var text = await response.Content.ReadAsStringAsync(_stop.Token);
                 var version = response.Headers.TryGetValues("X-Hyperion-Model-Version", out var values) ? values.Single() : "?";
-                _results.Enqueue(new LoadResult(at, response.StatusCode, version, response.StatusCode == HttpStatusCode.OK ? null : text));
+                var requestId = response.Headers.TryGetValues("X-Request-Id", out var ids) ? ids.Single() : null;
+                _results.Enqueue(new LoadResult(at, response.StatusCode, version, response.StatusCode == HttpStatusCode.OK ? null : text) { RequestId = requestId });
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -99,4 +100,7 @@ internal sealed class GatewayLoad : IAsyncDisposable
 internal sealed record LoadResult(TimeSpan At, HttpStatusCode Status, string Version, string? Error)
 {
     public bool Ok => Status == HttpStatusCode.OK;
+
+    /// <summary>The <c>X-Request-Id</c> the gateway answered with, which feedback names.</summary>
+    public string? RequestId { get; init; }
 }

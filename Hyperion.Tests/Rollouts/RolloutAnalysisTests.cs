@@ -74,6 +74,64 @@ public sealed class RolloutAnalysisTests
     }
 
     [Fact]
+    public void A_canary_less_accurate_than_stable_by_more_than_the_drop_rolls_back_at_once()
+    {
+        var plan = Plan with { MaxAccuracyDrop = 0.05, MinQualitySamples = 40 };
+        var quality = new QualityMeasurement(new ArmAccuracy(1, 60, 0.95), new ArmAccuracy(2, 40, 0.85), null);
+
+        var decision = Decide(step: 0, seconds: 1, canary: Arm(2, 100, 0, 5), stable: Arm(1, 900, 0, 5), plan: plan, quality: quality);
+
+        Assert.Equal(RolloutAction.RollBack, decision.Action);
+        Assert.Contains("accuracy 85.0 % on canary version 2 (40 labelled rows) vs 95.0 % on stable version 1 (60)", decision.Reason);
+        Assert.Contains("10 points below stable, more than max_accuracy_drop 0.05 (5 points)", decision.Reason);
+        Assert.Equal(0.1, decision.Evidence.Quality!.AccuracyDrop!.Value, 6);
+        Assert.Equal(0.05, decision.Evidence.Gates.MaxAccuracyDrop);
+
+        // Within the drop the canary moves on as before.
+        var close = quality with { Canary = new ArmAccuracy(2, 40, 0.92) };
+        Assert.Equal(RolloutAction.Step, Decide(step: 0, seconds: 60, canary: Arm(2, 100, 0, 5), stable: Arm(1, 900, 0, 5), plan: plan, quality: close).Action);
+    }
+
+    [Fact]
+    public void Without_enough_labels_the_rollout_neither_steps_nor_promotes_and_says_what_it_waits_for()
+    {
+        var plan = Plan with { MaxAccuracyDrop = 0.05, MinQualitySamples = 40 };
+        // 39 labelled canary rows, all wrong: not yet evidence.
+        var quality = new QualityMeasurement(new ArmAccuracy(1, 60, 1.0), new ArmAccuracy(2, 39, 0.0), null);
+
+        foreach (var step in new[] { 0, 2 })
+        {
+            var decision = Decide(step, seconds: 600, canary: Arm(2, 500, 0, 5), stable: Arm(1, 500, 0, 5), plan: plan, quality: quality);
+            Assert.Equal(RolloutAction.Wait, decision.Action);
+            Assert.Contains("but waiting for labels: 39 labelled rows of canary version 2 and 60 of stable version 1, min_quality_samples 40 each", decision.Reason);
+        }
+    }
+
+    [Fact]
+    public void A_canary_that_disagrees_with_stable_on_shadowed_rows_fails_the_agreement_gate()
+    {
+        var plan = Plan with { MinAgreement = 0.9, MinQualitySamples = 50 };
+
+        var pending = Decide(step: 0, seconds: 60, canary: Arm(2, 100, 0, 5), stable: Arm(1, 900, 0, 5), plan: plan,
+            quality: new QualityMeasurement(null, null, new PredictionAgreement(49, 0)));
+        Assert.Equal(RolloutAction.Wait, pending.Action);
+        Assert.Contains("waiting for shadow comparisons: 49 of min_quality_samples 50 rows compared", pending.Reason);
+
+        var failing = Decide(step: 0, seconds: 1, canary: Arm(2, 100, 0, 5), stable: Arm(1, 900, 0, 5), plan: plan,
+            quality: new QualityMeasurement(null, null, new PredictionAgreement(80, 60)));
+        Assert.Equal(RolloutAction.RollBack, failing.Action);
+        Assert.Contains("canary version 2 predicts stable's class for 75.0 % of 80 rows copied to it as a shadow since the rollout started (60 agreed), under min_agreement 0.9 (90.0 %)", failing.Reason);
+        Assert.Equal(0.75, failing.Evidence.Quality!.AgreementRate);
+        // Shadow copies are evidence of their own: a canary with hardly any traffic of its own yet is rolled back too.
+        Assert.Equal(RolloutAction.RollBack, Decide(step: 0, seconds: 1, canary: Arm(2, 3, 0, 5), stable: Arm(1, 900, 0, 5), plan: plan,
+            quality: new QualityMeasurement(null, null, new PredictionAgreement(80, 60))).Action);
+
+        var holding = Decide(step: 0, seconds: 60, canary: Arm(2, 100, 0, 5), stable: Arm(1, 900, 0, 5), plan: plan,
+            quality: new QualityMeasurement(null, null, new PredictionAgreement(80, 76)));
+        Assert.Equal(RolloutAction.Step, holding.Action);
+    }
+
+    [Fact]
     public void Counters_that_went_back_count_from_zero()
     {
         var baseline = new ArmTotals(1, 1000, 10, 5000, Buckets(1000, 5));
@@ -84,16 +142,18 @@ public sealed class RolloutAnalysisTests
         Assert.Equal(5, later.Since(baseline).P95Ms);
     }
 
-    private static RolloutDecision Decide(int step, double seconds, ArmWindow canary, ArmWindow stable, ArmWindow? stableSinceStart = null) =>
+    private static RolloutDecision Decide(
+        int step, double seconds, ArmWindow canary, ArmWindow stable, ArmWindow? stableSinceStart = null, CanaryPlan? plan = null, QualityMeasurement? quality = null) =>
         RolloutAnalysis.Decide(new StepMeasurement(
-            Plan: Plan,
+            Plan: plan ?? Plan,
             Step: step,
             Percent: Plan.Steps[step],
             ElapsedSeconds: seconds,
             Canary: canary,
             Stable: stable,
             StableSinceStart: stableSinceStart,
-            LatencyFloorMs: 10));
+            LatencyFloorMs: 10,
+            Quality: quality));
 
     /// <summary>An arm whose requests all took <paramref name="ms"/> (one of the statistics' bucket bounds).</summary>
     private static ArmWindow Arm(long version, long requests, long errors, double ms) => new(version, requests, errors, requests * ms, Buckets(requests, ms));

@@ -228,28 +228,44 @@ def train_digits():
 
 def digits_model(scaler, classifier):
     # (x - mean) / scale @ W.T + b  ==  x @ (W / scale).T + (b - (W / scale) @ mean)
-    weight = classifier.coef_ / scaler.scale_
-    bias = classifier.intercept_ - weight @ scaler.mean_
+    weight = (classifier.coef_ / scaler.scale_).astype(np.float32)
+    bias = (classifier.intercept_ - (classifier.coef_ / scaler.scale_) @ scaler.mean_).astype(np.float32)
+    model = digits_graph(
+        "digits", weight, bias,
+        "Handwritten digit classifier: 8x8 images (64 pixels, values 0..16) -> digit 0..9. "
+        "Standardised multinomial logistic regression trained on scikit-learn's digits data set.")
+    return model, weight, bias
+
+
+def digits_shifted_model(weight, bias):
+    """The digits classifier with its classes moved up by one: it answers as fast as digits, never fails, and
+    predicts the next digit (9 becomes 0) for every image. A canary of it is fast but wrong, which is what the
+    rollout quality gate tests need."""
+    return digits_graph(
+        "digits_shifted", np.roll(weight, 1, axis=0), np.roll(bias, 1),
+        "The digits classifier with every class moved up by one: fast, error-free and wrong.")
+
+
+def digits_graph(name, weight, bias, doc_string):
     graph = helper.make_graph(
         [
             helper.make_node("Gemm", ["pixels", "weight", "bias"], ["logits"], transB=1),
             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
             helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0),
         ],
-        "digits",
+        name,
         [tensor_info("pixels", TensorProto.FLOAT, ["batch", 64])],
         [
             tensor_info("probabilities", TensorProto.FLOAT, ["batch", 10]),
             tensor_info("label", TensorProto.INT64, ["batch"]),
         ],
         initializer=[
-            numpy_helper.from_array(weight.astype(np.float32), "weight"),
-            numpy_helper.from_array(bias.astype(np.float32), "bias"),
+            numpy_helper.from_array(weight, "weight"),
+            numpy_helper.from_array(bias, "bias"),
         ],
-        doc_string="Handwritten digit classifier: 8x8 images (64 pixels, values 0..16) -> digit 0..9. "
-                   "Standardised multinomial logistic regression trained on scikit-learn's digits data set.",
+        doc_string=doc_string,
     )
-    return make_model(graph), weight.astype(np.float32), bias.astype(np.float32)
+    return make_model(graph)
 
 
 def digits_failing_model(weight, bias):
@@ -351,6 +367,7 @@ def write_digits(models_dir, samples_dir):
 
     save(model, models_dir, "digits")
     save(digits_failing_model(weight, bias), models_dir, "digits_failing")
+    save(digits_shifted_model(weight, bias), models_dir, "digits_shifted")
     write_json(os.path.join(samples_dir, "lineage.json"), {
         "git_commit": git_commit(),
         "dataset": {

@@ -60,6 +60,10 @@ internal static class KubernetesPublisher
         }
         files.Add(new YamlFile($"{BaseDirectory}/monitoring.yaml", [.. new Monitoring(graph, options).Objects()]));
         files.Add(new YamlFile($"{BaseDirectory}/grafana-dashboard.yaml", [new GrafanaDashboard(options).ConfigMap()]));
+        if (new DriftSchedule(graph, options).Objects() is { Count: > 0 } schedule)
+        {
+            files.Add(new YamlFile($"{BaseDirectory}/{DriftSchedule.Name}.yaml", schedule));
+        }
 
         var kustomization = new Kustomization
         {
@@ -218,7 +222,8 @@ internal static class KubernetesPublisher
         repository's docs/kubernetes.md ("Deploying to Kubernetes") for the whole procedure. Images: `{options.ImageOf("<resource>")}`.
 
         - `base/`: the services (Deployments, Services, autoscaling, PodDisruptionBudgets), NetworkPolicies,
-          the public Gateway and routes, ServiceMonitors, PrometheusRules and the Grafana dashboard.
+          the public Gateway and routes, ServiceMonitors, PrometheusRules, the Grafana dashboard, and the drift
+          schedule as a suspended CronJob (`{DriftSchedule.Name}`; it needs the Secret `{DriftSchedule.SecretName}`).
         - `overlays/dev/`: Redis and PostgreSQL as StatefulSets in the namespace. Copy
           `{ParameterSources.SecretFile}.example` to `{ParameterSources.SecretFile}` and fill it in, then `kubectl apply -k overlays/dev`.
         - `overlays/prod/`: managed Redis and PostgreSQL. Copy `{EnvironmentOverlays.ConnectionStringsFile}.example` to

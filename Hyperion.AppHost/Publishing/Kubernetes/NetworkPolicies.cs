@@ -25,6 +25,27 @@ internal sealed class NetworkPolicies(PublishedGraph graph, PublishOptions optio
                 yield return policy;
             }
         }
+        foreach (var policy in DriftScheduleTraffic())
+        {
+            yield return policy;
+        }
+    }
+
+    /// <summary>The drift schedule's Jobs (<see cref="DriftSchedule"/>) reach the orchestrator's HTTP port and nothing else.</summary>
+    private IEnumerable<V1NetworkPolicy> DriftScheduleTraffic()
+    {
+        if (new DriftSchedule(graph, options).Orchestrator is not { } orchestrator)
+        {
+            yield break;
+        }
+        var port = Port(orchestrator.Http.TargetPort);
+        var jobs = Policy($"{DriftSchedule.Name}-traffic", KubernetesLabels.SelectorOf(DriftSchedule.Name), ["Ingress", "Egress"]);
+        jobs.Spec.Ingress = [];
+        jobs.Spec.Egress = [new V1NetworkPolicyEgressRule { To = [PodsOf(orchestrator.Name)], Ports = [port] }];
+        yield return jobs;
+        var into = Policy($"{orchestrator.Name}-from-{DriftSchedule.Name}", KubernetesLabels.SelectorOf(orchestrator.Name), ["Ingress"]);
+        into.Spec.Ingress = [new V1NetworkPolicyIngressRule { FromProperty = [PodsOf(DriftSchedule.Name)], Ports = [port] }];
+        yield return into;
     }
 
     /// <summary>Dev overlay: Redis and PostgreSQL run in the namespace and take connections from their clients only.</summary>

@@ -6,7 +6,7 @@ namespace Hyperion.Orchestrator.Registry.Artifacts;
 /// <summary>
 /// Removes blobs no model version refers to once they are older than <see cref="RegistryOptions.OrphanGraceSeconds"/>:
 /// what an upload leaves when it stops between storing its blob and registering the version (the orchestrator
-/// killed, the database refusing the row). Nothing is removed while the database cannot be asked. Orchestrators
+/// killed, the database refusing the row), and the artifact of a deleted version no other version shares. Nothing is removed while the database cannot be asked. Orchestrators
 /// sharing one store may sweep at the same time: each removal is a rename, so only one of them acts on a blob.
 /// </summary>
 internal sealed partial class ArtifactOrphanSweeper(

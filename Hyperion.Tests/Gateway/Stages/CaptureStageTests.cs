@@ -2,6 +2,8 @@ using Hyperion.Contracts.ControlPlane;
 using Hyperion.Gateway.Buffers;
 using Hyperion.Gateway.Capturing;
 using Hyperion.Gateway.Routing;
+using Hyperion.Gateway.Shadowing;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
 namespace Hyperion.Tests.Gateway.Stages;
@@ -29,6 +31,44 @@ public sealed class CaptureStageTests
             // The client's streams are put back once the answer went out.
             Assert.IsNotType<CapturingWriteStream>(context.Response.Body);
         }
+    }
+
+    [Fact]
+    public async Task A_request_both_captured_and_shadowed_is_recorded_once_for_both()
+    {
+        using var host = new StageHost();
+        var policy = StageHost.Policy(new ModelRoute("digits", Revision: 1, Stable: 1, Canary: null, Shadow: new(2, 100),
+            new(false, 0), [new(1, ["r1"]), new(2, ["r1"])], CapturePercent: 100));
+        var context = Chosen(policy.StableArm!.Choice, "/v2/models/digits/infer");
+        context.Request.Body = new MemoryStream("""{"inputs":[]}"""u8.ToArray());
+        Stream? seenByShadow = null;
+        Stream? seenByReplica = null;
+        RecordedExchange? recording = null;
+
+        var app = new ApplicationBuilder(host.Get<IServiceProvider>());
+        app.UseMiddleware<CaptureStage>();
+        app.Use((forwarded, next) =>
+        {
+            seenByShadow = forwarded.Request.Body;
+            return next(forwarded);
+        });
+        app.UseMiddleware<ShadowStage>();
+        app.Run(async forwarded =>
+        {
+            seenByReplica = forwarded.Request.Body;
+            recording = forwarded.Features.Get<RecordedExchange>();
+            await forwarded.Request.Body.CopyToAsync(Stream.Null);
+            forwarded.Response.ContentType = "application/json";
+            await forwarded.Response.Body.WriteAsync("""{"outputs":[]}"""u8.ToArray());
+        });
+        await app.Build()(context);
+
+        Assert.IsType<CapturingReadStream>(seenByReplica);
+        Assert.Same(seenByShadow, seenByReplica);
+        Assert.Equal("""{"inputs":[]}"""u8.ToArray(), recording!.Request);
+        Assert.Equal("""{"outputs":[]}"""u8.ToArray(), recording.Answer);
+        Assert.Null(context.Features.Get<RecordedExchange>());
+        Assert.Equal("""{"outputs":[]}""", StageHost.ResponseText(context));
     }
 
     [Theory]
