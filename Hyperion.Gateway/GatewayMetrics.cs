@@ -25,13 +25,17 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _retries;
     private readonly Counter<long> _breaker;
     private readonly Counter<long> _captures;
+    private readonly Counter<long> _pipelineRequests;
+    private readonly Histogram<double> _pipelineDuration;
+    private readonly Counter<long> _stepRequests;
+    private readonly Histogram<double> _stepDuration;
 
     public GatewayMetrics(IMeterFactory meters)
     {
         var meter = meters.Create(MeterName);
         _requests = meter.CreateCounter<long>("hyperion_gateway_arm_requests_total", description: "Requests routed by a deployment's policy, per model, version, arm (stable, canary, shadow, pinned) and outcome (success, client_error, error)");
         _armDuration = meter.CreateHistogram<double>("hyperion_gateway_arm_request_duration_seconds", "s", "Latency per model, version and arm, as seen by the gateway",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10] });
+            advice: LatencyBuckets);
         _auth = meter.CreateCounter<long>("hyperion_gateway_auth_total", description: "Authentication and authorization decisions by outcome (allowed, anonymous, unauthenticated, forbidden, unavailable)");
         _keyLookups = meter.CreateCounter<long>("hyperion_gateway_key_lookups_total", description: "API key resolutions by result (cached, found, not_found, stale, failed)");
         _rateLimit = meter.CreateCounter<long>("hyperion_gateway_ratelimit_decisions_total", description: "Rate-limit checks by outcome (allowed, limited, fail_open, fail_closed); fail_open means Redis could not be asked and the request went through");
@@ -43,17 +47,26 @@ internal sealed class GatewayMetrics
         _routingRefreshes = meter.CreateCounter<long>("hyperion_gateway_routing_refreshes_total", description: "Routing table fetches by outcome (success, failure)");
         _retries = meter.CreateCounter<long>("hyperion_gateway_connect_retries_total", description: "Requests sent to another replica after connecting to one failed");
         _breaker = meter.CreateCounter<long>("hyperion_gateway_circuit_transitions_total", description: "Replica circuits opened (state=open) and closed again (state=closed)");
+        _pipelineRequests = meter.CreateCounter<long>("hyperion_gateway_pipeline_requests_total", description: "Pipeline calls per pipeline and outcome (success, client_error, error)");
+        _pipelineDuration = meter.CreateHistogram<double>("hyperion_gateway_pipeline_request_duration_seconds", "s", "Latency of a whole pipeline call, per pipeline", advice: LatencyBuckets);
+        _stepRequests = meter.CreateCounter<long>("hyperion_gateway_pipeline_step_requests_total", description: "Pipeline steps per pipeline, step and outcome (success, client_error, error; skipped when a step it reads failed)");
+        _stepDuration = meter.CreateHistogram<double>("hyperion_gateway_pipeline_step_duration_seconds", "s", "Latency of a pipeline step (its replica call, or its cache lookup), per pipeline and step", advice: LatencyBuckets);
         _captures = meter.CreateCounter<long>("hyperion_gateway_captures_total", description: "Sampled inference requests for model monitoring by outcome: written (to the Redis stream), queue_full, too_large, redis_unavailable (dropped), skipped_binary, skipped_grpc, skipped_v1 (not captured: only OIP JSON is)");
     }
 
+    private static readonly InstrumentAdvice<double> LatencyBuckets =
+        new() { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10] };
+
+    public static string Label(ArmOutcome outcome) => outcome switch
+    {
+        ArmOutcome.Error => "error",
+        ArmOutcome.ClientError => "client_error",
+        _ => "success",
+    };
+
     public void ArmRequest(string model, string version, string arm, ArmOutcome outcome, double seconds)
     {
-        var label = outcome switch
-        {
-            ArmOutcome.Error => "error",
-            ArmOutcome.ClientError => "client_error",
-            _ => "success",
-        };
+        var label = Label(outcome);
         var tags = new TagList { { "model", model }, { "version", version }, { "arm", arm }, { "outcome", label } };
         _requests.Add(1, tags);
         _armDuration.Record(seconds, new TagList { { "model", model }, { "version", version }, { "arm", arm } });
@@ -84,6 +97,23 @@ internal sealed class GatewayMetrics
         if (count > 0)
         {
             _captures.Add(count, new KeyValuePair<string, object?>("outcome", outcome));
+        }
+    }
+
+    /// <param name="pipeline">A pipeline of the routing table (never a name from a request the gateway does not know).</param>
+    public void PipelineRequest(string pipeline, ArmOutcome outcome, double seconds)
+    {
+        _pipelineRequests.Add(1, new TagList { { "pipeline", pipeline }, { "outcome", Label(outcome) } });
+        _pipelineDuration.Record(seconds, new KeyValuePair<string, object?>("pipeline", pipeline));
+    }
+
+    /// <param name="outcome">success, client_error, error or skipped.</param>
+    public void PipelineStep(string pipeline, string step, string outcome, double seconds)
+    {
+        _stepRequests.Add(1, new TagList { { "pipeline", pipeline }, { "step", step }, { "outcome", outcome } });
+        if (outcome != "skipped")
+        {
+            _stepDuration.Record(seconds, new TagList { { "pipeline", pipeline }, { "step", step } });
         }
     }
 

@@ -2,9 +2,10 @@ namespace Hyperion.Contracts.ControlPlane;
 
 /// <summary>
 /// What the Gateway routes by: each deployment's traffic policy as it is in effect (an arm whose version is not
-/// ready yet is left out, so it gets no traffic) and the live replicas on which each version is ready.
+/// ready yet is left out, so it gets no traffic), the live replicas on which each version is ready, and every
+/// pipeline's current revision (the gateway runs them; see <see cref="PipelineRoute"/>).
 /// </summary>
-public sealed record RoutingTable(IReadOnlyList<ReplicaEndpoint> Replicas, IReadOnlyList<ModelRoute> Models);
+public sealed record RoutingTable(IReadOnlyList<ReplicaEndpoint> Replicas, IReadOnlyList<ModelRoute> Models, IReadOnlyList<PipelineRoute>? Pipelines = null);
 
 public sealed record ReplicaEndpoint(string Id, string Pool, string HttpUrl, string? GrpcUrl);
 

@@ -8,12 +8,13 @@ namespace Hyperion.Gateway.Auth;
 
 /// <summary>
 /// Proxy stage: who is calling (an API key through <see cref="ApiKeyCache"/>, or a JWT) and whether its scopes
-/// admit the call: <c>infer</c>/<c>infer:&lt;model&gt;</c>/<c>admin</c> for a model, <c>admin</c> for the repository
-/// extension, any valid credential for server-wide calls. 401 without or with a bad credential, 403 without the
-/// scope. <c>/api/v1</c> passes untouched: the orchestrator authenticates it. Sets the <see cref="Admission"/> the rate
-/// limiter reads.
+/// admit the call: <c>infer</c>/<c>infer:&lt;model&gt;</c>/<c>admin</c> for a model (for a pipeline, for each of its steps'
+/// models), <c>admin</c> for the repository extension, any valid credential for server-wide calls. 401 without or with
+/// a bad credential, 403 without the scope. <c>/api/v1</c> passes untouched: the orchestrator authenticates it. Sets the
+/// <see cref="Admission"/> the rate limiter reads.
 /// </summary>
-internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys, ValidatedTokenCache tokens, IOptions<GatewayOptions> options, GatewayMetrics metrics)
+internal sealed class AuthorizationStage(
+    RequestDelegate next, ApiKeyCache keys, ValidatedTokenCache tokens, RoutingTableCache routing, IOptions<GatewayOptions> options, GatewayMetrics metrics)
 {
     private const string BearerPrefix = "Bearer ";
     private readonly AuthOptions _options = options.Value.Auth;
@@ -111,11 +112,30 @@ internal sealed class AuthorizationStage(RequestDelegate next, ApiKeyCache keys,
     }
 
     /// <summary>The scope the call needs when the caller lacks it; null when allowed.</summary>
-    private static string? Forbidden(RequestClassification request, CallerIdentity caller) => request.Kind switch
+    private string? Forbidden(RequestClassification request, CallerIdentity caller) => request.Kind switch
     {
         RequestKind.Infer or RequestKind.ModelMetadata when request.Model is { } model =>
             Scopes.AllowsInfer(caller.Scopes, model) ? null : $"'infer:{model}', 'infer' or 'admin'",
         RequestKind.Repository => Scopes.AllowsAdmin(caller.Scopes) ? null : "'admin'",
+        RequestKind.PipelineInfer => ForbiddenPipeline(request.Pipeline!, caller),
         _ => null,
     };
+
+    /// <summary>
+    /// A pipeline calls every model of its steps for the caller: <c>infer</c> or <c>admin</c>, or <c>infer:&lt;model&gt;</c>
+    /// for each of them. An unknown pipeline needs some inference scope, and is answered 404 by the pipeline stage.
+    /// </summary>
+    private string? ForbiddenPipeline(string pipeline, CallerIdentity caller)
+    {
+        if (routing.Current.FindPipeline(pipeline) is not { } plan)
+        {
+            return caller.Scopes.Any(scope => scope is Scopes.Admin or Scopes.Infer || scope.StartsWith(Scopes.InferModelPrefix, StringComparison.Ordinal))
+                ? null
+                : "'infer' or 'admin'";
+        }
+        var missing = plan.Models.Where(model => !Scopes.AllowsInfer(caller.Scopes, model)).ToList();
+        return missing.Count == 0
+            ? null
+            : $"'infer' or 'admin', or 'infer:<model>' for every model of pipeline '{pipeline}' (missing {string.Join(", ", missing.Select(model => $"'infer:{model}'"))})";
+    }
 }

@@ -153,7 +153,8 @@ internal sealed class ResponseCacheStage(RequestDelegate next, IConnectionMultip
         return false;
     }
 
-    private static RedisKey? Key(RoutedArm arm, string pathRest, ReadOnlySpan<byte> body, int jsonLength, out string? requestId)
+    /// <summary>The Redis key of an answer to <paramref name="body"/> from the arm's version (pipeline steps share it: <see cref="Pipelines.PipelineStepClient"/>).</summary>
+    internal static RedisKey? Key(RoutedArm arm, string pathRest, ReadOnlySpan<byte> body, int jsonLength, out string? requestId)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(System.Text.Encoding.UTF8.GetBytes(pathRest));

@@ -27,9 +27,9 @@ internal sealed class GatewayForwarderHttpClientFactory(ILogger<ForwarderHttpCli
 
     /// <summary>
     /// Meters under names nothing subscribes to: SocketsHttpHandler records only into instruments someone listens to,
-    /// and the exporter listens to <c>System.Net.Http</c> by name.
+    /// and the exporter listens to <c>System.Net.Http</c> by name. The pipeline steps' client uses them too.
     /// </summary>
-    private sealed class UnexportedMeters : IMeterFactory
+    internal sealed class UnexportedMeters : IMeterFactory
     {
         public static readonly UnexportedMeters Instance = new();
 

@@ -3,6 +3,7 @@ using Hyperion.Gateway.Caching;
 using Hyperion.Gateway.Capturing;
 using Hyperion.Gateway.Forwarding;
 using Hyperion.Gateway.Pipeline;
+using Hyperion.Gateway.Pipelines;
 using Hyperion.Gateway.RateLimiting;
 using Hyperion.Gateway.Resilience;
 using Hyperion.Gateway.Routing;
@@ -49,6 +50,8 @@ internal static class GatewayHostingExtensions
         services.AddHostedService(provider => provider.GetRequiredService<CaptureWriter>());
         services.AddSingleton<ShadowDispatcher>();
         services.AddHostedService(provider => provider.GetRequiredService<ShadowDispatcher>());
+        services.AddSingleton<PipelineStepClient>();
+        services.AddSingleton<PipelineRunner>();
 
         services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
         services.AddSingleton<IPassiveHealthCheckPolicy, CircuitBreakerPolicy>();

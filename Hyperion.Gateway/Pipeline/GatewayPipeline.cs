@@ -1,6 +1,7 @@
 using Hyperion.Gateway.Auth;
 using Hyperion.Gateway.Caching;
 using Hyperion.Gateway.Capturing;
+using Hyperion.Gateway.Pipelines;
 using Hyperion.Gateway.RateLimiting;
 using Hyperion.Gateway.Resilience;
 using Hyperion.Gateway.Routing;
@@ -27,6 +28,9 @@ internal static class GatewayPipeline
         Stage<ClassificationStage>(needs: [], sets: [typeof(RequestClassification)]),
         Stage<AuthorizationStage>(needs: [typeof(RequestClassification)], sets: [typeof(Admission)]),
         Stage<RateLimitStage>(needs: [typeof(Admission), typeof(RequestClassification)], sets: []),
+        // After admission and the rate limit, which a pipeline call passes as one inference call; it answers pipeline
+        // calls itself (routing each step as its model's deployment routes), so nothing after it sees them.
+        Stage<PipelineStage>(needs: [typeof(RequestClassification), typeof(Admission)], sets: []),
         Stage<TrafficPolicyStage>(needs: [typeof(RequestClassification)], sets: [typeof(ArmChoice)]),
         // Read on the way back by TrafficPolicyStage, which wraps it: a cached answer is not counted for the arm.
         Stage<ResponseCacheStage>(needs: [typeof(ArmChoice), typeof(RequestClassification)], sets: [typeof(ResponseCacheHit)]),

@@ -16,6 +16,9 @@ internal sealed record RequestClassification
     /// <summary>The model named by the request, when it names one.</summary>
     public string? Model { get; init; }
 
+    /// <summary>The pipeline named by a <see cref="RequestKind.PipelineInfer"/> request.</summary>
+    public string? Pipeline { get; init; }
+
     /// <summary>The version the client asked for explicitly (path or gRPC <c>model_version</c>), as sent.</summary>
     public string? RequestedVersion { get; init; }
 

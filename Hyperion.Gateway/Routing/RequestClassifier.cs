@@ -50,7 +50,24 @@ internal static class RequestClassifier
         {
             return ClassifyV2Model(path["/v2/models/".Length..], get);
         }
+        if (path.StartsWith(PipelinePrefix, StringComparison.Ordinal))
+        {
+            return ClassifyPipeline(path[PipelinePrefix.Length..], get);
+        }
         return Simple(RequestKind.Other);
+    }
+
+    private const string PipelinePrefix = "/v2/pipelines/";
+
+    /// <summary><c>POST /v2/pipelines/{p}/infer</c>; any other pipeline path is forwarded, and the replica answers 404.</summary>
+    private static RequestClassification ClassifyPipeline(ReadOnlySpan<char> afterPipelines, bool get)
+    {
+        var end = afterPipelines.IndexOf('/');
+        if (get || end <= 0 || !afterPipelines[end..].SequenceEqual("/infer"))
+        {
+            return Simple(RequestKind.Other);
+        }
+        return new RequestClassification { Kind = RequestKind.PipelineInfer, ErrorStyle = ErrorStyle.Oip, Pipeline = afterPipelines[..end].ToString() };
     }
 
     private static RequestClassification Simple(RequestKind kind) => s_simple[(int)kind];

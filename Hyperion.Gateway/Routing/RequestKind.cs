@@ -23,6 +23,9 @@ internal enum RequestKind : byte
 
     /// <summary><c>/api/v1/*</c>: the orchestrator authenticates it itself.</summary>
     ControlPlane,
+
+    /// <summary><c>POST /v2/pipelines/{p}/infer</c>: the gateway runs the pipeline's steps itself.</summary>
+    PipelineInfer,
 }
 
 /// <summary>How an error is written: OIP's <c>{"error": ...}</c>, problem+json, or a gRPC status.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Gateway.Pipelines;
 
 namespace Hyperion.Gateway.Routing;
 
@@ -9,13 +10,15 @@ namespace Hyperion.Gateway.Routing;
 /// </summary>
 internal sealed class RoutingSnapshot
 {
-    public static RoutingSnapshot Empty { get; } = new([], [], loaded: false);
+    public static RoutingSnapshot Empty { get; } = new([], [], [], loaded: false);
 
     private readonly Dictionary<string, ModelPolicy> _models;
+    private readonly Dictionary<string, PipelinePlan> _pipelines;
 
-    private RoutingSnapshot(Dictionary<string, ModelPolicy> models, IReadOnlyList<ReplicaEndpoint> replicas, bool loaded)
+    private RoutingSnapshot(Dictionary<string, ModelPolicy> models, Dictionary<string, PipelinePlan> pipelines, IReadOnlyList<ReplicaEndpoint> replicas, bool loaded)
     {
         _models = models;
+        _pipelines = pipelines;
         Replicas = replicas;
         Loaded = loaded;
     }
@@ -30,6 +33,9 @@ internal sealed class RoutingSnapshot
 
     public ModelPolicy? Find(string model) => _models.GetValueOrDefault(model);
 
+    /// <summary>The pipeline's current revision, or null when the gateway knows no pipeline of that name.</summary>
+    public PipelinePlan? FindPipeline(string pipeline) => _pipelines.GetValueOrDefault(pipeline);
+
     public static RoutingSnapshot From(RoutingTable table)
     {
         var replicas = new Dictionary<string, ReplicaEndpoint>(StringComparer.Ordinal);
@@ -42,7 +48,15 @@ internal sealed class RoutingSnapshot
         {
             models[route.Model] = ModelPolicy.From(route, replicas);
         }
-        return new RoutingSnapshot(models, table.Replicas, loaded: true);
+        var pipelines = new Dictionary<string, PipelinePlan>(StringComparer.Ordinal);
+        foreach (var route in table.Pipelines ?? [])
+        {
+            if (PipelinePlan.From(route) is { } plan)
+            {
+                pipelines[route.Name] = plan;
+            }
+        }
+        return new RoutingSnapshot(models, pipelines, table.Replicas, loaded: true);
     }
 
     /// <summary>URLs compare without a trailing slash.</summary>

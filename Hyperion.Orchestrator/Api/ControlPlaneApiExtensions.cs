@@ -4,6 +4,7 @@ using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Keys;
 using Hyperion.Orchestrator.Notifications;
 using Hyperion.Orchestrator.Quality;
+using Hyperion.Orchestrator.Pipelines;
 using Hyperion.Orchestrator.Registry;
 using Hyperion.Orchestrator.Rollouts;
 using Hyperion.Orchestrator.Security;
@@ -39,6 +40,7 @@ internal static class ControlPlaneApiExtensions
         builder.AddRollouts();
         builder.AddQuality();
         builder.AddCaptures();
+        builder.AddPipelines();
         return builder;
     }
 
@@ -59,6 +61,7 @@ internal static class ControlPlaneApiExtensions
         api.MapRolloutsApi();
         api.MapQualityApi();
         api.MapCapturesApi();
+        api.MapPipelinesApi();
 
         var cluster = app.MapGroup("/internal/v1").AllowAnonymous().ExcludeFromDescription();
         cluster.MapRegistryInternal();

@@ -33,6 +33,9 @@ internal enum AuditAction
     ModelDriftDetected,
     ModelQualityDegraded,
     ModelQualityRecovered,
+    PipelineCreated,
+    PipelineUpdated,
+    PipelineDeleted,
 }
 
 /// <summary>The stored names of <see cref="AuditAction"/>: the names existing rows hold, never to be changed.</summary>
@@ -67,6 +70,9 @@ internal static class AuditActionNames
         AuditAction.ModelDriftDetected => "model.drift_detected",
         AuditAction.ModelQualityDegraded => "model.quality_degraded",
         AuditAction.ModelQualityRecovered => "model.quality_recovered",
+        AuditAction.PipelineCreated => "pipeline.created",
+        AuditAction.PipelineUpdated => "pipeline.updated",
+        AuditAction.PipelineDeleted => "pipeline.deleted",
         _ => throw new ArgumentOutOfRangeException(nameof(action), action, "unknown audit action"),
     };
 

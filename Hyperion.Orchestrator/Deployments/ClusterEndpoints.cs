@@ -1,5 +1,6 @@
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Api;
+using Hyperion.Orchestrator.Pipelines;
 using Microsoft.Extensions.Options;
 
 namespace Hyperion.Orchestrator.Deployments;
@@ -59,8 +60,11 @@ internal static partial class ClusterEndpoints
         return TypedResults.Ok(new DesiredModelSet(settings.ReplicaHeartbeatIntervalSeconds, settings.ReplicaTtlSeconds, plan.DesiredFor(replicaId)));
     }
 
-    private static async Task<Ok<RoutingTable>> RoutingAsync(SnapshotReader snapshots, CancellationToken cancellationToken) =>
-        TypedResults.Ok(new ConvergencePlan(await snapshots.ReadAsync(model: null, cancellationToken)).RoutingTable());
+    private static async Task<Ok<RoutingTable>> RoutingAsync(SnapshotReader snapshots, PipelineStore pipelines, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new ConvergencePlan(await snapshots.ReadAsync(model: null, cancellationToken)).RoutingTable() with
+        {
+            Pipelines = await pipelines.RoutesAsync(cancellationToken),
+        });
 
     /// <summary>What is wrong with a report, or null. Replicas are ours, but a bad one must get a 400, not a 500.</summary>
     private static string? Invalid(string replicaId, ReplicaReport report)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Rollouts;
 
 namespace Hyperion.Orchestrator.Deployments;
@@ -21,7 +22,7 @@ internal static partial class DeploymentSpecValidator
 
     public static DeploymentSpec? Validate(DeploymentRequest request, out Dictionary<string, string[]> errors)
     {
-        var found = new Errors();
+        var found = new FieldErrors();
         if (request.Stable is not { } stable)
         {
             found.Add("stable", "is required: the version that takes the traffic, e.g. {\"stable\": 1}");
@@ -74,7 +75,7 @@ internal static partial class DeploymentSpecValidator
     public static string Describe(IReadOnlyDictionary<string, string[]> errors) =>
         "The deployment spec is invalid: " + string.Join("; ", errors.SelectMany(field => field.Value.Select(message => $"{field.Key} {message}"))) + ".";
 
-    private static CanarySpec? ValidateCanary(CanaryRequest? canary, long? stable, Errors found)
+    private static CanarySpec? ValidateCanary(CanaryRequest? canary, long? stable, FieldErrors found)
     {
         if (canary is null)
         {
@@ -177,7 +178,7 @@ internal static partial class DeploymentSpecValidator
     /// The quality gates read captured predictions, so they need monitoring; agreement compares predictions on the
     /// same requests, which only a shadow copy of the canary version gives (a request goes to one arm).
     /// </summary>
-    private static void CheckQualityGates(CanarySpec? canary, ShadowSpec? shadow, MonitoringSpec? monitoring, Errors found)
+    private static void CheckQualityGates(CanarySpec? canary, ShadowSpec? shadow, MonitoringSpec? monitoring, FieldErrors found)
     {
         if (canary is null || (canary.MaxAccuracyDrop is null && canary.MinAgreement is null))
         {
@@ -195,7 +196,7 @@ internal static partial class DeploymentSpecValidator
         }
     }
 
-    private static ShadowSpec? ValidateShadow(ShadowRequest? shadow, long? stable, Errors found)
+    private static ShadowSpec? ValidateShadow(ShadowRequest? shadow, long? stable, FieldErrors found)
     {
         if (shadow is null)
         {
@@ -207,7 +208,7 @@ internal static partial class DeploymentSpecValidator
         return shadow.Version is { } version ? new ShadowSpec(version, percent) : null;
     }
 
-    private static MonitoringSpec? ValidateMonitoring(MonitoringRequest? monitoring, Errors found)
+    private static MonitoringSpec? ValidateMonitoring(MonitoringRequest? monitoring, FieldErrors found)
     {
         if (monitoring is null)
         {
@@ -254,7 +255,7 @@ internal static partial class DeploymentSpecValidator
             new DriftSpec(psi, share, minRows, window));
     }
 
-    private static CacheSpec? ValidateCache(CacheRequest? cache, Errors found)
+    private static CacheSpec? ValidateCache(CacheRequest? cache, FieldErrors found)
     {
         if (cache is null)
         {
@@ -268,7 +269,7 @@ internal static partial class DeploymentSpecValidator
         return new CacheSpec(cache.Enabled ?? true, ttl);
     }
 
-    private static BatchingSpec? ValidateBatching(BatchingRequest? batching, int? maxBatchSize, Errors found)
+    private static BatchingSpec? ValidateBatching(BatchingRequest? batching, int? maxBatchSize, FieldErrors found)
     {
         if (batching is null)
         {
@@ -300,7 +301,7 @@ internal static partial class DeploymentSpecValidator
         return new BatchingSpec(batching.MaxQueueDelayMicroseconds, batching.PreferredBatchSize, batching.MaxQueueSize, batching.DefaultTimeoutMicroseconds);
     }
 
-    private static InstancesSpec? ValidateInstances(InstancesRequest? instances, Errors found)
+    private static InstancesSpec? ValidateInstances(InstancesRequest? instances, FieldErrors found)
     {
         if (instances is null)
         {
@@ -319,7 +320,7 @@ internal static partial class DeploymentSpecValidator
         return new InstancesSpec(count, kind);
     }
 
-    private static void CheckVersion(string arm, long? version, long? stable, Errors found)
+    private static void CheckVersion(string arm, long? version, long? stable, FieldErrors found)
     {
         if (version is not { } number)
         {
@@ -335,7 +336,7 @@ internal static partial class DeploymentSpecValidator
         }
     }
 
-    private static void CheckPercent(string field, double percent, Errors found)
+    private static void CheckPercent(string field, double percent, FieldErrors found)
     {
         if (percent is < 0 or > 100 || double.IsNaN(percent))
         {
@@ -349,21 +350,4 @@ internal static partial class DeploymentSpecValidator
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
     private static partial Regex PoolName();
-
-    /// <summary>Messages per field, in the order found.</summary>
-    private sealed class Errors
-    {
-        private readonly Dictionary<string, List<string>> _byField = new(StringComparer.Ordinal);
-
-        public void Add(string field, string message)
-        {
-            if (!_byField.TryGetValue(field, out var messages))
-            {
-                _byField[field] = messages = [];
-            }
-            messages.Add(message);
-        }
-
-        public Dictionary<string, string[]> ToDictionary() => _byField.ToDictionary(pair => pair.Key, pair => pair.Value.ToArray(), StringComparer.Ordinal);
-    }
 }

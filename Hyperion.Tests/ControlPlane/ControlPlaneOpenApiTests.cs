@@ -46,6 +46,11 @@ public sealed class ControlPlaneOpenApiTests(ControlPlaneOpenApiTests.Document d
         { "/api/v1/models/{model}/drift/run", "post", [200, 400, 404, 422] },
         { "/api/v1/models/{model}/quality", "get", [200, 400, 404] },
         { "/api/v1/feedback", "post", [200, 400, 404, 415] },
+        { "/api/v1/pipelines", "get", [200] },
+        { "/api/v1/pipelines/{pipeline}", "get", [200, 400, 404] },
+        { "/api/v1/pipelines/{pipeline}", "put", [200, 201, 400, 415] },
+        { "/api/v1/pipelines/{pipeline}", "delete", [204, 404] },
+        { "/api/v1/pipelines/{pipeline}/revisions", "get", [200, 404] },
     };
 
     [Theory]

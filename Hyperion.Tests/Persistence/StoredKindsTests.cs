@@ -40,6 +40,9 @@ public sealed class StoredKindsTests
         { nameof(AuditAction.ModelDriftDetected), "model.drift_detected" },
         { nameof(AuditAction.ModelQualityDegraded), "model.quality_degraded" },
         { nameof(AuditAction.ModelQualityRecovered), "model.quality_recovered" },
+        { nameof(AuditAction.PipelineCreated), "pipeline.created" },
+        { nameof(AuditAction.PipelineUpdated), "pipeline.updated" },
+        { nameof(AuditAction.PipelineDeleted), "pipeline.deleted" },
     };
 
     [Theory]

@@ -173,6 +173,19 @@ def fixed_no_batch_model():
     return make_model(graph)
 
 
+def scale_pixels_model():
+    sixteen = numpy_helper.from_array(np.array(16.0, dtype=np.float32), "sixteen")
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["image", "sixteen"], ["pixels"])],
+        "scale_pixels",
+        [tensor_info("image", TensorProto.FLOAT, ["batch", 64])],
+        [tensor_info("pixels", TensorProto.FLOAT, ["batch", 64])],
+        initializer=[sixteen],
+        doc_string="pixels = 16 * image: 8x8 images with values 0..1 to the digits model's 0..16 (a pipeline's first step)",
+    )
+    return make_model(graph)
+
+
 # --- digits: the sample model -------------------------------------------------------------
 
 DIGITS_TRAINING = {
@@ -385,6 +398,15 @@ def write_digits(models_dir, samples_dir):
             "data": [int(v) for v in rows.flatten()],
         }]
     })
+    # The same rows in 0..1 under scale_pixels' input name: the digits pipeline's request (docs/pipelines.md).
+    write_json(os.path.join(samples_dir, "images.json"), {
+        "inputs": [{
+            "name": "image",
+            "shape": list(rows.shape),
+            "datatype": "FP32",
+            "data": [float(v) / 16 for v in rows.flatten()],
+        }]
+    })
     write_json(os.path.join(samples_dir, "request_v1.json"), {
         "instances": [[int(v) for v in row] for row in rows],
     })
@@ -405,6 +427,7 @@ def write_testdata(models_dir, samples_dir):
     save(mlp_model("mlp_small", [64, 128, 10], seed=64), models_dir, "mlp_small")
     save(row_sum_model(), models_dir, "row_sum")
     save(fixed_no_batch_model(), models_dir, "fixed_no_batch")
+    save(scale_pixels_model(), models_dir, "scale_pixels")
     write_digits(models_dir, samples_dir)
 
 

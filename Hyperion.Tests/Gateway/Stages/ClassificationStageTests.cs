@@ -19,6 +19,20 @@ public sealed class ClassificationStageTests
     }
 
     [Fact]
+    public void A_pipeline_call_names_its_pipeline_and_no_model()
+    {
+        var call = Classify("POST", "/v2/pipelines/digits-flow/infer");
+        Assert.Equal(RequestKind.PipelineInfer, call.Kind);
+        Assert.Equal("digits-flow", call.Pipeline);
+        Assert.Null(call.Model);
+        Assert.Equal(ErrorStyle.Oip, call.ErrorStyle);
+        // Anything else under /v2/pipelines is forwarded as it is (the replica answers 404).
+        Assert.Equal(RequestKind.Other, Classify("GET", "/v2/pipelines/digits-flow/infer").Kind);
+        Assert.Equal(RequestKind.Other, Classify("POST", "/v2/pipelines/digits-flow").Kind);
+        Assert.Equal(RequestKind.Other, Classify("POST", "/v2/pipelines//infer").Kind);
+    }
+
+    [Fact]
     public async Task A_request_is_classified_once_for_every_later_stage()
     {
         using var host = new StageHost();

@@ -2,6 +2,7 @@ using Hyperion.Gateway.Auth;
 using Hyperion.Gateway.Caching;
 using Hyperion.Gateway.Capturing;
 using Hyperion.Gateway.Pipeline;
+using Hyperion.Gateway.Pipelines;
 using Hyperion.Gateway.RateLimiting;
 using Hyperion.Gateway.Resilience;
 using Hyperion.Gateway.Routing;
@@ -43,6 +44,9 @@ public sealed class GatewayPipelineTests
         Before<AuthorizationStage, RateLimitStage>(order);
         // A refused request reaches no arm (its statistics gate rollouts).
         Before<RateLimitStage, TrafficPolicyStage>(order);
+        // A pipeline call is admitted and charged as one call; its steps are routed by the runner, not by the stages after it.
+        Before<RateLimitStage, PipelineStage>(order);
+        Before<PipelineStage, TrafficPolicyStage>(order);
         // The cache key and the shadow copy are per chosen version.
         Before<TrafficPolicyStage, ResponseCacheStage>(order);
         Before<TrafficPolicyStage, ShadowStage>(order);
