@@ -29,6 +29,10 @@ internal sealed class PipelineStore(NpgsqlDataSource dataSource)
         {
             return new PipelinePutResult(PipelinePutStatus.Invalid, null, errors);
         }
+        if (await PinnedVersionProblemsAsync(db, pipeline.Spec, cancellationToken) is { Count: > 0 } pinned)
+        {
+            return new PipelinePutResult(PipelinePutStatus.Invalid, null, pinned);
+        }
 
         var current = (await ReadAsync(db, name, revision: null, cancellationToken)).SingleOrDefault();
         if (current is not null && Canonical(current.Spec) == Canonical(pipeline.Spec))
@@ -201,6 +205,36 @@ internal sealed class PipelineStore(NpgsqlDataSource dataSource)
                 group.Where(row => row.Version is not null && row.Config is not null).ToDictionary(row => row.Version!.Value, row => row.Config!),
                 group.First().Stable),
             StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Locks every pinned version's row <c>FOR KEY SHARE</c> until the revision is written (an archive or delete of it
+    /// waits, then finds the pipeline: <see cref="PipelineVersionUsers"/>) and refuses versions that are archived or
+    /// were deleted since the check read them.
+    /// </summary>
+    private static async Task<Dictionary<string, string[]>> PinnedVersionProblemsAsync(Db db, PipelineSpec spec, CancellationToken cancellationToken)
+    {
+        var problems = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        for (var i = 0; i < spec.Steps.Count; i++)
+        {
+            if (spec.Steps[i] is not { Version: { } version } step)
+            {
+                continue;
+            }
+            await using var command = db.Command("SELECT stage FROM model_versions WHERE model = @model AND version = @version FOR KEY SHARE");
+            command.Bind("model", step.Model);
+            command.Bind("version", version);
+            var stage = await command.ExecuteScalarAsync(cancellationToken) as string;
+            if (stage is null)
+            {
+                problems[$"steps[{i}].version"] = [$"model '{step.Model}' has no version {version} (it was deleted); pin another version or leave the version out to follow the deployment"];
+            }
+            else if (stage == "archived")
+            {
+                problems[$"steps[{i}].version"] = [$"version {version} of '{step.Model}' is archived; pin another version, or restore it with POST /api/v1/models/{step.Model}/versions/{version}/stage {{\"stage\": \"none\"}}"];
+            }
+        }
+        return problems;
     }
 
     private static string Canonical(PipelineSpec spec) => JsonSerializer.Serialize(spec, ControlPlaneJson.Options);

@@ -88,6 +88,37 @@ public sealed class PipelineDefinitionTests(GatewayFixture hyperion)
     }
 
     [Fact]
+    public async Task A_pinned_version_is_neither_deleted_nor_archived_and_an_archived_version_cannot_be_pinned()
+    {
+        using var api = hyperion.CreateApiClient();
+        var model = await RegisterAsync(api, "identity_fp32", "pipe-pin", versions: 2);
+        var pipeline = RegistryTestData.UniqueName("pinned");
+        await PutOkAsync(api, pipeline, $$$"""{"steps": [{"name": "neg", "model": "{{{model}}}", "version": 1}]}""", HttpStatusCode.Created);
+
+        var deleting = await RegistryTestData.ProblemAsync(await api.DeleteAsync($"/api/v1/models/{model}/versions/1"), HttpStatusCode.Conflict);
+        Assert.Contains($"it is used by pipeline '{pipeline}' (step 'neg')", deleting.GetProperty("detail").GetString());
+        Assert.Contains($"PUT /api/v1/pipelines/{pipeline}", deleting.GetProperty("detail").GetString());
+        var archiving = await RegistryTestData.ProblemAsync(
+            await api.PostAsJsonAsync($"/api/v1/models/{model}/versions/1/stage", new { stage = "archived" }), HttpStatusCode.Conflict);
+        Assert.Contains($"pipeline '{pipeline}' (step 'neg')", archiving.GetProperty("detail").GetString());
+
+        using (var archived = await api.PostAsJsonAsync($"/api/v1/models/{model}/versions/2/stage", new { stage = "archived" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, archived.StatusCode);
+        }
+        using var repinned = await PutAsync(api, pipeline, $$$"""{"steps": [{"name": "neg", "model": "{{{model}}}", "version": 2}]}""");
+        var refused = await RegistryTestData.ProblemAsync(repinned, HttpStatusCode.BadRequest);
+        Assert.Contains($"version 2 of '{model}' is archived", refused.GetProperty("errors").GetProperty("steps[0].version")[0].GetString());
+
+        using (var deleted = await api.DeleteAsync($"/api/v1/pipelines/{pipeline}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+        using var freed = await api.DeleteAsync($"/api/v1/models/{model}/versions/1");
+        Assert.Equal(HttpStatusCode.NoContent, freed.StatusCode);
+    }
+
+    [Fact]
     public async Task Changing_pipelines_needs_deploy_scope()
     {
         using var admin = hyperion.CreateApiClient();
