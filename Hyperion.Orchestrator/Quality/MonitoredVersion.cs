@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Hyperion.Orchestrator.Persistence;
+using Hyperion.Orchestrator.Registry.Lineage;
 
 namespace Hyperion.Orchestrator.Quality;
 
@@ -10,17 +11,22 @@ internal sealed record MonitoredVersion(string Model, long Version, string Task,
     public bool IsClassifier => Task == "classification";
 
     /// <summary>
-    /// The accuracy the version was registered with: its lineage's <c>evaluation_metrics.test_accuracy</c>, else
-    /// <c>evaluation_metrics.accuracy</c>; null when it has neither.
+    /// The accuracy the version was registered with, from its lineage's metrics as the registry reads them
+    /// (<see cref="LineageReader"/>: <c>metrics</c> or <c>evaluation_metrics</c>, nested or as MLflow lists them): the
+    /// test accuracy (<c>test_accuracy</c> or <c>test.accuracy</c>), else <c>accuracy</c>; null when there is none.
     /// </summary>
     public double? RegisteredAccuracy
     {
         get
         {
-            var metrics = Lineage?["evaluation_metrics"] as JsonObject;
-            foreach (var name in (ReadOnlySpan<string>)["test_accuracy", "accuracy"])
+            if (Lineage is not JsonObject lineage)
             {
-                if (metrics?[name] is JsonValue value && value.TryGetValue(out double accuracy) && double.IsFinite(accuracy))
+                return null;
+            }
+            var metrics = LineageReader.Read(lineage).Metrics;
+            foreach (var name in (ReadOnlySpan<string>)["test_accuracy", "test.accuracy", "accuracy"])
+            {
+                if (metrics.TryGetValue(name, out var accuracy) && double.IsFinite(accuracy))
                 {
                     return accuracy;
                 }

@@ -28,7 +28,7 @@ public sealed class QualityOptions
 
     /// <summary>
     /// A classifier's quality has degraded when its accuracy over labelled traffic falls more than this below the
-    /// accuracy it was registered with (its lineage's <c>evaluation_metrics.test_accuracy</c>).
+    /// accuracy it was registered with (<see cref="MonitoredVersion.RegisteredAccuracy"/>).
     /// </summary>
     public double MaxAccuracyDrop { get; set; } = 0.05;
 }
