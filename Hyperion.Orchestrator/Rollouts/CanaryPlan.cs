@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Hyperion.Orchestrator.Deployments;
 
 namespace Hyperion.Orchestrator.Rollouts;
@@ -35,9 +36,11 @@ internal sealed record CanaryPlan(
     public const long DefaultMinQualitySamples = 50;
 
     /// <summary>Whether a gate reads captured predictions (and labels), beside the gateways' counters.</summary>
+    [JsonIgnore]
     public bool HasQualityGates => MaxAccuracyDrop is not null || MinAgreement is not null;
 
     /// <summary>Rows a quality gate needs before it is judged.</summary>
+    [JsonIgnore]
     public long QualitySamples => MinQualitySamples ?? DefaultMinQualitySamples;
 
     /// <summary>Whether <paramref name="canary"/> is a plan (the controller moves it) rather than a fixed split.</summary>

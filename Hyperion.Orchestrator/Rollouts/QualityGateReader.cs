@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Persistence;
 using Hyperion.Orchestrator.Quality;
@@ -9,17 +10,45 @@ namespace Hyperion.Orchestrator.Rollouts;
 /// Reads a rollout's quality numbers from the captures the gateways sampled (the deployment's monitoring) and the
 /// labels sent to <c>POST /api/v1/feedback</c>: each arm's accuracy, scored as <c>GET .../quality</c> scores it, and
 /// the agreement between stable's and the canary's predicted classes on the requests copied to the canary as a shadow.
+/// Reading them parses every captured answer since the rollout started (up to <see cref="CaptureReader.MaxCaptures"/>
+/// per arm), so a rollout's numbers are computed at most every <see cref="Refresh"/> and shared by the controller's
+/// ticks and the status until then: evidence that grows by seconds of traffic does not need reading twice a second.
 /// </summary>
-internal sealed class QualityGateReader(NpgsqlDataSource dataSource)
+internal sealed class QualityGateReader(NpgsqlDataSource dataSource, TimeProvider time)
 {
+    public static readonly TimeSpan Refresh = TimeSpan.FromSeconds(5);
+
+    private readonly ConcurrentDictionary<(string Model, DateTimeOffset Started, long Stable, long Canary), (DateTimeOffset At, QualityMeasurement Numbers)> _recent = new();
+
     /// <summary>The numbers of the plan's quality gates since the rollout started; null when the plan has none.</summary>
     public async Task<QualityMeasurement?> ReadAsync(DeploymentSpec spec, RolloutRecord rollout, long stable, CancellationToken cancellationToken)
     {
-        var plan = rollout.Plan;
-        if (!plan.HasQualityGates)
+        if (!rollout.Plan.HasQualityGates)
         {
             return null;
         }
+        var key = (rollout.Model, rollout.StartedAt, stable, rollout.CanaryVersion);
+        var now = time.GetUtcNow();
+        if (_recent.TryGetValue(key, out var recent) && now - recent.At < Refresh)
+        {
+            return recent.Numbers;
+        }
+        var numbers = await MeasureAsync(spec, rollout, stable, cancellationToken);
+        _recent[key] = (now, numbers);
+        foreach (var (old, entry) in _recent)
+        {
+            // Rollouts that ended (or moved to another stable) are not asked again.
+            if (now - entry.At > TimeSpan.FromMinutes(10))
+            {
+                _recent.TryRemove(old, out _);
+            }
+        }
+        return numbers;
+    }
+
+    private async Task<QualityMeasurement> MeasureAsync(DeploymentSpec spec, RolloutRecord rollout, long stable, CancellationToken cancellationToken)
+    {
+        var plan = rollout.Plan;
         await using var db = await Db.OpenAsync(dataSource, cancellationToken);
         var stableVersion = await MonitoredVersion.ReadAsync(db, rollout.Model, stable, cancellationToken);
         var canaryVersion = await MonitoredVersion.ReadAsync(db, rollout.Model, rollout.CanaryVersion, cancellationToken);
