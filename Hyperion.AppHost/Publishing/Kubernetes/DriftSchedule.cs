@@ -27,15 +27,7 @@ internal sealed class DriftSchedule(PublishedGraph graph, PublishOptions options
     public PublishedProject? Orchestrator => graph.Projects.FirstOrDefault(p => p.Name == OrchestratorName);
 
     /// <summary>The CronJob and its ServiceAccount (<see cref="NetworkPolicies"/> lets its pods reach the orchestrator).</summary>
-    public IReadOnlyList<object> Objects() => Orchestrator is { } orchestrator ? [ServiceAccount(), CronJob(orchestrator.Http)] : [];
-
-    private V1ServiceAccount ServiceAccount() => new()
-    {
-        ApiVersion = "v1",
-        Kind = "ServiceAccount",
-        Metadata = KubernetesLabels.Metadata(Name, options.Namespace, Name),
-        AutomountServiceAccountToken = false,
-    };
+    public IReadOnlyList<object> Objects() => Orchestrator is { } orchestrator ? [ProjectWorkloads.ServiceAccount(Name, options.Namespace), CronJob(orchestrator.Http)] : [];
 
     private V1CronJob CronJob(PublishedBinding http) => new()
     {

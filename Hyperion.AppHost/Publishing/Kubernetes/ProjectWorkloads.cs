@@ -37,7 +37,7 @@ internal sealed class ProjectWorkloads(PublishOptions options, KubernetesValues 
     {
         var deployments = DeploymentsOf(project);
         var profile = deployments[0].Profile;
-        yield return ServiceAccount(project.Name);
+        yield return ServiceAccount(project.Name, options.Namespace);
         yield return Service(project);
         if (profile.PersistentStateSize is { } size)
         {
@@ -50,11 +50,12 @@ internal sealed class ProjectWorkloads(PublishOptions options, KubernetesValues 
         }
     }
 
-    public V1ServiceAccount ServiceAccount(string resource) => new()
+    /// <summary>A resource's own ServiceAccount, without an API token (also the drift schedule's: <see cref="DriftSchedule"/>).</summary>
+    public static V1ServiceAccount ServiceAccount(string resource, string @namespace) => new()
     {
         ApiVersion = "v1",
         Kind = "ServiceAccount",
-        Metadata = KubernetesLabels.Metadata(resource, options.Namespace, resource),
+        Metadata = KubernetesLabels.Metadata(resource, @namespace, resource),
         // Nothing here calls the Kubernetes API: no token in the pods.
         AutomountServiceAccountToken = false,
     };
