@@ -46,10 +46,10 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
         var (body, length) = await ReadBodyAsync(context.Request, _maxBodyBytes, context.RequestAborted);
         try
         {
-            var headerLength = int.TryParse(context.Request.Headers[StepWire.HeaderLengthName], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : length;
+            var headerLength = int.TryParse(context.Request.Headers[OipBinaryWire.HeaderLengthName], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : length;
             if (headerLength > length)
             {
-                await FailAsync(context, StatusCodes.Status400BadRequest, $"{StepWire.HeaderLengthName} is {headerLength} but the body has {length} bytes");
+                await FailAsync(context, StatusCodes.Status400BadRequest, $"{OipBinaryWire.HeaderLengthName} is {headerLength} but the body has {length} bytes");
                 return;
             }
             InferenceRequest request;
@@ -211,7 +211,7 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
             }
             inputs.Add((input.Input, tensor));
         }
-        var body = StepWire.EncodeRequest(inputs, out var headerLength);
+        var body = OipBinaryWire.EncodeRequest(inputs, out var headerLength);
         return await steps.SendAsync(step, arm, body, headerLength, requestId, cancellationToken);
     }
 
@@ -260,8 +260,8 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
             return;
         }
         var binary = answer.Outputs.Where(output => OipJsonResponseWriter.IsBinaryOutput(request, output.Name)).ToList();
-        response.ContentType = StepWire.ContentType;
-        response.Headers[StepWire.HeaderLengthName] = header.WrittenCount.ToString(CultureInfo.InvariantCulture);
+        response.ContentType = OipBinaryWire.ContentType;
+        response.Headers[OipBinaryWire.HeaderLengthName] = header.WrittenCount.ToString(CultureInfo.InvariantCulture);
         response.ContentLength = header.WrittenCount + binary.Sum(output => (long)output.Length);
         await response.Body.WriteAsync(header.WrittenMemory, context.RequestAborted);
         foreach (var output in binary)

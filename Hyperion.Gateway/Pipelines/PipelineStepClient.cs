@@ -1,3 +1,4 @@
+using Hyperion.Contracts.Codecs;
 using System.Diagnostics;
 using System.Globalization;
 using Hyperion.Contracts.ControlPlane;
@@ -125,7 +126,7 @@ internal sealed partial class PipelineStepClient : IDisposable
         if (arm.Arm == ArmStatisticsKeys.Stable && arm.Policy.Shadow is { } shadow && ArmSelector.SampleShadow(arm.Policy))
         {
             // The shadow's requests, errors and latency are counted; its answers are not compared with stable's (binary).
-            _shadows.TryEnqueue(new ShadowCopy(shadow, shadow.V2Prefix + "/infer", StepWire.ContentType,
+            _shadows.TryEnqueue(new ShadowCopy(shadow, shadow.V2Prefix + "/infer", OipBinaryWire.ContentType,
                 headerLength.ToString(CultureInfo.InvariantCulture), body, answer.Body!, StableAnswerIsJson: false));
         }
         return Decode(step, target, answer.Body!, answer.HeaderLength, fromCache: false);
@@ -150,8 +151,8 @@ internal sealed partial class PipelineStepClient : IDisposable
             {
                 Content = new ByteArrayContent(body),
             };
-            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(StepWire.ContentType);
-            request.Headers.TryAddWithoutValidation(StepWire.HeaderLengthName, headerLength.ToString(CultureInfo.InvariantCulture));
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(OipBinaryWire.ContentType);
+            request.Headers.TryAddWithoutValidation(OipBinaryWire.HeaderLengthName, headerLength.ToString(CultureInfo.InvariantCulture));
             if (requestId is not null)
             {
                 request.Headers.TryAddWithoutValidation(RequestIdMiddleware.HeaderName, requestId);
@@ -162,8 +163,8 @@ internal sealed partial class PipelineStepClient : IDisposable
             {
                 using var response = await _http.SendAsync(request, timeout.Token);
                 var answer = await response.Content.ReadAsByteArrayAsync(timeout.Token);
-                var length = (response.Headers.TryGetValues(StepWire.HeaderLengthName, out var values)
-                        || response.Content.Headers.TryGetValues(StepWire.HeaderLengthName, out values))
+                var length = (response.Headers.TryGetValues(OipBinaryWire.HeaderLengthName, out var values)
+                        || response.Content.Headers.TryGetValues(OipBinaryWire.HeaderLengthName, out values))
                     && int.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : -1;
                 return new Answer((int)response.StatusCode, answer, length, 0, null);
             }
@@ -235,7 +236,7 @@ internal sealed partial class PipelineStepClient : IDisposable
         try
         {
             // Fire and forget, as the cache stage stores: a lost store only costs a later miss.
-            _redis.GetDatabase().StringSet(key, CachedResponse.Encode(StepWire.ContentType, answer.HeaderLength, answer.Body), TimeSpan.FromSeconds(ttlSeconds), flags: CommandFlags.FireAndForget);
+            _redis.GetDatabase().StringSet(key, CachedResponse.Encode(OipBinaryWire.ContentType, answer.HeaderLength, answer.Body), TimeSpan.FromSeconds(ttlSeconds), flags: CommandFlags.FireAndForget);
         }
         catch (RedisException)
         {
@@ -247,7 +248,7 @@ internal sealed partial class PipelineStepClient : IDisposable
     {
         try
         {
-            return StepOutcome.Succeeded(step, target.VersionText, StepWire.DecodeResponse(body.Span, headerLength), fromCache);
+            return StepOutcome.Succeeded(step, target.VersionText, OipBinaryWire.DecodeResponse(body.Span, headerLength), fromCache);
         }
         catch (InferenceException ex)
         {
@@ -263,7 +264,7 @@ internal sealed partial class PipelineStepClient : IDisposable
         {
             return $"{subject}: {answer.Failure}";
         }
-        return StepWire.ErrorOf(answer.Body) is { } error
+        return OipBinaryWire.ErrorOf(answer.Body) is { } error
             ? $"{subject}: {error}"
             : $"{subject} failed with HTTP {answer.Status}";
     }

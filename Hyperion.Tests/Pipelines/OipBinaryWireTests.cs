@@ -1,3 +1,4 @@
+using Hyperion.Contracts.Codecs;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -8,7 +9,7 @@ using Hyperion.Gateway.Pipelines;
 namespace Hyperion.Tests.Pipelines;
 
 /// <summary>What a pipeline step sends a replica (the binary extension) and how it reads the answer.</summary>
-public sealed class StepWireTests
+public sealed class OipBinaryWireTests
 {
     [Fact]
     public void A_step_request_carries_each_input_as_raw_bytes_after_its_JSON_header_and_asks_for_binary_outputs()
@@ -16,7 +17,7 @@ public sealed class StepWireTests
         using var first = Tensor("x", [1, 2], [1.5f, -2f]);
         using var second = Tensor("y", [1, 1], [7f]);
 
-        var body = StepWire.EncodeRequest([("INPUT0", first), ("INPUT1", second)], out var headerLength);
+        var body = OipBinaryWire.EncodeRequest([("INPUT0", first), ("INPUT1", second)], out var headerLength);
 
         var header = JsonDocument.Parse(body.AsMemory(0, headerLength)).RootElement;
         Assert.Equal(["INPUT0", "INPUT1"], header.GetProperty("inputs").EnumerateArray().Select(input => input.GetProperty("name").GetString()));
@@ -35,7 +36,7 @@ public sealed class StepWireTests
             """);
         var body = json.Concat(MemoryMarshal.AsBytes<float>([0.25f, 0.75f]).ToArray()).ToArray();
 
-        var outputs = StepWire.DecodeResponse(body, json.Length);
+        var outputs = OipBinaryWire.DecodeResponse(body, json.Length);
 
         Assert.Equal(["scores", "label"], outputs.Select(output => output.Name));
         Assert.Equal([0.25f, 0.75f], MemoryMarshal.Cast<byte, float>(outputs[0].Span).ToArray());
@@ -48,10 +49,10 @@ public sealed class StepWireTests
     public void An_answer_that_promises_more_bytes_than_it_has_is_refused_naming_the_output()
     {
         var json = Encoding.UTF8.GetBytes("""{"outputs":[{"name":"scores","datatype":"FP32","shape":[1,2],"parameters":{"binary_data_size":8}}]}""");
-        var error = Assert.Throws<InferenceException>(() => StepWire.DecodeResponse(json.Concat(new byte[4]).ToArray(), json.Length));
+        var error = Assert.Throws<InferenceException>(() => OipBinaryWire.DecodeResponse(json.Concat(new byte[4]).ToArray(), json.Length));
         Assert.Contains("output 'scores'", error.Message);
-        Assert.Equal("the model said no", StepWire.ErrorOf("""{"error":"the model said no"}"""u8));
-        Assert.Null(StepWire.ErrorOf("not json"u8));
+        Assert.Equal("the model said no", OipBinaryWire.ErrorOf("""{"error":"the model said no"}"""u8));
+        Assert.Null(OipBinaryWire.ErrorOf("not json"u8));
     }
 
     private static TensorData Tensor(string name, long[] shape, float[] values)

@@ -1,17 +1,16 @@
 using System.Text.Json;
-using Hyperion.Contracts.Codecs;
 using Hyperion.Contracts.Codecs.Json;
 using Hyperion.Contracts.Inference;
 using Hyperion.Contracts.Tensors;
 
-namespace Hyperion.Gateway.Pipelines;
+namespace Hyperion.Contracts.Codecs;
 
 /// <summary>
-/// How a step talks to its replica: requests in Triton's binary tensor extension (a small JSON header, then each
-/// input's raw bytes) asking for binary outputs, so that a tensor passes from one step to the next as bytes, never
-/// printed as JSON numbers and parsed back.
+/// Requests to an inference replica, and its answers, in Triton's binary tensor extension (a small JSON header, then
+/// each input's raw bytes) asking for binary outputs: a tensor passes from a pipeline step to the next, or from a
+/// batch job's lines to the model, as bytes, never printed as JSON numbers and parsed back.
 /// </summary>
-internal static class StepWire
+public static class OipBinaryWire
 {
     public const string HeaderLengthName = "Inference-Header-Content-Length";
     public const string ContentType = "application/octet-stream";
