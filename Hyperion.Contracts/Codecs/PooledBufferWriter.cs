@@ -50,6 +50,9 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         _written += bytes.Length;
     }
 
+    /// <summary>Forgets what was written, keeping the buffer for the next use.</summary>
+    public void Clear() => _written = 0;
+
     /// <summary>Hands the written bytes to a tensor that returns them to the pool; the writer must not be used afterwards.</summary>
     public TensorData DetachAsTensor(string name, TensorDataType dataType, long[] shape)
     {

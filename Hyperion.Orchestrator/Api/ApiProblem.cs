@@ -47,6 +47,11 @@ internal sealed class BodyProblem(ProblemDetails details) : ApiProblem(details),
     }
 }
 
+internal sealed class ForbiddenProblem(ProblemDetails details) : ApiProblem(details), IEndpointMetadataProvider
+{
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) => Describe(builder, StatusCodes.Status403Forbidden);
+}
+
 internal sealed class NotFoundProblem(ProblemDetails details) : ApiProblem(details), IEndpointMetadataProvider
 {
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) => Describe(builder, StatusCodes.Status404NotFound);

@@ -19,6 +19,9 @@ internal static class ApiProblems
             Detail = detail ?? "The request has invalid fields; see errors.",
         });
 
+    /// <summary>403 for a key that is known but lacks what this particular resource needs (a scope on the model it names).</summary>
+    public static ForbiddenProblem Forbidden(string detail) => new(Problem(StatusCodes.Status403Forbidden, "Forbidden", detail));
+
     public static NotFoundProblem NotFound(string detail) => new(Problem(StatusCodes.Status404NotFound, "Not found", detail));
 
     public static ConflictProblem Conflict(string detail) => new(Problem(StatusCodes.Status409Conflict, "Conflict", detail));

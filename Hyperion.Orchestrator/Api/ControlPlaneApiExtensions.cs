@@ -1,6 +1,7 @@
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Captures;
 using Hyperion.Orchestrator.Deployments;
+using Hyperion.Orchestrator.Jobs;
 using Hyperion.Orchestrator.Keys;
 using Hyperion.Orchestrator.Notifications;
 using Hyperion.Orchestrator.Quality;
@@ -41,6 +42,7 @@ internal static class ControlPlaneApiExtensions
         builder.AddQuality();
         builder.AddCaptures();
         builder.AddPipelines();
+        builder.AddJobs();
         return builder;
     }
 
@@ -62,6 +64,7 @@ internal static class ControlPlaneApiExtensions
         api.MapQualityApi();
         api.MapCapturesApi();
         api.MapPipelinesApi();
+        api.MapJobsApi();
 
         var cluster = app.MapGroup("/internal/v1").AllowAnonymous().ExcludeFromDescription();
         cluster.MapRegistryInternal();

@@ -36,6 +36,8 @@ internal enum AuditAction
     PipelineCreated,
     PipelineUpdated,
     PipelineDeleted,
+    JobSubmitted,
+    JobCancelled,
 }
 
 /// <summary>The stored names of <see cref="AuditAction"/>: the names existing rows hold, never to be changed.</summary>
@@ -73,6 +75,8 @@ internal static class AuditActionNames
         AuditAction.PipelineCreated => "pipeline.created",
         AuditAction.PipelineUpdated => "pipeline.updated",
         AuditAction.PipelineDeleted => "pipeline.deleted",
+        AuditAction.JobSubmitted => "job.submitted",
+        AuditAction.JobCancelled => "job.cancelled",
         _ => throw new ArgumentOutOfRangeException(nameof(action), action, "unknown audit action"),
     };
 

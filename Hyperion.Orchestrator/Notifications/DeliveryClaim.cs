@@ -20,16 +20,16 @@ internal sealed class DeliveryClaim : IAsyncDisposable
 
     public OutboxRow Row { get; }
 
-    /// <summary>The most overdue delivery to one of <paramref name="webhooks"/>, or null when none is due.</summary>
+    /// <summary>The most overdue delivery to one of <paramref name="webhooks"/> or to a job's own URL, or null when none is due.</summary>
     public static async Task<DeliveryClaim?> TryClaimAsync(NpgsqlDataSource dataSource, string[] webhooks, CancellationToken cancellationToken)
     {
         var db = await Db.BeginAsync(dataSource, cancellationToken);
         try
         {
             await using var command = db.Command("""
-                SELECT id, event_id, event_type, webhook, model, actor, occurred_at, payload::text, attempts
+                SELECT id, event_id, event_type, webhook, model, actor, occurred_at, payload::text, attempts, url, secret
                 FROM webhook_outbox
-                WHERE delivered_at IS NULL AND NOT dead AND next_attempt_at <= now() AND webhook = ANY(@webhooks)
+                WHERE delivered_at IS NULL AND NOT dead AND next_attempt_at <= now() AND (webhook = ANY(@webhooks) OR url IS NOT NULL)
                 ORDER BY next_attempt_at
                 LIMIT 1
                 FOR UPDATE SKIP LOCKED
@@ -49,7 +49,9 @@ internal sealed class DeliveryClaim : IAsyncDisposable
                         Actor: reader.GetString(5),
                         OccurredAt: reader.GetDateTime(6),
                         Payload: reader.GetString(7),
-                        Attempts: reader.GetInt32(8));
+                        Attempts: reader.GetInt32(8),
+                        Url: reader.IsDBNull(9) ? null : reader.GetString(9),
+                        Secret: reader.IsDBNull(10) ? null : reader.GetString(10));
                 }
             }
             if (row is null)

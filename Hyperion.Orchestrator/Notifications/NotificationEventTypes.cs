@@ -25,12 +25,19 @@ internal static class NotificationEventTypes
     /// <summary>A classifier's accuracy over labelled traffic fell below what it was registered with (issue #16).</summary>
     public const string ModelQualityDegraded = "model.quality_degraded";
 
+    /// <summary>A batch job scored its last line (issue #15).</summary>
+    public const string JobSucceeded = "job.succeeded";
+
+    /// <summary>A batch job stopped: its target went away, or every line failed (issue #15).</summary>
+    public const string JobFailed = "job.failed";
+
     public static IReadOnlyList<string> All { get; } =
     [
         Ping,
         RolloutStarted, RolloutStep, RolloutPromoted, RolloutRolledBack, RolloutPaused, RolloutResumed,
         DeploymentUpdated, DeploymentRolledBack,
         ModelDriftDetected, ModelQualityDegraded,
+        JobSucceeded, JobFailed,
     ];
 
     public static bool IsKnown(string type) => All.Contains(type, StringComparer.Ordinal);

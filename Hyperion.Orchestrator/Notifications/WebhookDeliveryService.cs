@@ -34,8 +34,8 @@ internal sealed partial class WebhookDeliveryService(
         var names = options.Value.Webhooks.Select(webhook => webhook.Name!).ToArray();
         if (names.Length == 0)
         {
+            // Still delivering: a batch job's own webhook_url needs no configured webhook.
             LogNoWebhooks(logger);
-            return Task.CompletedTask;
         }
         LogStarted(logger, names.Length, string.Join(", ", names), Delivery.Concurrency);
         var loops = new List<Task>(Delivery.Concurrency + 1) { ListenAsync(stoppingToken) };
@@ -88,7 +88,7 @@ internal sealed partial class WebhookDeliveryService(
             return false;
         }
         var row = claim.Row;
-        var webhook = options.Value.Find(row.Webhook)!;
+        var webhook = row.ReceiverIn(options.Value)!;
         var attempt = row.Attempts + 1;
         var body = WebhookEnvelope.Write(row.EventId, row.EventType, row.Model, row.OccurredAt, row.Actor, row.Payload);
         var result = await sender.SendAsync(webhook, row, body, attempt, stopping);
@@ -131,7 +131,7 @@ internal sealed partial class WebhookDeliveryService(
         await using var command = dataSource.CreateCommand("""
             SELECT extract(epoch FROM next_attempt_at - now())::double precision
             FROM webhook_outbox
-            WHERE delivered_at IS NULL AND NOT dead AND webhook = ANY(@webhooks)
+            WHERE delivered_at IS NULL AND NOT dead AND (webhook = ANY(@webhooks) OR url IS NOT NULL)
             ORDER BY next_attempt_at
             LIMIT 1
             FOR UPDATE SKIP LOCKED
@@ -204,7 +204,7 @@ internal sealed partial class WebhookDeliveryService(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "No webhooks configured (Orchestrator:Webhooks): notifications are not sent")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "No webhooks configured (Orchestrator:Webhooks): only batch jobs' own webhook_url deliveries are sent")]
     private static partial void LogNoWebhooks(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery started: {Count} webhooks ({Names}), {Workers} workers")]

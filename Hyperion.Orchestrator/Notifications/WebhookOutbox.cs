@@ -45,6 +45,22 @@ internal sealed class WebhookOutbox(IOptions<WebhookOptions> options)
         return webhooks.Length;
     }
 
+    /// <summary>
+    /// Queues <paramref name="notification"/> for a receiver that is not configured, a batch job's own
+    /// <c>webhook_url</c>, signed with <paramref name="secret"/>; listed and retried as <see cref="JobWebhook"/>.
+    /// </summary>
+    public async Task EnqueueToAsync(Db db, NotificationEvent notification, string url, string secret, CancellationToken cancellationToken)
+    {
+        if (!NotificationEventTypes.IsKnown(notification.Type) || notification.Type == NotificationEventTypes.Ping)
+        {
+            throw new ArgumentException($"'{notification.Type}' is not an event type a receiver can be sent.", nameof(notification));
+        }
+        await InsertAsync(db, notification, Serialize(notification.Data), [JobWebhook], cancellationToken, url, secret);
+    }
+
+    /// <summary>The webhook name a job's own deliveries are listed under (in the deliveries API, logs and metrics).</summary>
+    public const string JobWebhook = "job";
+
     /// <summary>Queues a <c>ping</c> to one configured webhook, like GitHub's: returns the event's and the delivery's ids.</summary>
     public async Task<(Guid EventId, Guid DeliveryId)> EnqueuePingAsync(
         Db db, WebhookEndpointOptions webhook, string actor, CancellationToken cancellationToken)
@@ -69,7 +85,7 @@ internal sealed class WebhookOutbox(IOptions<WebhookOptions> options)
     }
 
     private static async Task<Guid[]> InsertAsync(
-        Db db, NotificationEvent notification, string payload, string[] webhooks, CancellationToken cancellationToken)
+        Db db, NotificationEvent notification, string payload, string[] webhooks, CancellationToken cancellationToken, string? url = null, string? secret = null)
     {
         var ids = new Guid[webhooks.Length];
         for (var i = 0; i < ids.Length; i++)
@@ -79,8 +95,8 @@ internal sealed class WebhookOutbox(IOptions<WebhookOptions> options)
         // One statement: the rows, and a notice that PostgreSQL holds back until the transaction commits.
         await using var command = db.Command($"""
             WITH queued AS (
-                INSERT INTO webhook_outbox (id, event_id, event_type, webhook, model, actor, occurred_at, payload)
-                SELECT d.id, @event_id, @event_type, d.webhook, @model, @actor, @occurred_at, @payload
+                INSERT INTO webhook_outbox (id, event_id, event_type, webhook, model, actor, occurred_at, payload, url, secret)
+                SELECT d.id, @event_id, @event_type, d.webhook, @model, @actor, @occurred_at, @payload, @url, @secret
                 FROM unnest(@ids::uuid[], @webhooks::text[]) AS d(id, webhook)
                 RETURNING 1
             )
@@ -94,6 +110,8 @@ internal sealed class WebhookOutbox(IOptions<WebhookOptions> options)
         command.BindJsonText("payload", payload);
         command.Bind("ids", ids);
         command.Bind("webhooks", webhooks);
+        command.Bind("url", url);
+        command.Bind("secret", secret);
         await command.ExecuteNonQueryAsync(cancellationToken);
         return ids;
     }

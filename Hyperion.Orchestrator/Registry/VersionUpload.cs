@@ -259,7 +259,8 @@ internal sealed partial class VersionUpload(
             $"the artifact is larger than {OrchestratorOptions.SectionName}:MaxArtifactBytes ({limit} bytes); upload a smaller file or raise the setting");
     }
 
-    private static async Task<string?> ReadTextAsync(Stream body, int maxBytes, CancellationToken cancellationToken)
+    /// <summary>A multipart part as text; null when it is longer than <paramref name="maxBytes"/>.</summary>
+    internal static async Task<string?> ReadTextAsync(Stream body, int maxBytes, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];

@@ -43,6 +43,8 @@ public sealed class StoredKindsTests
         { nameof(AuditAction.PipelineCreated), "pipeline.created" },
         { nameof(AuditAction.PipelineUpdated), "pipeline.updated" },
         { nameof(AuditAction.PipelineDeleted), "pipeline.deleted" },
+        { nameof(AuditAction.JobSubmitted), "job.submitted" },
+        { nameof(AuditAction.JobCancelled), "job.cancelled" },
     };
 
     [Theory]

@@ -105,7 +105,7 @@ public static class JsonTensorDataReader
     public static string InputSubject(string name) => $"input '{name}'";
 
     /// <summary>Counts the leaf values of the array at the reader's token (a copy: the caller's reader does not move); -1 when it cannot be read.</summary>
-    private static long CountElements(Utf8JsonReader reader)
+    public static long CountElements(Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {

@@ -4,7 +4,7 @@ using Npgsql;
 namespace Hyperion.Orchestrator.Registry.Artifacts;
 
 /// <summary>
-/// Removes blobs no model version refers to once they are older than <see cref="RegistryOptions.OrphanGraceSeconds"/>:
+/// Removes blobs no model version or batch job refers to once they are older than <see cref="RegistryOptions.OrphanGraceSeconds"/>:
 /// what an upload leaves when it stops between storing its blob and registering the version (the orchestrator
 /// killed, the database refusing the row), and the artifact of a deleted version no other version shares. Nothing is removed while the database cannot be asked. Orchestrators
 /// sharing one store may sweep at the same time: each removal is a rename, so only one of them acts on a blob.
@@ -67,7 +67,12 @@ internal sealed partial class ArtifactOrphanSweeper(
 
     private async Task<HashSet<string>> ReferencedDigestsAsync(CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT DISTINCT digest FROM model_versions");
+        // Batch jobs keep their chunks' input and results in the store too, until the job is deleted.
+        await using var command = dataSource.CreateCommand("""
+            SELECT digest FROM model_versions
+            UNION SELECT input_digest FROM job_chunks
+            UNION SELECT result_digest FROM job_chunks WHERE result_digest IS NOT NULL
+            """);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var digests = new HashSet<string>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken))
@@ -77,7 +82,7 @@ internal sealed partial class ArtifactOrphanSweeper(
         return digests;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Removed artifact {Digest} ({Bytes} bytes): no model version refers to it")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed artifact {Digest} ({Bytes} bytes): no model version or job refers to it")]
     private static partial void LogRemoved(ILogger logger, string digest, long bytes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Artifact sweep removed {Count} unreferenced blobs, {Bytes} bytes")]
