@@ -23,7 +23,7 @@ public sealed class BatchJobTests(JobsFixture hyperion)
         const int Lines = 250;
         var lines = Enumerable.Range(0, Lines).Select(DigitsLine).ToArray();
         lines[7] = """{"pixels": [1, 2, 3]}""";
-        lines[120] = """{"pixels": [0, 0""";
+        lines[120] = """{pixels: [0, 0]}""";
         lines[121] = """{"pixel": [0]}""";
         // A blank line is no instance: it takes no line number.
         var input = string.Join('\n', lines[..60]) + "\n\n" + string.Join('\n', lines[60..]) + "\n";
