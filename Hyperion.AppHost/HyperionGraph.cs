@@ -84,6 +84,8 @@ public static class HyperionGraph
                 inference.PassTo(replica, "http", "grpc");
                 inference.AwaitedBy(replica);
             });
+        // Batch jobs over a pipeline send their lines through the gateways, which run pipelines.
+        gateway.PassTo(orchestrator, "http");
 
         if (!publishing)
         {

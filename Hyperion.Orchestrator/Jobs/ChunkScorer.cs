@@ -10,25 +10,23 @@ namespace Hyperion.Orchestrator.Jobs;
 /// <summary>
 /// Scores one chunk: decodes its lines, packs consecutive good lines of one shape into batches of the model's
 /// <c>max_batch_size</c>, sends up to <see cref="JobsOptions.BatchesInFlight"/> at once (each to the next replica that
-/// serves the version), and writes one result line per input line, in input order. A line that cannot be decoded,
-/// or that the model refuses, fails alone (a refused batch is sent again line by line to find it); a replica that
-/// does not answer is retried on another, and when none will, the chunk is given back (<see cref="TargetUnavailableException"/>).
+/// serves the version, or the next gateway), and writes one result line per input line, in input order. A line that
+/// cannot be decoded, or that the model refuses, fails alone (a refused batch is sent again line by line to find it);
+/// a batch nobody answers is sent again, and when it keeps failing, the chunk is given back (<see cref="TargetUnavailableException"/>).
 /// </summary>
-internal sealed class ChunkScorer(ReplicaInferenceClient client, IOptions<JobsOptions> options)
+internal sealed class ChunkScorer(IOptions<JobsOptions> options)
 {
     private const int AttemptsPerBatch = 3;
 
-    /// <param name="replicas">The URLs of the replicas that serve the version now; asked again after a failure.</param>
-    /// <param name="finalAttempt">Whether a batch that no replica will take fails its lines instead of giving the chunk back.</param>
+    /// <param name="send">Sends one batch (to the next replica or gateway) and says how it went.</param>
+    /// <param name="finalAttempt">Whether a batch that nobody will take fails its lines instead of giving the chunk back.</param>
     public async Task<ChunkResult> ScoreAsync(
-        ReadOnlyMemory<byte> input, long firstLine, JobTarget target, Func<CancellationToken, Task<IReadOnlyList<string>>> replicas,
-        bool finalAttempt, CancellationToken cancellationToken)
+        ReadOnlyMemory<byte> input, long firstLine, JobTarget target, BatchSender send, bool finalAttempt, CancellationToken cancellationToken)
     {
         var segments = Cut(input, firstLine, target);
         try
         {
             using var gate = new SemaphoreSlim(options.Value.BatchesInFlight);
-            var next = 0;
             var work = new List<Task>(segments.Count);
             foreach (var segment in segments)
             {
@@ -37,7 +35,7 @@ internal sealed class ChunkScorer(ReplicaInferenceClient client, IOptions<JobsOp
                     continue;
                 }
                 await gate.WaitAsync(cancellationToken);
-                work.Add(ScoreSegmentAsync(segment, target, replicas, () => Interlocked.Increment(ref next), finalAttempt, gate, cancellationToken));
+                work.Add(ScoreSegmentAsync(segment, target, send, finalAttempt, gate, cancellationToken));
             }
             await Task.WhenAll(work);
 
@@ -107,13 +105,12 @@ internal sealed class ChunkScorer(ReplicaInferenceClient client, IOptions<JobsOp
         }
     }
 
-    private async Task ScoreSegmentAsync(
-        Segment segment, JobTarget target, Func<CancellationToken, Task<IReadOnlyList<string>>> replicas, Func<int> nextReplica,
-        bool finalAttempt, SemaphoreSlim gate, CancellationToken cancellationToken)
+    private static async Task ScoreSegmentAsync(
+        Segment segment, JobTarget target, BatchSender send, bool finalAttempt, SemaphoreSlim gate, CancellationToken cancellationToken)
     {
         try
         {
-            await ScoreBatchAsync(segment, segment.FirstLine, segment.Count, segment.Inputs!, target, replicas, nextReplica, finalAttempt, cancellationToken);
+            await ScoreBatchAsync(segment, segment.FirstLine, segment.Count, segment.Inputs!, target, send, finalAttempt, cancellationToken);
         }
         finally
         {
@@ -121,9 +118,8 @@ internal sealed class ChunkScorer(ReplicaInferenceClient client, IOptions<JobsOp
         }
     }
 
-    private async Task ScoreBatchAsync(
-        Segment segment, long firstLine, int count, TensorData[] inputs, JobTarget target,
-        Func<CancellationToken, Task<IReadOnlyList<string>>> replicas, Func<int> nextReplica, bool finalAttempt, CancellationToken cancellationToken)
+    private static async Task ScoreBatchAsync(
+        Segment segment, long firstLine, int count, TensorData[] inputs, JobTarget target, BatchSender send, bool finalAttempt, CancellationToken cancellationToken)
     {
         var named = new (string, TensorData)[inputs.Length];
         for (var i = 0; i < inputs.Length; i++)
@@ -133,13 +129,7 @@ internal sealed class ChunkScorer(ReplicaInferenceClient client, IOptions<JobsOp
         BatchAnswer? answer = null;
         for (var attempt = 0; attempt < AttemptsPerBatch; attempt++)
         {
-            var urls = await replicas(cancellationToken);
-            if (urls.Count == 0)
-            {
-                answer = new BatchAnswer(0, null, $"no replica serves version {target.Version} of {target.Model}");
-                break;
-            }
-            answer = await client.InferAsync(urls[nextReplica() % urls.Count], target.Model, target.Version, named, cancellationToken);
+            answer = await send(named, cancellationToken);
             if (answer.Status == 200 || answer.IsRequestError)
             {
                 break;
@@ -167,7 +157,7 @@ internal sealed class ChunkScorer(ReplicaInferenceClient client, IOptions<JobsOp
                     {
                         single[i] = RowOf(inputs[i], row, count);
                     }
-                    await ScoreBatchAsync(segment, firstLine + row, 1, single, target, replicas, nextReplica, finalAttempt, cancellationToken);
+                    await ScoreBatchAsync(segment, firstLine + row, 1, single, target, send, finalAttempt, cancellationToken);
                 }
                 finally
                 {
@@ -385,6 +375,9 @@ internal sealed record ChunkResult(PooledBufferWriter Lines, int Succeeded, int 
 {
     public void Dispose() => Lines.Dispose();
 }
+
+/// <summary>Sends one batch's named tensors and answers how it went.</summary>
+internal delegate Task<BatchAnswer> BatchSender(IReadOnlyList<(string Input, TensorData Tensor)> inputs, CancellationToken cancellationToken);
 
 /// <summary>No replica would score a batch: the chunk goes back to be taken again later.</summary>
 internal sealed class TargetUnavailableException(string reason) : Exception(reason);

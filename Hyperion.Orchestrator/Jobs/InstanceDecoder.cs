@@ -28,7 +28,7 @@ internal static class InstanceDecoder
                 var index = IndexOf(target, ref reader);
                 if (index < 0)
                 {
-                    error = $"unknown input '{reader.GetString()}'; the inputs of {target.Model} are {string.Join(", ", target.Inputs.Select(input => input.Name))}";
+                    error = $"unknown input '{reader.GetString()}'; the inputs of {target.Name} are {string.Join(", ", target.Inputs.Select(input => input.Name))}";
                     return null;
                 }
                 var input = target.Inputs[index];

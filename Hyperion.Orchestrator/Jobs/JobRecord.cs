@@ -37,4 +37,5 @@ internal sealed record NewChunk(long FirstLine, int Lines, string InputDigest);
 
 /// <summary>A chunk a worker holds the lease of, with what it needs to score it.</summary>
 /// <param name="Attempts">Leases taken on it so far, this one included.</param>
-internal sealed record ChunkLease(Guid JobId, int Chunk, long FirstLine, int Lines, string InputDigest, int Attempts, string Model, long Version);
+/// <param name="Version">The model version a model job pinned; null for a pipeline job.</param>
+internal sealed record ChunkLease(Guid JobId, int Chunk, long FirstLine, int Lines, string InputDigest, int Attempts, string TargetKind, string Target, long? Version);

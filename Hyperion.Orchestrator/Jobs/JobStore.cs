@@ -155,14 +155,14 @@ internal sealed class JobStore(NpgsqlDataSource dataSource, JobNotifications not
                 UPDATE jobs j SET state = 'running', started_at = coalesce(j.started_at, now())
                 FROM leased WHERE j.id = leased.job_id AND j.state = 'queued'
             )
-            SELECT l.job_id, l.chunk, l.first_line, l.lines, l.input_digest, l.attempts, j.target, j.version
+            SELECT l.job_id, l.chunk, l.first_line, l.lines, l.input_digest, l.attempts, j.target_kind, j.target, j.version
             FROM leased l JOIN jobs j ON j.id = l.job_id
             """);
         command.Bind("owner", owner);
         command.Bind("lease_seconds", lease.TotalSeconds);
         var leases = await command.ReadAllAsync(reader => new ChunkLease(
             reader.GetGuid(0), reader.GetInt32(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetString(4), reader.GetInt32(5),
-            reader.GetString(6), reader.GetInt64(7)), cancellationToken);
+            reader.GetString(6), reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetInt64(8)), cancellationToken);
         await db.CommitAsync(cancellationToken);
         return leases is [var claimed] ? claimed : null;
     }

@@ -131,24 +131,22 @@ internal sealed partial class JobSubmission(
         {
             return ApiProblems.Invalid(errors, "part 'spec': " + string.Join("; ", errors.Select(error => $"{error.Key}: {string.Join(", ", error.Value)}")));
         }
-        if (spec.Target!.Pipeline is not null)
-        {
-            return ApiProblems.Conflict("pipeline targets are not scored by batch jobs yet; score the pipeline's first model as its own job, or call POST /v2/pipelines/{p}/infer.");
-        }
-        var model = spec.Target.Model!;
-        if (!Scopes.AllowsInfer(ActorClaims.ScopesOf(user), model))
-        {
-            return ApiProblems.Forbidden($"this key may not call model '{model}': a job needs 'infer', 'infer:{model}' or 'admin'.");
-        }
-        var (target, status, problem) = await targets.ResolveAsync(model, spec.Version, cancellationToken);
+        var (target, status, problem) = await targets.ResolveAsync(spec.Target!, spec.Version, cancellationToken);
         if (target is null)
         {
             return status == StatusCodes.Status400BadRequest ? ApiProblems.BadRequest(problem!) : ApiProblems.Conflict(problem!);
         }
+        var scopes = ActorClaims.ScopesOf(user).ToList();
+        if (target.Models.FirstOrDefault(model => !Scopes.AllowsInfer(scopes, model)) is { } denied)
+        {
+            return ApiProblems.Forbidden(target.Kind == JobTargetKinds.Pipeline
+                ? $"this key may not call model '{denied}', a step of pipeline '{target.Name}': a pipeline job needs 'infer', 'admin' or 'infer:<model>' for every step's model."
+                : $"this key may not call model '{denied}': a job needs 'infer', 'infer:{denied}' or 'admin'.");
+        }
         if (csv && target.Inputs.Count != 1)
         {
             return ApiProblems.BadRequest(
-                $"a CSV input needs a model with one input; version {target.Version} of '{model}' has {target.Inputs.Count} ({string.Join(", ", target.Inputs.Select(i => i.Name))}): send JSONL, one object a line.");
+                $"a CSV input needs a target with one input; {Describe(target)} takes {target.Inputs.Count} ({string.Join(", ", target.Inputs.Select(i => i.Name))}): send JSONL, one object a line.");
         }
 
         List<NewChunk> chunks;
@@ -170,10 +168,10 @@ internal sealed partial class JobSubmission(
         var last = chunks[^1];
         var job = await store.InsertAsync(new JobRecord(
             Id: Guid.CreateVersion7(),
-            TargetKind: JobTargetKinds.Model,
-            Target: model,
-            Version: target.Version,
-            Revision: null,
+            TargetKind: target.Kind,
+            Target: target.Name,
+            Version: target.Kind == JobTargetKinds.Model ? target.Version : null,
+            Revision: target.Kind == JobTargetKinds.Pipeline ? target.Version : null,
             InputFormat: csv ? "csv" : "jsonl",
             State: JobStates.Queued,
             Total: last.FirstLine + last.Lines,
@@ -185,13 +183,17 @@ internal sealed partial class JobSubmission(
             CreatedAt: DateTimeOffset.UtcNow,
             StartedAt: null,
             FinishedAt: null), secret, chunks, cancellationToken);
-        LogSubmitted(logger, job.Id, model, target.Version, job.Total, chunks.Count);
+        LogSubmitted(logger, job.Id, Describe(target), job.Total, chunks.Count);
         return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", JobView.From(job, secret));
     }
 
     private TooLargeProblem InputTooLarge() =>
         ApiProblems.TooLarge($"part 'input' is larger than {JobsOptions.SectionName}:MaxInputBytes ({options.Value.MaxInputBytes} bytes); split it into several jobs.");
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} queued: {Total} lines for version {Version} of {Model}, in {Chunks} chunks")]
-    private static partial void LogSubmitted(ILogger logger, Guid jobId, string model, long version, long total, int chunks);
+    private static string Describe(JobTarget target) => target.Kind == JobTargetKinds.Pipeline
+        ? $"pipeline '{target.Name}' (revision {target.Version})"
+        : $"version {target.Version} of '{target.Name}'";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} queued: {Total} lines for {Target}, in {Chunks} chunks")]
+    private static partial void LogSubmitted(ILogger logger, Guid jobId, string target, long total, int chunks);
 }

@@ -18,6 +18,8 @@ internal sealed partial class JobWorker(
     JobStore store,
     JobTargets targets,
     ChunkScorer scorer,
+    InferenceClient client,
+    JobsGatewayKey gatewayKey,
     IArtifactStore artifacts,
     JobMetrics metrics,
     IOptions<JobsOptions> options,
@@ -100,19 +102,21 @@ internal sealed partial class JobWorker(
         var renewal = RenewUntilDoneAsync(chunk, owner, scoring);
         try
         {
-            var target = await targets.LoadAsync(chunk.Model, chunk.Version, scoring.Token);
+            var target = await targets.LoadAsync(chunk.TargetKind, chunk.Target, chunk.Version, scoring.Token);
             if (target is null)
             {
-                await FailJobAsync(chunk, $"version {chunk.Version} of '{chunk.Model}' no longer exists (deleted while the job ran)");
+                await FailJobAsync(chunk, chunk.TargetKind == JobTargetKinds.Pipeline
+                    ? $"pipeline '{chunk.Target}' no longer exists, or one of its steps' models has no version to run (deleted while the job ran)"
+                    : $"version {chunk.Version} of '{chunk.Target}' no longer exists (deleted while the job ran)");
                 return;
             }
-            if (!await IsServedAsync(chunk, owner, scoring.Token))
+            if (await ServingAsync(chunk, target, owner, scoring.Token) is not { } urls)
             {
                 return;
             }
             var input = await ReadInputAsync(chunk, scoring.Token);
             using var result = await scorer.ScoreAsync(
-                input, chunk.FirstLine, target, async token => (await targets.ServingAsync(chunk.Model, chunk.Version, token)).Urls,
+                input, chunk.FirstLine, target, await SenderAsync(target, urls, scoring.Token),
                 finalAttempt: chunk.Attempts >= Settings.MaxChunkAttempts, scoring.Token);
             using var content = new MemoryStream(result.Lines.WrittenMemory.ToArray(), writable: false);
             var stored = await artifacts.PutAsync(content, long.MaxValue, scoring.Token);
@@ -149,37 +153,63 @@ internal sealed partial class JobWorker(
         }
     }
 
-    /// <summary>Whether a replica serves the job's version; otherwise gives the chunk back, or fails the job when its version is gone or has not been served for <see cref="JobsOptions.TargetWaitSeconds"/>.</summary>
-    private async Task<bool> IsServedAsync(ChunkLease chunk, string owner, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends each batch to the next of <paramref name="urls"/> (replicas or gateways), asking again where to send after
+    /// a batch found nobody; a pipeline's batches carry this process's gateway key.
+    /// </summary>
+    private async Task<BatchSender> SenderAsync(JobTarget target, IReadOnlyList<string> urls, CancellationToken cancellationToken)
     {
-        var (urls, deployed) = await targets.ServingAsync(chunk.Model, chunk.Version, cancellationToken);
+        var path = InferenceClient.PathOf(target);
+        var bearer = target.Kind == JobTargetKinds.Pipeline ? await gatewayKey.GetAsync(cancellationToken) : null;
+        var next = Random.Shared.Next(urls.Count);
+        return async (inputs, token) =>
+        {
+            var current = urls;
+            var answer = await client.InferAsync(current[Interlocked.Increment(ref next) % current.Count], path, bearer, inputs, token);
+            if (answer.Status != 200 && !answer.IsRequestError
+                && (await targets.ServingAsync(target, token)).Urls is { Count: > 0 } refreshed)
+            {
+                urls = refreshed;
+            }
+            return answer;
+        };
+    }
+
+    /// <summary>
+    /// Where the chunk's batches can go; null when nowhere, after giving the chunk back, or failing the job when its
+    /// version left the deployment or has not been served for <see cref="JobsOptions.TargetWaitSeconds"/>.
+    /// </summary>
+    private async Task<IReadOnlyList<string>?> ServingAsync(ChunkLease chunk, JobTarget target, string owner, CancellationToken cancellationToken)
+    {
+        var (urls, exists) = await targets.ServingAsync(target, cancellationToken);
         if (urls.Count > 0)
         {
             lock (_unservedSince)
             {
                 _unservedSince.Remove(chunk.JobId);
             }
-            return true;
+            return urls;
         }
-        if (!deployed)
+        if (!exists)
         {
-            await FailJobAsync(chunk, $"version {chunk.Version} of '{chunk.Model}' is no longer deployed: its deployment stopped holding it while the job ran");
-            return false;
+            await FailJobAsync(chunk, $"version {chunk.Version} of '{chunk.Target}' is no longer deployed: its deployment stopped holding it while the job ran");
+            return null;
         }
         DateTime since;
         lock (_unservedSince)
         {
             since = _unservedSince.TryAdd(chunk.JobId, DateTime.UtcNow) ? DateTime.UtcNow : _unservedSince[chunk.JobId];
         }
+        var what = target.Kind == JobTargetKinds.Pipeline ? $"no gateway is known to run pipeline '{target.Name}'" : $"no replica has served version {target.Version} of '{target.Name}'";
         if (DateTime.UtcNow - since > TimeSpan.FromSeconds(Settings.TargetWaitSeconds))
         {
-            await FailJobAsync(chunk, $"no replica has served version {chunk.Version} of '{chunk.Model}' for {Settings.TargetWaitSeconds:0} s ({JobsOptions.SectionName}:TargetWaitSeconds)");
-            return false;
+            await FailJobAsync(chunk, $"{what} for {Settings.TargetWaitSeconds:0} s ({JobsOptions.SectionName}:TargetWaitSeconds)");
+            return null;
         }
-        LogWaitingForReplicas(logger, chunk.JobId, chunk.Model, chunk.Version);
+        LogWaiting(logger, chunk.JobId, what);
         await store.ReleaseAsync(chunk, owner, cancellationToken);
         await Task.Delay(TimeSpan.FromSeconds(Settings.PollSeconds), cancellationToken);
-        return false;
+        return null;
     }
 
     private async Task FailJobAsync(ChunkLease chunk, string reason)
@@ -281,8 +311,8 @@ internal sealed partial class JobWorker(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: chunk {Chunk} given back after attempt {Attempt}: {Reason}")]
     private static partial void LogGivenBack(ILogger logger, Guid jobId, int chunk, int attempt, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: waiting for a replica to serve version {Version} of {Model}")]
-    private static partial void LogWaitingForReplicas(ILogger logger, Guid jobId, string model, long version);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} waits: {What} yet")]
+    private static partial void LogWaiting(ILogger logger, Guid jobId, string what);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed: {Reason}")]
     private static partial void LogJobFailed(ILogger logger, Guid jobId, string reason);

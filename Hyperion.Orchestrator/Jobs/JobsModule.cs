@@ -15,7 +15,9 @@ internal static class JobsModule
         builder.Services.AddSingleton<JobInputSplitter>();
         builder.Services.AddSingleton<JobSubmission>();
         builder.Services.AddSingleton<JobMetrics>();
-        builder.Services.AddSingleton<ReplicaInferenceClient>();
+        builder.Services.AddSingleton<InferenceClient>();
+        builder.Services.AddSingleton<JobsGatewayKey>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<JobsGatewayKey>());
         builder.Services.AddSingleton<ChunkScorer>();
         builder.Services.AddHostedService<JobWorker>();
         return builder;

@@ -182,7 +182,7 @@ internal sealed class PipelineStore(NpgsqlDataSource dataSource)
     /// Each named model with every version's config and its deployment's stable. Under <c>FOR KEY SHARE</c>: a
     /// model cannot go away while the revision that names it is written.
     /// </summary>
-    private static async Task<Dictionary<string, RegisteredModel>> ReadRegistryAsync(Db db, string[] models, CancellationToken cancellationToken)
+    internal static async Task<Dictionary<string, RegisteredModel>> ReadRegistryAsync(Db db, string[] models, CancellationToken cancellationToken)
     {
         await using var command = db.Command("""
             SELECT m.name, v.version, v.config::text,

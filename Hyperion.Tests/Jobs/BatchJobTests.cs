@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Hyperion.Orchestrator.Notifications;
 using Hyperion.Tests.ControlPlane;
+using Hyperion.Tests.Pipelines;
+using Hyperion.Tests.TestSupport;
 using static Hyperion.Tests.Jobs.JobsTestApi;
 
 namespace Hyperion.Tests.Jobs;
@@ -76,6 +78,45 @@ public sealed class BatchJobTests(JobsFixture hyperion)
         var envelope = JsonNode.Parse(delivery.Body)!;
         Assert.Equal(id, envelope["data"]!["id"]!.GetValue<string>());
         Assert.Equal(3, envelope["data"]!["failed"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task A_pipeline_job_sends_its_lines_through_the_gateway_that_runs_the_pipeline()
+    {
+        using var api = hyperion.CreateApiClient();
+        var prep = await PipelineTestApi.RegisterAsync(api, "scale_pixels", "jobs-prep");
+        var digits = await DeployedDigitsAsync(hyperion);
+        await DeploymentTestSupport.PutOkAsync(api, prep, """{"stable": 1}""");
+        await DeploymentTestSupport.WaitForAsync(api, prep, status => status["ready"]?.GetValue<bool>() == true, "the pre-processor to be ready");
+        var pipeline = RegistryTestData.UniqueName("jobs-flow");
+        await PipelineTestApi.PutOkAsync(api, pipeline, $$$"""
+            {"steps": [{"name": "scale", "model": "{{{prep}}}"}, {"name": "clf", "model": "{{{digits}}}", "inputs": {"pixels": "scale.pixels"}}],
+             "outputs": {"label": "clf.label"}}
+            """, HttpStatusCode.Created);
+        using (var gateway = hyperion.CreateApiClient("gateway"))
+        using (var routed = await PipelineTestApi.InferRoutedAsync(gateway, pipeline, () => PipelineTestApi.Json(File.ReadAllText(TestPaths.Sample("digits", "images.json")))))
+        {
+            Assert.Equal(HttpStatusCode.OK, routed.StatusCode);
+        }
+
+        // A line holds what the pipeline takes from its request: the pre-processor's 'image', in 0..1.
+        var lines = string.Join('\n', Enumerable.Range(0, 100).Select(i =>
+            "{\"image\": [" + string.Join(", ", Image(i).Select(v => (v / 16).ToString(CultureInfo.InvariantCulture))) + "]}"));
+        var submitted = await SubmitOkAsync(api, "{\"target\": {\"pipeline\": \"" + pipeline + "\"}}", lines);
+        Assert.Equal(1, submitted["revision"]!.GetValue<long>());
+        Assert.Equal(pipeline, submitted["target"]!["pipeline"]!.GetValue<string>());
+        var job = await WaitFinishedAsync(api, submitted["id"]!.GetValue<string>());
+        Assert.Equal("succeeded", job["state"]!.GetValue<string>());
+        Assert.Equal(0, job["failed"]!.GetValue<long>());
+        var results = await ResultsAsync(api, submitted["id"]!.GetValue<string>());
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => ExpectedLabel(i)), results.Select(result => result["outputs"]!["label"]!.GetValue<long>()));
+
+        // The pipeline's steps need a key for each model.
+        var narrow = await hyperion.CreateKeyAsync([$"infer:{digits}"]);
+        using var narrowApi = hyperion.CreateApiClient(key: narrow.Key);
+        using var refused = await narrowApi.PostAsync("/api/v1/jobs", Submission("{\"target\": {\"pipeline\": \"" + pipeline + "\"}}", lines));
+        var problem = await RegistryTestData.ProblemAsync(refused, HttpStatusCode.Forbidden);
+        Assert.Contains($"'{prep}'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -165,6 +206,8 @@ public sealed class BatchJobTests(JobsFixture hyperion)
         Assert.Contains("not valid JSON", await RefusedAsync(Submission("{\"target\": ", good), HttpStatusCode.BadRequest), StringComparison.Ordinal);
         Assert.Contains("unknown field 'modle'", await RefusedAsync(Submission("""{"target": {"modle": "x"}}""", good), HttpStatusCode.BadRequest), StringComparison.Ordinal);
         Assert.Contains("exactly one", await RefusedAsync(Submission("{\"target\": {\"model\": \"" + model + "\", \"pipeline\": \"p\"}}", good), HttpStatusCode.BadRequest), StringComparison.Ordinal);
+        Assert.Contains("pipeline 'no-such-pipeline' does not exist", await RefusedAsync(Submission("""{"target": {"pipeline": "no-such-pipeline"}}""", good), HttpStatusCode.BadRequest), StringComparison.Ordinal);
+        Assert.Contains("model target only", await RefusedAsync(Submission("""{"target": {"pipeline": "p"}, "version": 1}""", good), HttpStatusCode.BadRequest), StringComparison.Ordinal);
         Assert.Contains("not registered", await RefusedAsync(Submission("""{"target": {"model": "no-such-model"}}""", good), HttpStatusCode.BadRequest), StringComparison.Ordinal);
         Assert.Contains("version 2", await RefusedAsync(Submission(Spec(model, """, "version": 2"""), good), HttpStatusCode.Conflict), StringComparison.Ordinal);
         Assert.Contains("webhook_url", await RefusedAsync(Submission(Spec(model, ", \"webhook_url\": \"ftp://x\""), good), HttpStatusCode.BadRequest), StringComparison.Ordinal);

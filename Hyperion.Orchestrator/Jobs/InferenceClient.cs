@@ -6,13 +6,13 @@ using Hyperion.Contracts.Tensors;
 namespace Hyperion.Orchestrator.Jobs;
 
 /// <summary>
-/// Sends a batch straight to an inference replica, in the binary tensor extension. Straight, not through the gateway:
-/// a job's lines are scored by the one version it pinned, so they take no part in canary splits, shadow copies,
-/// capture, the response cache or the gateway's rate limits, all of which are about interactive traffic. Its own
-/// HttpClient, not the service defaults': those retry, and a job retries on its own terms (another replica, its
+/// Sends a job's batch in the binary tensor extension: a model job's straight to an inference replica that serves its
+/// version (so its lines take no part in canary splits, shadow copies, capture, the response cache or the gateway's
+/// rate limits, all of which are about interactive traffic), a pipeline job's to a gateway, which runs pipelines. Its
+/// own HttpClient, not the service defaults': those retry, and a job retries on its own terms (another replica, its
 /// chunk's attempts).
 /// </summary>
-internal sealed class ReplicaInferenceClient : IDisposable
+internal sealed class InferenceClient : IDisposable
 {
     private readonly HttpClient _client = new(new SocketsHttpHandler
     {
@@ -23,12 +23,21 @@ internal sealed class ReplicaInferenceClient : IDisposable
         Timeout = TimeSpan.FromSeconds(120),
     };
 
+    /// <summary>The OIP path that scores <paramref name="target"/>, below a replica's or gateway's base URL.</summary>
+    public static string PathOf(JobTarget target) => target.Kind == JobTargetKinds.Pipeline
+        ? $"/v2/pipelines/{Uri.EscapeDataString(target.Name)}/infer"
+        : $"/v2/models/{Uri.EscapeDataString(target.Name)}/versions/{target.Version.ToString(CultureInfo.InvariantCulture)}/infer";
+
+    /// <param name="bearer">The key a gateway asks for; null for a replica.</param>
     public async Task<BatchAnswer> InferAsync(
-        string replicaUrl, string model, long version, IReadOnlyList<(string Input, TensorData Tensor)> inputs, CancellationToken cancellationToken)
+        string baseUrl, string path, string? bearer, IReadOnlyList<(string Input, TensorData Tensor)> inputs, CancellationToken cancellationToken)
     {
         var body = OipBinaryWire.EncodeRequest(inputs, out var headerLength);
-        var url = $"{replicaUrl.TrimEnd('/')}/v2/models/{Uri.EscapeDataString(model)}/versions/{version.ToString(CultureInfo.InvariantCulture)}/infer";
-        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, baseUrl.TrimEnd('/') + path) { Content = new ByteArrayContent(body) };
+        if (bearer is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
         request.Content.Headers.ContentType = new MediaTypeHeaderValue(OipBinaryWire.ContentType);
         request.Headers.TryAddWithoutValidation(OipBinaryWire.HeaderLengthName, headerLength.ToString(CultureInfo.InvariantCulture));
         try
@@ -48,18 +57,18 @@ internal sealed class ReplicaInferenceClient : IDisposable
         }
         catch (HttpRequestException ex)
         {
-            return new BatchAnswer(0, null, $"replica {replicaUrl} did not answer: {ex.Message}");
+            return new BatchAnswer(0, null, $"{baseUrl} did not answer: {ex.Message}");
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return new BatchAnswer(0, null, $"replica {replicaUrl} did not answer within {_client.Timeout.TotalSeconds:0} s");
+            return new BatchAnswer(0, null, $"{baseUrl} did not answer within {_client.Timeout.TotalSeconds:0} s");
         }
     }
 
     public void Dispose() => _client.Dispose();
 }
 
-/// <summary>A replica's answer: 200 with outputs, or a status (0: none came) and its error.</summary>
+/// <summary>An answer: 200 with outputs, or a status (0: none came) and its error.</summary>
 internal sealed record BatchAnswer(int Status, List<TensorData>? Outputs, string? Error)
 {
     /// <summary>The request itself was wrong (a line's data): sending it again cannot help.</summary>
