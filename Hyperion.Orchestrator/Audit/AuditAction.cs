@@ -11,6 +11,7 @@ internal enum AuditAction
 {
     ModelCreated,
     ModelUpdated,
+    ModelPolicyChanged,
     VersionRegistered,
     VersionStageChanged,
     VersionDeleted,
@@ -50,6 +51,7 @@ internal static class AuditActionNames
     {
         AuditAction.ModelCreated => "model.created",
         AuditAction.ModelUpdated => "model.updated",
+        AuditAction.ModelPolicyChanged => "model.policy_changed",
         AuditAction.VersionRegistered => "version.registered",
         AuditAction.VersionStageChanged => "version.stage_changed",
         AuditAction.VersionDeleted => "version.deleted",

@@ -37,7 +37,7 @@ internal static partial class DeploymentEndpoints
     private static async Task<Results<Ok<DeploymentView>, NotFoundProblem>> GetAsync(string model, DeploymentStatus status, CancellationToken cancellationToken) =>
         await status.ReadAsync(model, cancellationToken) is { } view ? TypedResults.Ok(view) : NoDeployment(model);
 
-    private static async Task<Results<Ok<DeploymentView>, BodyProblem, BadRequestProblem, NotFoundProblem, UnprocessableProblem>> PutAsync(
+    private static async Task<Results<Ok<DeploymentView>, BodyProblem, BadRequestProblem, NotFoundProblem, ConflictProblem, UnprocessableProblem>> PutAsync(
         string model,
         HttpRequest request,
         ClaimsPrincipal user,
@@ -68,6 +68,8 @@ internal static partial class DeploymentEndpoints
                 return ApiProblems.Unprocessable(MissingVersions(model, result));
             case PutStatus.ArchivedVersions:
                 return ApiProblems.Unprocessable(ArchivedVersions(model, spec, result.Archived!));
+            case PutStatus.NotInProduction:
+                return ApiProblems.Conflict(result.Problems![0]);
             case PutStatus.DoesNotFit:
                 return ApiProblems.Unprocessable($"The deployment does not fit model '{model}': {string.Join("; ", result.Problems!)}.");
             case PutStatus.Created or PutStatus.Updated:

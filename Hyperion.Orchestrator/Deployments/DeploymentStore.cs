@@ -4,6 +4,7 @@ using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Audit;
 using Hyperion.Orchestrator.Notifications;
 using Hyperion.Orchestrator.Persistence;
+using Hyperion.Orchestrator.Registry.Lifecycle;
 using Hyperion.Orchestrator.Rollouts;
 using Hyperion.Orchestrator.Security;
 using Microsoft.Extensions.Options;
@@ -43,6 +44,10 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         if (await ReadArchivedAsync(db, model, [.. spec.NamedVersions().Distinct()], cancellationToken) is { Count: > 0 } archived)
         {
             return new PutResult(PutStatus.ArchivedVersions, 0, [], existing, Archived: archived);
+        }
+        if (await NotInProductionAsync(db, model, spec, cancellationToken) is { } refusal)
+        {
+            return new PutResult(PutStatus.NotInProduction, 0, [], existing, [refusal]);
         }
         if (spec.Canary is { MaxAccuracyDrop: not null } or { MinAgreement: not null } && task != "classification")
         {
@@ -267,8 +272,10 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
             SELECT revision, (spec ->> 'stable')::bigint
             FROM deployment_revisions
             WHERE model = @model AND revision < @revision AND (spec ->> 'stable')::bigint <> @stable
-              -- Never back to a version deleted or archived since.
-              AND EXISTS (SELECT 1 FROM model_versions v WHERE v.model = @model AND v.version = (spec ->> 'stable')::bigint AND v.stage <> 'archived')
+              -- Never back to a version deleted or archived since, nor, when the model requires approval, one no longer in production.
+              AND EXISTS (SELECT 1 FROM model_versions v JOIN models m ON m.name = v.model
+                          WHERE v.model = @model AND v.version = (spec ->> 'stable')::bigint AND v.stage <> 'archived'
+                            AND (v.stage = 'production' OR NOT m.require_approval))
             ORDER BY revision DESC
             LIMIT 1
             """);
@@ -277,6 +284,22 @@ internal sealed class DeploymentStore(NpgsqlDataSource dataSource, WebhookOutbox
         command.Bind("stable", current.Spec.Stable);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
+    }
+
+    /// <summary>
+    /// Under the model's approval policy, why the spec's stable (or a planned canary, which the plan makes stable) is
+    /// not acceptable: it is not in production. Null when it is, or without the policy. A fixed canary or a shadow may
+    /// be any version that is not archived: that is how a staging version is tried.
+    /// </summary>
+    private static async Task<string?> NotInProductionAsync(Db db, string model, DeploymentSpec spec, CancellationToken cancellationToken)
+    {
+        if (await ApprovalPolicy.StableRefusalAsync(db, model, spec.Stable, "stable", cancellationToken) is { } stable)
+        {
+            return stable;
+        }
+        return CanaryPlan.IsPlan(spec.Canary)
+            ? await ApprovalPolicy.StableRefusalAsync(db, model, spec.Canary!.Version, ApprovalPolicy.PlanCanaryRole, cancellationToken)
+            : null;
     }
 
     private static async Task<List<long>> ReadVersionsAsync(Db db, string model, CancellationToken cancellationToken)
@@ -308,6 +331,7 @@ internal enum PutStatus
     ModelNotFound,
     MissingVersions,
     ArchivedVersions,
+    NotInProduction,
     DoesNotFit,
     Created,
     Updated,
@@ -316,7 +340,7 @@ internal enum PutStatus
 
 /// <param name="Missing">The named versions that do not exist (<see cref="PutStatus.MissingVersions"/>).</param>
 /// <param name="Existing">The model's versions.</param>
-/// <param name="Problems">Why the spec does not fit the model or its named versions (<see cref="PutStatus.DoesNotFit"/>).</param>
+/// <param name="Problems">Why the spec does not fit the model or its named versions (<see cref="PutStatus.DoesNotFit"/>, <see cref="PutStatus.NotInProduction"/>).</param>
 /// <param name="Archived">The named versions that are archived (<see cref="PutStatus.ArchivedVersions"/>).</param>
 internal sealed record PutResult(
     PutStatus Status, long Revision, IReadOnlyList<long> Missing, IReadOnlyList<long> Existing, IReadOnlyList<string>? Problems = null, IReadOnlyList<long>? Archived = null);

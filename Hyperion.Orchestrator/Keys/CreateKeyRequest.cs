@@ -71,7 +71,7 @@ internal sealed record CreateKeyRequest(
 
     private static List<string> ValidateScopes(IReadOnlyList<string?>? scopes)
     {
-        const string known = "admin, deploy, infer, infer:<model>";
+        const string known = "admin, deploy, approve, infer, infer:<model>";
         var errors = new List<string>();
         if (scopes is null || scopes.Count == 0)
         {

@@ -22,6 +22,7 @@ internal static class RegistryModule
         builder.Services.AddSingleton<ArtifactInspector>();
         builder.Services.AddSingleton<RegistryStore>();
         builder.Services.AddSingleton<VersionLifecycleStore>();
+        builder.Services.AddSingleton<ModelPolicyStore>();
         builder.Services.AddSingleton<ModelCardStore>();
         builder.Services.AddSingleton<VersionUpload>();
         builder.Services.AddSingleton<RegistryMetrics>();
@@ -38,6 +39,12 @@ internal static class RegistryModule
         registry.MapVersionEndpoints();
         registry.MapVersionLifecycleEndpoints();
         registry.MapModelCardEndpoints();
+        // Calls an approver makes too: a key with only 'approve' moves versions to production and sets the policy.
+        var approvals = api.MapGroup("").RequireAuthorization(ScopePolicies.DeployOrApprove).WithTags("Registry")
+            .AddEndpointFilter(RegistryDatabaseFilter.InvokeAsync)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        approvals.MapVersionStageEndpoint();
+        approvals.MapModelPolicyEndpoints();
         return api;
     }
 

@@ -14,7 +14,15 @@ internal sealed record ModelResource(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     long VersionCount,
-    long? LatestVersion);
+    long? LatestVersion,
+    ModelPolicy Policy);
+
+/// <summary>
+/// A model's approval policy (<c>GET|PUT /api/v1/models/{m}/policy</c>, and <c>policy</c> in the model's views).
+/// </summary>
+/// <param name="RequireApproval">The move of a version to production must be made by a key with the <c>approve</c>
+/// scope that did not upload it, and a deployment's stable must be a production version.</param>
+internal sealed record ModelPolicy(bool RequireApproval);
 
 /// <summary>A model with its versions, newest first (<c>GET /api/v1/models/{m}</c>).</summary>
 internal sealed record ModelDetail(
@@ -27,6 +35,7 @@ internal sealed record ModelDetail(
     DateTimeOffset UpdatedAt,
     long VersionCount,
     long? LatestVersion,
+    ModelPolicy Policy,
     IReadOnlyList<VersionSummary> Versions)
 {
     public static ModelDetail Of(ModelResource model, IReadOnlyList<VersionSummary> versions) => new(
@@ -39,6 +48,7 @@ internal sealed record ModelDetail(
         UpdatedAt: model.UpdatedAt,
         VersionCount: model.VersionCount,
         LatestVersion: model.LatestVersion,
+        Policy: model.Policy,
         Versions: versions);
 }
 
@@ -62,9 +72,16 @@ internal sealed record VersionResource(
     /// <summary>Where the artifact's bytes are downloaded from.</summary>
     public string ArtifactUrl => $"/api/v1/models/{Uri.EscapeDataString(Model)}/versions/{Version}/artifact";
 
+    /// <summary>Every move of this version between stages, oldest first, with who made it and why (<c>GET</c> of one version only).</summary>
+    public IReadOnlyList<StageChange>? StageHistory { get; init; }
+
     /// <summary>The lineage as the registry reads it (git commit, datasets, parameters, metrics, parent, run), beside the lineage as given.</summary>
     public NormalizedLineage LineageNormalized => LineageReader.Read(Lineage as JsonObject ?? []);
 }
+
+/// <summary>One move of a version between stages, as its <c>version.stage_changed</c> audit entry records it.</summary>
+/// <param name="ApprovedBy">The approver, when the model's policy required an approval for this move (the actor then).</param>
+internal sealed record StageChange(VersionStage From, VersionStage To, string Actor, string? Reason, DateTimeOffset At, string? ApprovedBy);
 
 /// <summary>A version to insert once its artifact is stored and validated; the number is assigned on insert.</summary>
 internal sealed record NewVersion(

@@ -15,7 +15,8 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
     private const string ModelColumns = """
         m.name, m.task, m.description, m.tags, m.owner, m.created_at, m.updated_at,
         (SELECT count(*) FROM model_versions v WHERE v.model = m.name),
-        (SELECT max(v.version) FROM model_versions v WHERE v.model = m.name)
+        (SELECT max(v.version) FROM model_versions v WHERE v.model = m.name),
+        m.require_approval
         """;
 
     internal const string VersionColumns =
@@ -178,7 +179,7 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
         return registered;
     }
 
-    private static async Task<ModelResource?> ReadModelAsync(Db db, string name, CancellationToken cancellationToken, bool forUpdate = false)
+    internal static async Task<ModelResource?> ReadModelAsync(Db db, string name, CancellationToken cancellationToken, bool forUpdate = false)
     {
         await using var command = db.Command($"SELECT {ModelColumns} FROM models m WHERE m.name = @name{(forUpdate ? " FOR UPDATE" : "")}");
         command.Bind("name", name);
@@ -195,7 +196,8 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
         CreatedAt: reader.GetFieldValue<DateTimeOffset>(5),
         UpdatedAt: reader.GetFieldValue<DateTimeOffset>(6),
         VersionCount: reader.GetInt64(7),
-        LatestVersion: reader.IsDBNull(8) ? null : reader.GetInt64(8));
+        LatestVersion: reader.IsDBNull(8) ? null : reader.GetInt64(8),
+        Policy: new ModelPolicy(RequireApproval: reader.GetBoolean(9)));
 
     public static VersionStage ParseStage(string stage) => StoredNames<VersionStage>.Parse(stage, "model_versions.stage");
 

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Registry.Artifacts;
+using Hyperion.Orchestrator.Registry.Lifecycle;
 
 namespace Hyperion.Orchestrator.Registry;
 
@@ -20,7 +21,7 @@ internal static class VersionEndpoints
             .DisableAntiforgery();
         api.MapGet("/models/{model}/versions", ListAsync).WithName("ListModelVersions").WithSummary("A model's versions, newest first");
         api.MapGet("/models/{model}/versions/{version}", GetAsync).WithName("GetModelVersion")
-            .WithSummary("A version's metadata: digest, size, config, signature, lineage, baseline profile, who uploaded it and when");
+            .WithSummary("A version's metadata: digest, size, config, signature, lineage, baseline profile, who uploaded it and when, its stage and stage history (who moved it, approved it, and why)");
         api.MapMethods("/models/{model}/versions/{version}/artifact", [HttpMethods.Get, HttpMethods.Head], DownloadAsync).WithName("DownloadModelVersionArtifact")
             .WithSummary("The version's model file (application/octet-stream; ETag and Digest carry its SHA-256; HEAD for the headers alone)");
         return api;
@@ -34,14 +35,16 @@ internal static class VersionEndpoints
             : ModelEndpoints.ModelNotFound(model);
 
     private static async Task<Results<Ok<VersionResource>, BadRequestProblem, NotFoundProblem>> GetAsync(
-        string model, string version, RegistryStore store, CancellationToken cancellationToken)
+        string model, string version, RegistryStore store, VersionLifecycleStore lifecycle, CancellationToken cancellationToken)
     {
         if (ParseVersion(version) is not { } number)
         {
             return NotAVersion(version);
         }
         var (found, missing) = await FindAsync(model, number, store, cancellationToken);
-        return found is null ? missing! : TypedResults.Ok(found);
+        return found is null
+            ? missing!
+            : TypedResults.Ok(found with { StageHistory = await lifecycle.StageHistoryAsync(model, number, cancellationToken) });
     }
 
     private static async Task<Results<ArtifactResult, BadRequestProblem, NotFoundProblem, ServerErrorProblem>> DownloadAsync(

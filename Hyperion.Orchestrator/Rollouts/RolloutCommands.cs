@@ -5,6 +5,7 @@ using Hyperion.Orchestrator.Audit;
 using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Notifications;
 using Hyperion.Orchestrator.Persistence;
+using Hyperion.Orchestrator.Registry.Lifecycle;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -24,9 +25,15 @@ internal sealed class RolloutCommands(
     IOptions<RolloutOptions> options)
 {
     public Task<CommandResult> PromoteAsync(string model, string actor, CancellationToken cancellationToken) =>
-        RunAsync(model, cancellationToken, context =>
+        RunAsync(model, cancellationToken, async context =>
         {
             var deployment = context.Deployment;
+            // Under the model's approval policy only a production version becomes stable: a staging canary is tried, not promoted.
+            if (deployment.Spec.Canary is { } promoted
+                && await ApprovalPolicy.StableRefusalAsync(context.Db, model, promoted.Version, "the canary to promote", cancellationToken) is { } refusal)
+            {
+                return refusal;
+            }
             if (context.Active is { } active)
             {
                 var skipped = active.Plan.Steps.Count - 1 - active.Step;

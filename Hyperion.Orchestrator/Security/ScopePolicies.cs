@@ -3,17 +3,23 @@ using Microsoft.AspNetCore.Authorization;
 
 namespace Hyperion.Orchestrator.Security;
 
-/// <summary>Authorization policies by scope (<see cref="Scopes"/>): <c>admin</c> implies <c>deploy</c>.</summary>
+/// <summary>Authorization policies by scope (<see cref="Scopes"/>): <c>admin</c> implies <c>deploy</c> and <c>approve</c>.</summary>
 internal static class ScopePolicies
 {
     public const string Admin = "scope:admin";
     public const string Deploy = "scope:deploy";
+    public const string Approve = "scope:approve";
+
+    /// <summary>Calls that a deploy key and an approver both make (a stage move); the handler decides which moves each may make.</summary>
+    public const string DeployOrApprove = "scope:deploy-or-approve";
 
     /// <summary>The scopes a policy admits, for a 403's message.</summary>
     public static string Describe(string? policy) => policy switch
     {
         Admin => "'admin'",
         Deploy => "'deploy' or 'admin'",
+        Approve => "'approve' or 'admin'",
+        DeployOrApprove => "'deploy', 'approve' or 'admin'",
         _ => "this call requires",
     };
 
@@ -25,5 +31,11 @@ internal static class ScopePolicies
         options.AddPolicy(Deploy, policy => policy
             .RequireAuthenticatedUser()
             .RequireAssertion(context => Scopes.AllowsDeploy(ActorClaims.ScopesOf(context.User))));
+        options.AddPolicy(Approve, policy => policy
+            .RequireAuthenticatedUser()
+            .RequireAssertion(context => Scopes.AllowsApprove(ActorClaims.ScopesOf(context.User))));
+        options.AddPolicy(DeployOrApprove, policy => policy
+            .RequireAuthenticatedUser()
+            .RequireAssertion(context => Scopes.AllowsDeploy(ActorClaims.ScopesOf(context.User)) || Scopes.AllowsApprove(ActorClaims.ScopesOf(context.User))));
     }
 }

@@ -149,10 +149,10 @@ public sealed class RegistryLifecycleTests(HyperionAppFixture hyperion)
         await CreateModelAsync(client, model);
         await UploadOkAsync(client, model, Digits);
 
-        using (var response = await StageAsync(client, model, 1, """{"stage": "production", "why": "x"}"""))
+        using (var response = await StageAsync(client, model, 1, """{"stage": "retired", "why": "x"}"""))
         {
             var errors = (await ProblemAsync(response, HttpStatusCode.BadRequest)).GetProperty("errors");
-            Assert.Equal("must be one of \"none\", \"archived\"", errors.GetProperty("stage")[0].GetString());
+            Assert.Equal("must be one of \"none\", \"staging\", \"production\", \"archived\"", errors.GetProperty("stage")[0].GetString());
             Assert.Contains("unknown field 'why'", errors.GetProperty("why")[0].GetString());
         }
         using (var response = await StageAsync(client, model, 9, """{"stage": "archived"}"""))

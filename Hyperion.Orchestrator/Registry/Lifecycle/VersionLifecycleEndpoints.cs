@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
+using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Persistence;
 using Hyperion.Orchestrator.Security;
@@ -7,24 +8,31 @@ using Hyperion.Orchestrator.Security;
 namespace Hyperion.Orchestrator.Registry.Lifecycle;
 
 /// <summary>
-/// <c>POST /api/v1/models/{m}/versions/{v}/stage</c> (archive, restore) and <c>DELETE /api/v1/models/{m}/versions/{v}</c>.
+/// <c>POST /api/v1/models/{m}/versions/{v}/stage</c> (staging, production, archived, back to none; the approval of a
+/// model whose policy requires one) and <c>DELETE /api/v1/models/{m}/versions/{v}</c>.
 /// </summary>
 internal static class VersionLifecycleEndpoints
 {
     public const int MaxReasonLength = 1024;
-    private const string StageExample = """{"stage": "archived", "reason": "superseded by version 3"}""";
+    private const string StageExample = """{"stage": "production", "reason": "accuracy 0.97 on the holdout set"}""";
     private static readonly string[] StageFields = ["stage", "reason"];
+
+    /// <summary>The stage move, on a group that admits <c>deploy</c> and <c>approve</c> keys (<see cref="StageRules"/> decides which moves each makes).</summary>
+    public static RouteGroupBuilder MapVersionStageEndpoint(this RouteGroupBuilder approvals)
+    {
+        approvals.MapPost("/models/{model}/versions/{version}/stage", SetStageAsync).WithName("SetModelVersionStage").WithJsonBody<StageRequest>()
+            .WithSummary("Move a version to a stage: \"staging\", \"production\" (by an approver other than the uploader when the model's policy requires approval), \"archived\" (kept and readable, but no deployment may name it) or back to \"none\"");
+        return approvals;
+    }
 
     public static RouteGroupBuilder MapVersionLifecycleEndpoints(this RouteGroupBuilder api)
     {
-        api.MapPost("/models/{model}/versions/{version}/stage", SetStageAsync).WithName("SetModelVersionStage").WithJsonBody<StageRequest>()
-            .WithSummary("Move a version to a stage: \"archived\" (kept and readable, but no deployment may name it) or back to \"none\"");
         api.MapDelete("/models/{model}/versions/{version}", DeleteAsync).WithName("DeleteModelVersion")
             .WithSummary("Delete a version no deployment uses (?reason= is audited); its artifact is swept once no version refers to it");
         return api;
     }
 
-    private static async Task<Results<Ok<VersionResource>, BodyProblem, BadRequestProblem, NotFoundProblem, ConflictProblem>> SetStageAsync(
+    private static async Task<Results<Ok<VersionResource>, BodyProblem, BadRequestProblem, ForbiddenProblem, NotFoundProblem, ConflictProblem>> SetStageAsync(
         string model, string version, HttpRequest request, ClaimsPrincipal user, VersionLifecycleStore store, CancellationToken cancellationToken)
     {
         if (VersionEndpoints.ParseVersion(version) is not { } number)
@@ -53,12 +61,20 @@ internal static class VersionLifecycleEndpoints
             return ApiProblems.Invalid(errors, $"The stage change is invalid; expected a body such as {StageExample}.");
         }
 
-        var result = await store.SetStageAsync(model, number, stage!.Value, reason, ActorClaims.ActorOf(user), cancellationToken);
+        var scopes = ActorClaims.ScopesOf(user).ToList();
+        var caller = new StageCaller(ActorClaims.ActorOf(user), Scopes.AllowsDeploy(scopes), Scopes.AllowsApprove(scopes), $"[{string.Join(", ", scopes)}]");
+        var result = await store.SetStageAsync(model, number, stage!.Value, reason, caller, cancellationToken);
         return result.Status switch
         {
             LifecycleStatus.Done or LifecycleStatus.Unchanged => TypedResults.Ok(result.Version!),
             LifecycleStatus.NoModel => ModelEndpoints.ModelNotFound(model),
             LifecycleStatus.NoVersion => VersionEndpoints.NoSuchVersion(model, number),
+            LifecycleStatus.Forbidden => ApiProblems.Forbidden(result.Refusal!),
+            LifecycleStatus.ReasonRequired => ApiProblems.Invalid(new Dictionary<string, string[]> { ["reason"] = [result.Refusal!] }, $"reason {result.Refusal}."),
+            LifecycleStatus.NeededInProduction => ApiProblems.Conflict(
+                $"version {number} of '{model}' cannot leave production: model '{model}' requires approval, so the stable of its deployment, and a canary that may become "
+                + $"stable, must be production versions, and it is used by {string.Join(" and ", result.Uses.Select(use => use.Describe()))}. "
+                + $"Point deployment '{model}' at another production version (PUT /api/v1/deployments/{model}) or undeploy it first."),
             _ => InUse(model, number, "archived", result.Uses),
         };
     }
