@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Hyperion.Contracts.Codecs;
 using Hyperion.Contracts.Codecs.Json;
@@ -17,6 +18,9 @@ namespace Hyperion.Orchestrator.Jobs;
 internal sealed class ChunkScorer(IOptions<JobsOptions> options)
 {
     private const int AttemptsPerBatch = 3;
+
+    // Result lines are data for programs, not HTML: "it's" stays readable.
+    private static readonly JsonWriterOptions s_lineOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <param name="send">Sends one batch (to the next replica or gateway) and says how it went.</param>
     /// <param name="finalAttempt">Whether a batch that nobody will take fails its lines instead of giving the chunk back.</param>
@@ -238,7 +242,7 @@ internal sealed class ChunkScorer(IOptions<JobsOptions> options)
             for (var row = 0; row < count; row++)
             {
                 var buffer = new ArrayBufferWriter<byte>(64 + error.Length);
-                using (var writer = new Utf8JsonWriter(buffer))
+                using (var writer = new Utf8JsonWriter(buffer, s_lineOptions))
                 {
                     writer.WriteStartObject();
                     writer.WriteNumber("line"u8, firstLine + row);
@@ -265,7 +269,7 @@ internal sealed class ChunkScorer(IOptions<JobsOptions> options)
             for (var row = 0; row < count; row++)
             {
                 var buffer = new ArrayBufferWriter<byte>(256);
-                using (var writer = new Utf8JsonWriter(buffer))
+                using (var writer = new Utf8JsonWriter(buffer, s_lineOptions))
                 {
                     writer.WriteStartObject();
                     writer.WriteNumber("line"u8, firstLine + row);
