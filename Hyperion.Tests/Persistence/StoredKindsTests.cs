@@ -18,6 +18,7 @@ public sealed class StoredKindsTests
     {
         { nameof(AuditAction.ModelCreated), "model.created" },
         { nameof(AuditAction.ModelUpdated), "model.updated" },
+        { nameof(AuditAction.ModelPolicyChanged), "model.policy_changed" },
         { nameof(AuditAction.VersionRegistered), "version.registered" },
         { nameof(AuditAction.VersionStageChanged), "version.stage_changed" },
         { nameof(AuditAction.VersionDeleted), "version.deleted" },
