@@ -34,6 +34,8 @@ public sealed record BenchmarkOptions
                              this-build ÷ baseline ratios, for a before/after in one run
           --telemetry        the servers and the gateway export OTLP (traces at their default
                              10 % head sampling, metrics, logs) to a receiver, as under the AppHost
+          --job-lines N      lines of the batch job run on the whole graph (the AppHost) at
+                             the end (default 100000; 0 skips the graph and its rows)
           --help
         """;
 
@@ -61,6 +63,9 @@ public sealed record BenchmarkOptions
     public string? BaselineInference { get; init; }
 
     public bool Telemetry { get; init; }
+
+    /// <summary>Lines of the batch job the run submits to the graph; 0 starts no graph.</summary>
+    public int JobLines { get; init; } = 100_000;
 
     public bool ShowHelp { get; init; }
 
@@ -90,6 +95,7 @@ public sealed record BenchmarkOptions
                 case "--no-build": options = options with { Build = false }; break;
                 case "--baseline-inference": options = options with { BaselineInference = Value() }; break;
                 case "--telemetry": options = options with { Telemetry = true }; break;
+                case "--job-lines": options = options with { JobLines = ParseJobLines(Value()) }; break;
                 case "--help" or "-h": options = options with { ShowHelp = true }; break;
                 default: throw new ArgumentException($"Unknown option '{arg}'.");
             }
@@ -107,6 +113,11 @@ public sealed record BenchmarkOptions
             Rounds = rounds ?? options.Rounds,
         };
     }
+
+    private static int ParseJobLines(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var lines) && lines <= 10_000_000
+            ? lines
+            : throw new ArgumentException($"--job-lines expects a number of lines in 0..10000000, got '{text}'.");
 
     /// <summary>Accepts 500ms, 10s, 2m or a plain number of seconds.</summary>
     public static TimeSpan ParseTime(string option, string text)

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Hyperion.Benchmarks.Hosting;
 using Hyperion.Benchmarks.InProcess;
+using Hyperion.Benchmarks.Jobs;
 using Hyperion.Benchmarks.Load;
 using Hyperion.Benchmarks.Reporting;
 
@@ -45,6 +46,13 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     private const string RoutedScenario = "gateway (deployment) → server";
     private const string CaptureScenario = "gateway (deployment, capture 100 %) → server";
     private const string BaselineSuffix = " (baseline)";
+    private const string JobScenario = "batch job (graph, 1 replica)";
+
+    // What the graph's job workers send at their defaults (Orchestrator:Jobs:Workers 2 × BatchesInFlight 2, batches of
+    // the model's max_batch_size): the direct row with the same batches isolates what the job machinery costs.
+    private const int JobBatch = 64;
+    private const int JobConcurrency = 4;
+    private static readonly TimeSpan GraphReadyTimeout = TimeSpan.FromMinutes(4);
 
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
 
@@ -59,6 +67,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     private readonly RequestBody _heavyBinaryBody = RequestBodies.Binary("input", "logits", 1, HeavyFeatures, seed: 2);
     private readonly RequestBody _heavyBatchBody = RequestBodies.Json("input", BaselineBatch, HeavyFeatures, seed: 3);
     private readonly RequestBody _heavyBatchBinaryBody = RequestBodies.Binary("input", "logits", BaselineBatch, HeavyFeatures, seed: 3);
+    private readonly RequestBody _smallJobBatchBody = RequestBodies.Binary("input", "logits", JobBatch, SmallFeatures, seed: 4);
     private string? _loadBefore;
     private bool _torchScript;
 
@@ -161,6 +170,12 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             var unbatched = inferenceServers.Where(t => t.Scenario == BatchingOffScenario).ToList();
             await MeasureServedAsync(load, unbatched, HeavyModel, _heavyBatchBody, BaselineBatch, [BatchedRequestConcurrency], cancellationToken);
             await MeasureServedAsync(load, unbatched, HeavyModel, _heavyBatchBinaryBody, BaselineBatch, [BatchedRequestConcurrency], cancellationToken);
+
+            // Last: the graph's PostgreSQL, Redis and services would otherwise sit beside every other row.
+            if (options.JobLines > 0 && targets.FirstOrDefault(t => t.Scenario == BatchingOnScenario) is { } batchingOn)
+            {
+                await MeasureBatchJobAsync(root, work.FullName, models, load, batchingOn, cancellationToken);
+            }
 
             Report(root, load);
             return 0;
@@ -423,6 +438,47 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         return false;
     }
 
+    /// <summary>
+    /// A batch job of <see cref="BenchmarkOptions.JobLines"/> lines on the real graph (one inference replica), and,
+    /// just before it with the graph up, the standalone server driven with the same batches at the same concurrency.
+    /// </summary>
+    private async Task MeasureBatchJobAsync(string root, string work, string models, ILoadGenerator load, ServedTarget batchingOn, CancellationToken cancellationToken)
+    {
+        if (!await BuildAsync(root, "Hyperion.AppHost", cancellationToken))
+        {
+            return;
+        }
+        Step("starting the graph for the batch job (the AppHost: PostgreSQL, Redis, orchestrator, gateway, one inference replica)");
+        var appHostDll = Path.Combine(root, "Hyperion.AppHost", "bin", "Release", "net10.0", "Hyperion.AppHost.dll");
+        await using var graph = GraphUnderTest.Start(appHostDll, Path.Combine(work, "graph"), inferenceReplicas: 1);
+        if (!await graph.WaitReadyAsync(_http, GraphReadyTimeout, cancellationToken))
+        {
+            Note($"the graph did not become ready within {GraphReadyTimeout.TotalMinutes:0} min, so the batch job row is missing: {LastLines(graph.OutputTail())}");
+            return;
+        }
+        var job = new BatchJobRun(graph, _http, message => Console.WriteLine($"  {message}"));
+        if (await job.DeployAsync(SmallModel, Path.Combine(models, "batching-on", SmallModel), ReadyTimeout, cancellationToken) is { } problem)
+        {
+            Note($"the batch job row is missing: {problem}");
+            return;
+        }
+
+        Step($"{SmallModel}, batch-{JobBatch} requests, the batches a job sends, to the standalone server (the graph idle beside it)");
+        await MeasureServedAsync(load, [batchingOn], SmallModel, _smallJobBatchBody, JobBatch, [JobConcurrency], cancellationToken);
+
+        Step($"{SmallModel}, a {options.JobLines:N0}-line batch job through the graph");
+        var result = await job.RunAsync(SmallModel, "input", options.JobLines, SmallFeatures, cancellationToken);
+        if (result.State != "succeeded" || result.ResultProblem is not null)
+        {
+            Note($"the batch job {result.Id} ended {result.State} with {result.Failed} failed lines: {result.ResultProblem ?? "see the orchestrator's log"}; its row is missing");
+            return;
+        }
+        var batches = Math.Ceiling((double)result.Done / JobBatch);
+        Add(new ResultRow(JobScenario, SmallModel, "jsonl", JobBatch, $"{JobConcurrency} batches", batches / result.Finished.TotalSeconds, result.RowsPerSecond, double.NaN, double.NaN, result.Failed, 1, 0));
+        Note(string.Create(CultureInfo.InvariantCulture,
+            $"batch job: {result.Done:N0} lines in {result.Finished.TotalSeconds:0.0} s from the start of the upload to the job seen finished (upload and split {result.Submitted.TotalSeconds:0.0} s; the job's own started_at → finished_at {result.Run.TotalSeconds:0.0} s, {result.Done / Math.Max(result.Run.TotalSeconds, 0.001):N0} rows/s); every result line checked in input order"));
+    }
+
     private void MeasureInProcess(string models, CancellationToken cancellationToken)
     {
         List<(string Scenario, string Model, IInProcessBaseline Baseline)> cases =
@@ -569,7 +625,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         var targets = Targets();
 
         // Measured interleaved; shown grouped by scenario.
-        string[] order = [InProcessScenario, InProcessTorchScenario, CeilingScenario, BatchingOffScenario, BatchingOffScenario + BaselineSuffix, GatewayScenario, RoutedScenario, CaptureScenario, BatchingOnScenario, BatchingOnScenario + BaselineSuffix];
+        string[] order = [InProcessScenario, InProcessTorchScenario, CeilingScenario, BatchingOffScenario, BatchingOffScenario + BaselineSuffix, GatewayScenario, RoutedScenario, CaptureScenario, BatchingOnScenario, BatchingOnScenario + BaselineSuffix, JobScenario];
         var rows = _rows
             .OrderBy(r => Array.IndexOf(order, r.Scenario))
             .ThenBy(r => r.Model, StringComparer.Ordinal)
@@ -628,6 +684,18 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
                     new($"batching off, this build ÷ baseline, {encoding}", $"{HeavyModel} rows/s, {HeavyTargetConcurrency} connections", Ratio(heavyOff?.RowsPerSecond, heavyOffBefore?.RowsPerSecond)),
                 ]);
             }
+        }
+
+        if (options.JobLines > 0)
+        {
+            var job = _rows.FirstOrDefault(r => r.Scenario == JobScenario);
+            targets.AddRange(
+            [
+                new("batch job vs the standalone server's batched throughput", $"{SmallModel} rows/s of a {options.JobLines:N0}-line job (upload to finish) ÷ the server with dynamic batching, batch-1 JSON requests at {SmallTargetConcurrency} connections",
+                    Ratio(job?.RowsPerSecond, Find(BatchingOnScenario, SmallModel, "json", 1, SmallTargetConcurrency)?.RowsPerSecond), 0.50),
+                new("batch job vs its own batches sent straight", $"{SmallModel} rows/s of the job ÷ the server (batching on) with the job's batch-{JobBatch} binary requests at {JobConcurrency} connections: what reading, writing and storing the lines cost",
+                    Ratio(job?.RowsPerSecond, Find(BatchingOnScenario, SmallModel, "binary", JobBatch, JobConcurrency)?.RowsPerSecond)),
+            ]);
         }
 
         if (_torchScript)

@@ -97,6 +97,28 @@ public sealed class ChildProcess : IAsyncDisposable
         return true;
     }
 
+    /// <summary>Sends SIGTERM and waits up to <paramref name="grace"/> for the process to end on its own terms.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        using var wait = new CancellationTokenSource(grace);
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"{Name} (pid {_process.Id}) did not stop within {grace.TotalSeconds:0} s of SIGTERM; killing it.");
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

@@ -77,7 +77,8 @@ public static class ResultTable
     }
 
     // In-process calls to the small model take microseconds; two decimals would show 0.00.
-    private static string Milliseconds(double value) =>
+    // A job's row has no per-request latency: NaN shows as "-".
+    private static string Milliseconds(double value) => double.IsNaN(value) ? "-" :
         value.ToString(value < 0.1 ? "0.0000" : "0.00", CultureInfo.InvariantCulture);
 
     private static string Format(double? value) => value?.ToString("0.00", CultureInfo.InvariantCulture) ?? "not measured";
