@@ -29,6 +29,7 @@ internal sealed class GatewayMetrics
     private readonly Histogram<double> _pipelineDuration;
     private readonly Counter<long> _stepRequests;
     private readonly Histogram<double> _stepDuration;
+    private readonly Counter<long> _stepRows;
 
     public GatewayMetrics(IMeterFactory meters)
     {
@@ -49,7 +50,8 @@ internal sealed class GatewayMetrics
         _breaker = meter.CreateCounter<long>("hyperion_gateway_circuit_transitions_total", description: "Replica circuits opened (state=open) and closed again (state=closed)");
         _pipelineRequests = meter.CreateCounter<long>("hyperion_gateway_pipeline_requests_total", description: "Pipeline calls per pipeline and outcome (success, client_error, error)");
         _pipelineDuration = meter.CreateHistogram<double>("hyperion_gateway_pipeline_request_duration_seconds", "s", "Latency of a whole pipeline call, per pipeline", advice: LatencyBuckets);
-        _stepRequests = meter.CreateCounter<long>("hyperion_gateway_pipeline_step_requests_total", description: "Pipeline steps per pipeline, step and outcome (success, client_error, error; skipped when a step it reads failed)");
+        _stepRequests = meter.CreateCounter<long>("hyperion_gateway_pipeline_step_requests_total", description: "Pipeline steps per pipeline, step and outcome (success, client_error, error; skipped: its when held for no row, a step it reads did not answer, or a fallback not needed)");
+        _stepRows = meter.CreateCounter<long>("hyperion_gateway_pipeline_step_rows_total", description: "Rows sent to a pipeline step, per pipeline and step: with a when, the rows it held for");
         _stepDuration = meter.CreateHistogram<double>("hyperion_gateway_pipeline_step_duration_seconds", "s", "Latency of a pipeline step (its replica call, or its cache lookup), per pipeline and step", advice: LatencyBuckets);
         _captures = meter.CreateCounter<long>("hyperion_gateway_captures_total", description: "Sampled inference requests for model monitoring by outcome: written (to the Redis stream), queue_full, too_large, redis_unavailable (dropped), skipped_binary, skipped_grpc, skipped_v1 (not captured: only OIP JSON is)");
     }
@@ -108,6 +110,9 @@ internal sealed class GatewayMetrics
     }
 
     /// <param name="outcome">success, client_error, error or skipped.</param>
+    public void PipelineStepRows(string pipeline, string step, long rows) =>
+        _stepRows.Add(rows, new TagList { { "pipeline", pipeline }, { "step", step } });
+
     public void PipelineStep(string pipeline, string step, string outcome, double seconds)
     {
         _stepRequests.Add(1, new TagList { { "pipeline", pipeline }, { "step", step }, { "outcome", outcome } });

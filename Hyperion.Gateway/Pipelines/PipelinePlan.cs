@@ -56,9 +56,20 @@ internal sealed class PipelinePlan
                 }
                 inputs[j] = new PlannedInput(source.Input, from, source.Tensor);
             }
-            steps[i] = new PlannedStep(i, step.Name, step.Model, step.Version, inputs, [.. inputs.Where(input => input.Step >= 0).Select(input => input.Step).Distinct()])
+            PlannedCondition? when = null;
+            if (step.When is { } condition)
+            {
+                if (!index.TryGetValue(condition.Step, out var judged) || PlannedCondition.From(condition, judged) is not { } planned)
+                {
+                    return null;
+                }
+                when = planned;
+            }
+            int[] dependsOn = [.. inputs.Where(input => input.Step >= 0).Select(input => input.Step).Append(when?.Step ?? -1).Where(from => from >= 0).Distinct()];
+            steps[i] = new PlannedStep(i, step.Name, step.Model, step.Version, inputs, dependsOn)
             {
                 Timeout = step.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
+                When = when,
             };
             if (step.FallbackFor is { } target)
             {
@@ -75,11 +86,17 @@ internal sealed class PipelinePlan
         for (var i = 0; i < outputs.Length; i++)
         {
             var output = route.Outputs[i];
-            if (!index.TryGetValue(output.Step, out var from))
+            var sources = new (int Step, string Tensor)[1 + (output.Otherwise?.Count ?? 0)];
+            for (var j = 0; j < sources.Length; j++)
             {
-                return null;
+                var (name, tensor) = j == 0 ? (output.Step, output.Tensor) : (output.Otherwise![j - 1].Step, output.Otherwise[j - 1].Tensor);
+                if (!index.TryGetValue(name, out var from))
+                {
+                    return null;
+                }
+                sources[j] = (from, tensor);
             }
-            outputs[i] = new PlannedOutput(output.Name, from, output.Tensor);
+            outputs[i] = new PlannedOutput(output.Name, sources);
         }
         return new PipelinePlan(route.Name, route.Revision, steps, outputs);
     }
@@ -99,9 +116,14 @@ internal sealed record PlannedStep(int Index, string Name, string Model, long? V
 
     /// <summary>The index of this step's fallback; -1 for none. Set once, while the plan is compiled.</summary>
     public int Fallback { get; set; } = -1;
+
+    /// <summary>The condition under which it runs (<c>when</c>); null: always.</summary>
+    public PlannedCondition? When { get; init; }
 }
 
 /// <param name="Step">The index of the step whose output it is; -1 for a request tensor.</param>
 internal sealed record PlannedInput(string Input, int Step, string Tensor);
 
-internal sealed record PlannedOutput(string Name, int Step, string Tensor);
+/// <param name="Sources">Where its rows come from: each row from the first source whose step answered it (a step with a
+/// <c>when</c> answers some rows); one source for an output of a step that answers every row.</param>
+internal sealed record PlannedOutput(string Name, (int Step, string Tensor)[] Sources);

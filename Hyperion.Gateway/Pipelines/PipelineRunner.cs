@@ -135,7 +135,7 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
             if (!sources[i].Ok)
             {
                 metrics.PipelineStep(plan.Name, step.Name, "skipped", 0);
-                return StepOutcome.Failed(step, StatusCodes.Status499ClientClosedRequest, "a step it reads failed");
+                return StepOutcome.Failed(step, StatusCodes.Status499ClientClosedRequest, "a step it reads did not answer", rows: []);
             }
         }
         if (cancel.IsCancellationRequested)
@@ -143,12 +143,32 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
             metrics.PipelineStep(plan.Name, step.Name, "skipped", 0);
             return StepOutcome.Failed(step, StatusCodes.Status499ClientClosedRequest, "cancelled");
         }
+        var (rows, problem) = await RowsAsync(step, sources, runs);
+        if (problem is not null)
+        {
+            metrics.PipelineStep(plan.Name, step.Name, GatewayMetrics.Label(ArmOutcome.Error), 0);
+            if (step.Fallback < 0)
+            {
+                await cancel.CancelAsync();
+            }
+            return problem;
+        }
+        if (rows is { Length: 0 })
+        {
+            metrics.PipelineStep(plan.Name, step.Name, "skipped", 0);
+            return StepOutcome.Failed(step, StatusCodes.Status499ClientClosedRequest, "its condition held for no row", rows: []);
+        }
         // Started once its sources answered: the span shows how long the step itself took.
         using var activity = s_activities.StartActivity($"pipeline step {step.Name}");
         activity?.SetTag("hyperion.pipeline.step", step.Name);
         activity?.SetTag("hyperion.model", step.Model);
+        if (rows is not null)
+        {
+            activity?.SetTag("hyperion.pipeline.step.rows", rows.Length);
+        }
         var started = Stopwatch.GetTimestamp();
-        var outcome = await SendAsync(step, sources, request, snapshot, session, requestId, cancel.Token);
+        var outcome = await SendAsync(plan, step, sources, rows, request, snapshot, session, requestId, cancel.Token);
+        outcome.Rows = rows;
         activity?.SetTag("hyperion.model.version", outcome.Version);
         metrics.PipelineStep(plan.Name, step.Name,
             outcome.Skipped ? "skipped" : GatewayMetrics.Label(ArmOutcomes.OfStatus(outcome.Status)), Stopwatch.GetElapsedTime(started).TotalSeconds);
@@ -162,6 +182,41 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
             }
         }
         return outcome;
+    }
+
+    /// <summary>
+    /// The request rows the step answers (null: every row): those every step it reads answered, those of the step it
+    /// stands in for, and of those, the ones its <c>when</c> holds for. A problem (502) when the tensor judged does not fit.
+    /// </summary>
+    private static async Task<(int[]? Rows, StepOutcome? Problem)> RowsAsync(PlannedStep step, StepOutcome[] sources, Task<StepOutcome>[] runs)
+    {
+        int[]? rows = null;
+        foreach (var source in sources)
+        {
+            rows = RowSelection.Intersect(rows, source.Rows);
+        }
+        if (step.StandsInFor >= 0)
+        {
+            rows = RowSelection.Intersect(rows, (await runs[step.StandsInFor]).Rows);
+        }
+        if (step.When is not { } when)
+        {
+            return (rows, null);
+        }
+        var judged = sources[Array.IndexOf(step.DependsOn, when.Step)];
+        var subject = $"step '{step.Name}' has the condition {when.Describe()}, but step '{judged.Step.Name}' (model '{judged.Step.Model}' version {judged.Version})";
+        if (judged.Find(when.Tensor) is not { } tensor)
+        {
+            return (null, StepOutcome.Failed(step, StatusCodes.Status502BadGateway, $"{subject} answered without output '{when.Tensor}'"));
+        }
+        try
+        {
+            return (RowSelection.Intersect(rows, when.Select(tensor, judged.Rows)), null);
+        }
+        catch (PipelineRowException ex)
+        {
+            return (null, StepOutcome.Failed(step, StatusCodes.Status502BadGateway, $"{subject} answered what it cannot judge: {ex.Message}"));
+        }
     }
 
     /// <summary>What answers for step <paramref name="index"/>: its own outcome, or when it failed, its fallback's (and so on).</summary>
@@ -189,8 +244,9 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
     }
 
     /// <param name="sources">What answered for each of <see cref="PlannedStep.DependsOn"/>, in its order.</param>
+    /// <param name="rows">The request rows the step answers; null: every row.</param>
     private async Task<StepOutcome> SendAsync(
-        PlannedStep step, StepOutcome[] sources, InferenceRequest request, RoutingSnapshot snapshot, string session, string requestId, CancellationToken cancellationToken)
+        PipelinePlan plan, PlannedStep step, StepOutcome[] sources, int[]? rows, InferenceRequest request, RoutingSnapshot snapshot, string session, string requestId, CancellationToken cancellationToken)
     {
         var (arm, problem) = PipelineStepClient.Route(snapshot, step, session);
         if (arm is null)
@@ -198,22 +254,57 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
             return StepOutcome.Failed(step, StatusCodes.Status503ServiceUnavailable, problem!);
         }
         var inputs = new List<(string Input, TensorData Tensor)>(step.Inputs.Length);
-        foreach (var input in step.Inputs)
+        List<TensorData>? gathered = null;
+        byte[] body;
+        int headerLength;
+        try
         {
-            var from = input.Step < 0 ? null : sources[Array.IndexOf(step.DependsOn, input.Step)];
-            var tensor = from is null ? FindInput(request, input.Tensor) : from.Find(input.Tensor);
-            if (tensor is null)
+            foreach (var input in step.Inputs)
             {
-                // Request tensors were checked before any step ran. The orchestrator checked the outputs against the
-                // version serving then; the deployment has moved since.
-                return StepOutcome.Failed(step, StatusCodes.Status502BadGateway,
-                    $"step '{from?.Step.Name}' (model '{from?.Step.Model}' version {from?.Version}) answered without output '{input.Tensor}', which step '{step.Name}' reads as '{input.Input}'");
+                var from = input.Step < 0 ? null : sources[Array.IndexOf(step.DependsOn, input.Step)];
+                var tensor = from is null ? FindInput(request, input.Tensor) : from.Find(input.Tensor);
+                if (tensor is null)
+                {
+                    // Request tensors were checked before any step ran. The orchestrator checked the outputs against the
+                    // version serving then; the deployment has moved since.
+                    return StepOutcome.Failed(step, StatusCodes.Status502BadGateway,
+                        $"step '{from?.Step.Name}' (model '{from?.Step.Model}' version {from?.Version}) answered without output '{input.Tensor}', which step '{step.Name}' reads as '{input.Input}'");
+                }
+                if (rows is not null)
+                {
+                    try
+                    {
+                        tensor = RowSelection.Gather(tensor, from?.Rows, rows, out var copied);
+                        if (copied)
+                        {
+                            (gathered ??= []).Add(tensor);
+                        }
+                    }
+                    catch (PipelineRowException ex)
+                    {
+                        var source = from is null ? "the request" : $"step '{from.Step.Name}' (model '{from.Step.Model}' version {from.Version})";
+                        return StepOutcome.Failed(step, from is null ? StatusCodes.Status400BadRequest : StatusCodes.Status502BadGateway,
+                            $"step '{step.Name}' runs for some rows of the request, which {source} cannot give for input '{input.Input}': {ex.Message}");
+                    }
+                }
+                inputs.Add((input.Input, tensor));
             }
-            inputs.Add((input.Input, tensor));
+            body = OipBinaryWire.EncodeRequest(inputs, out headerLength);
         }
-        var body = OipBinaryWire.EncodeRequest(inputs, out var headerLength);
+        finally
+        {
+            foreach (var tensor in gathered ?? [])
+            {
+                tensor.Dispose();
+            }
+        }
+        metrics.PipelineStepRows(plan.Name, step.Name, rows?.Length ?? RowsOf(inputs));
         return await steps.SendAsync(step, arm, body, headerLength, requestId, cancellationToken);
     }
+
+    /// <summary>The rows of a step sent every row: its first input's first dimension (1 for a scalar or no input).</summary>
+    private static long RowsOf(List<(string Input, TensorData Tensor)> inputs) =>
+        inputs is [{ Tensor.Shape: [var rows, ..] }, ..] ? rows : 1;
 
     /// <summary>What the request lacks for this plan (a tensor a step reads, an output the pipeline does not have), or null.</summary>
     private static string? Problem(PipelinePlan plan, InferenceRequest request)
@@ -232,22 +323,79 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
     private static async Task AnswerAsync(HttpContext context, PipelinePlan plan, InferenceRequest request, StepOutcome[] outcomes)
     {
         var answer = new InferenceResponse { ModelName = plan.Name, ModelVersion = plan.RevisionText, Id = request.Id };
-        foreach (var output in plan.Outputs)
+        var owned = new List<TensorData>();
+        try
         {
-            if (request.Outputs is { Count: > 0 } asked && asked.All(wanted => wanted.Name != output.Name))
+            foreach (var output in plan.Outputs)
             {
-                continue;
+                if (request.Outputs is { Count: > 0 } asked && asked.All(wanted => wanted.Name != output.Name))
+                {
+                    continue;
+                }
+                var (tensor, problem) = Output(plan, outcomes, output, owned);
+                if (problem is not null)
+                {
+                    await FailAsync(context, StatusCodes.Status502BadGateway, problem);
+                    return;
+                }
+                answer.Outputs.Add(tensor!);
             }
-            var from = Answered(plan, outcomes, output.Step);
-            if (from.Find(output.Tensor) is not { } tensor)
-            {
-                await FailAsync(context, StatusCodes.Status502BadGateway,
-                    $"step '{from.Step.Name}' (model '{from.Step.Model}' version {from.Version}) answered without output '{output.Tensor}', the pipeline's output '{output.Name}'");
-                return;
-            }
-            answer.Outputs.Add(Named(tensor, output.Name));
+            await WriteAsync(context, plan, request, outcomes, answer);
         }
+        finally
+        {
+            foreach (var tensor in owned)
+            {
+                tensor.Dispose();
+            }
+        }
+    }
 
+    /// <summary>
+    /// The pipeline output under its name: the tensor of the step that answered, or for an output listing several
+    /// steps, each row from the first that answered it. Copies it makes go to <paramref name="owned"/>.
+    /// </summary>
+    private static (TensorData? Tensor, string? Problem) Output(PipelinePlan plan, StepOutcome[] outcomes, PlannedOutput output, List<TensorData> owned)
+    {
+        var sources = new (TensorData? Tensor, int[]? Rows)[output.Sources.Length];
+        for (var i = 0; i < sources.Length; i++)
+        {
+            var from = Answered(plan, outcomes, output.Sources[i].Step);
+            if (!from.Ok)
+            {
+                continue; // its when held for no row (the last source always answers, or the call has failed)
+            }
+            if (from.Find(output.Sources[i].Tensor) is not { } found)
+            {
+                return (null, $"step '{from.Step.Name}' (model '{from.Step.Model}' version {from.Version}) answered without output '{output.Sources[i].Tensor}', the pipeline's output '{output.Name}'");
+            }
+            if (from.Rows is null)
+            {
+                if (Array.FindIndex(sources, 0, i, source => source.Tensor is not null) < 0)
+                {
+                    // Every row from one step, unchanged.
+                    return (Named(found, output.Name, owned), null);
+                }
+                sources[i] = (found, null);
+                Array.Resize(ref sources, i + 1);
+                break;
+            }
+            sources[i] = (found, from.Rows);
+        }
+        try
+        {
+            var coalesced = RowSelection.Coalesce(output.Name, sources);
+            owned.Add(coalesced);
+            return (coalesced, null);
+        }
+        catch (PipelineRowException ex)
+        {
+            return (null, $"the pipeline's output '{output.Name}' cannot be put together from its steps' rows: {ex.Message}");
+        }
+    }
+
+    private static async Task WriteAsync(HttpContext context, PipelinePlan plan, InferenceRequest request, StepOutcome[] outcomes, InferenceResponse answer)
+    {
         var response = context.Response;
         response.Headers[RevisionHeader] = plan.RevisionText;
         response.Headers[StepVersionsHeader] = string.Join(", ", outcomes.Where(outcome => outcome.Ok).Select(outcome => $"{outcome.Step.Name}={outcome.Version}"));
@@ -270,8 +418,8 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
         }
     }
 
-    /// <summary>The tensor under the pipeline's output name, over the same bytes (owned by the step's outcome).</summary>
-    private static TensorData Named(TensorData tensor, string name)
+    /// <summary>The tensor under the pipeline's output name, over the same bytes (owned by the step's outcome) where it can be.</summary>
+    private static TensorData Named(TensorData tensor, string name, List<TensorData> owned)
     {
         if (tensor.Name == name)
         {
@@ -281,6 +429,7 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
         {
             var copy = TensorData.Rent(name, tensor.DataType, tensor.Shape, tensor.Length);
             tensor.Span.CopyTo(copy.Span);
+            owned.Add(copy);
             return copy;
         }
         return TensorData.Wrap(name, tensor.DataType, tensor.Shape, segment.Array!, tensor.Length);

@@ -303,9 +303,12 @@ internal sealed class StepOutcome : IDisposable
 
     public string? Error { get; }
 
+    /// <summary>The request rows the step answered (or, failed, was to answer), ascending; null: every row. Set by the run.</summary>
+    public int[]? Rows { get; set; }
+
     public bool Ok => Status == StatusCodes.Status200OK;
 
-    /// <summary>Not run: a step it reads failed, the run was cancelled, or (a fallback) the step it stands in for answered.</summary>
+    /// <summary>Not run: its condition held for no row, a step it reads did not answer, the run was cancelled, or (a fallback) the step it stands in for answered.</summary>
     public bool Skipped => Status == StatusCodes.Status499ClientClosedRequest;
 
     /// <summary>Ran, or tried to, and failed: its status and error say how.</summary>
@@ -314,7 +317,8 @@ internal sealed class StepOutcome : IDisposable
     public static StepOutcome Succeeded(PlannedStep step, string version, List<TensorData> outputs, bool fromCache) =>
         new(step, version, outputs, fromCache, StatusCodes.Status200OK, null);
 
-    public static StepOutcome Failed(PlannedStep step, int status, string error) => new(step, null, null, false, status, error);
+    public static StepOutcome Failed(PlannedStep step, int status, string error, int[]? rows = null) =>
+        new(step, null, null, false, status, error) { Rows = rows };
 
     public TensorData? Find(string output)
     {

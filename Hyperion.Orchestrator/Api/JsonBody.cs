@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
@@ -137,6 +138,10 @@ internal static class JsonBody
         if (type.IsEnum)
         {
             return "one of " + string.Join(", ", Enum.GetNames(type).Select(name => $"\"{JsonNamingPolicy.SnakeCaseLower.ConvertName(name)}\""));
+        }
+        if (typeof(IDescribedJson).IsAssignableFrom(type))
+        {
+            return (string)type.GetProperty(nameof(IDescribedJson.ExpectedJson), BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
         }
         var info = ControlPlaneJson.Options.GetTypeInfo(type);
         return info.Kind switch

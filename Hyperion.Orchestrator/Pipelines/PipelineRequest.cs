@@ -8,7 +8,7 @@ namespace Hyperion.Orchestrator.Pipelines;
 /// misspelt "inputs" must not make a step that silently takes the request's tensors.
 /// </summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-internal sealed record PipelineRequest(IReadOnlyList<PipelineStepRequest?>? Steps, Dictionary<string, string?>? Outputs)
+internal sealed record PipelineRequest(IReadOnlyList<PipelineStepRequest?>? Steps, Dictionary<string, PipelineOutputSources?>? Outputs)
 {
     /// <summary>A good body, shown in the answer to a bad one.</summary>
     public const string Example =
@@ -16,4 +16,12 @@ internal sealed record PipelineRequest(IReadOnlyList<PipelineStepRequest?>? Step
 }
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-internal sealed record PipelineStepRequest(string? Name, string? Model, long? Version, Dictionary<string, string?>? Inputs, int? TimeoutMs = null, string? FallbackFor = null);
+internal sealed record PipelineStepRequest(
+    string? Name, string? Model, long? Version, Dictionary<string, string?>? Inputs, int? TimeoutMs = null, string? FallbackFor = null, PipelineConditionRequest? When = null);
+
+/// <summary>A step's <c>when</c> as sent: <c>{"output": "small.probabilities", "reduce": "max", "op": "&lt;", "value": 0.9}</c>.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+internal sealed record PipelineConditionRequest(string? Output, string? Reduce, string? Op, double? Value)
+{
+    public const string Example = """{"output": "small.probabilities", "reduce": "max", "op": "<", "value": 0.9}""";
+}

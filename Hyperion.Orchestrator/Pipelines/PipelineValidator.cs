@@ -21,6 +21,8 @@ internal static partial class PipelineValidator
     public const int MaxSteps = 64;
     public const int MaxTimeoutMs = 3_600_000;
     private const string RequestPrefix = "$request.";
+    private static readonly string[] Reductions = ["max", "min"];
+    private static readonly string[] Operators = ["<", "<=", ">", ">=", "==", "!="];
 
     public static ValidatedPipeline? Validate(PipelineRequest request, IReadOnlyDictionary<string, RegisteredModel> registry, out Dictionary<string, string[]> errors)
     {
@@ -50,9 +52,17 @@ internal static partial class PipelineValidator
         {
             ResolveInputs(step, byName, requestTensors, found);
         }
+        foreach (var step in steps)
+        {
+            ResolveCondition(step, byName, found);
+        }
         var outputs = ResolveOutputs(request.Outputs, steps, byName, found);
         ResolveFallbacks(steps, byName, outputs, found);
         var order = Order(steps, byName, found);
+        if (order.Count == byName.Count)
+        {
+            CheckConditionalReads(order, byName, outputs, found);
+        }
 
         errors = found.ToDictionary();
         if (errors.Count > 0)
@@ -60,11 +70,11 @@ internal static partial class PipelineValidator
             return null;
         }
         var spec = new PipelineSpec(
-            [.. steps.Select(step => new PipelineStep(step.Name!, step.Model!, step.Request.Version, Sorted(step.Request.Inputs), step.Request.TimeoutMs, step.Request.FallbackFor))],
+            [.. steps.Select(step => new PipelineStep(step.Name!, step.Model!, step.Request.Version, Sorted(step.Request.Inputs), step.Request.TimeoutMs, step.Request.FallbackFor, step.StoredCondition))],
             request.Outputs?.ToDictionary(output => output.Key, output => output.Value!, StringComparer.Ordinal));
         return new ValidatedPipeline(
             spec,
-            [.. order.Select(step => new PipelineStepRoute(step.Name!, step.Model!, step.Request.Version, step.Sources, step.Request.TimeoutMs, step.Request.FallbackFor))],
+            [.. order.Select(step => new PipelineStepRoute(step.Name!, step.Model!, step.Request.Version, step.Sources, step.Request.TimeoutMs, step.Request.FallbackFor, step.Condition))],
             outputs);
     }
 
@@ -235,6 +245,130 @@ internal static partial class PipelineValidator
     }
 
     /// <summary>
+    /// A step's <c>when</c> reads an output of another step, which it waits for as for an input: a numeric tensor,
+    /// each row reduced by <c>max</c> or <c>min</c> and compared with a number. Judged per row when both models have a
+    /// batch dimension (the step then runs for the rows where it holds), else over the whole tensor.
+    /// </summary>
+    private static void ResolveCondition(StepInfo step, Dictionary<string, StepInfo> byName, FieldErrors found)
+    {
+        if (step.Request.When is not { } when)
+        {
+            return;
+        }
+        var at = $"steps[{step.Index}].when";
+        var complete = true;
+        if (step.Request.FallbackFor is not null)
+        {
+            found.Add(at, "cannot be given to a fallback: a fallback runs when the step it stands in for failed, for the rows that step was to answer");
+            complete = false;
+        }
+        var reduce = when.Reduce ?? "max";
+        if (!Reductions.Contains(reduce))
+        {
+            found.Add($"{at}.reduce", $"must be {Join(Reductions)} (of each row's elements; \"max\" when left out), got {Quote(when.Reduce)}");
+            complete = false;
+        }
+        if (when.Op is null || !Operators.Contains(when.Op))
+        {
+            found.Add($"{at}.op", $"{(when.Op is null ? "is required" : $"cannot be {Quote(when.Op)}")}: one of {Join(Operators)}, comparing the reduced row with 'value'");
+            complete = false;
+        }
+        if (when.Value is not { } value || !double.IsFinite(value))
+        {
+            found.Add($"{at}.value", $"is required: the number the reduced row is compared with, e.g. {PipelineConditionRequest.Example}");
+            complete = false;
+            value = 0;
+        }
+        if (when.Output is { } text && text.StartsWith(RequestPrefix, StringComparison.Ordinal))
+        {
+            found.Add($"{at}.output", $"must be an output of another step (\"<step>.<output>\"), got {Quote(text)}: a condition is judged on what an earlier step answered");
+            return;
+        }
+        if (!TrySplit(when.Output, out var fromName, out var tensor))
+        {
+            found.Add($"{at}.output", $"{(when.Output is null ? "is required" : $"must be \"<step>.<output>\", got {Quote(when.Output)}")}: the output of an earlier step the condition judges, e.g. {PipelineConditionRequest.Example}");
+            return;
+        }
+        if (!byName.TryGetValue(fromName, out var from))
+        {
+            found.Add($"{at}.output", $"reads from step '{fromName}', which is not in the pipeline; {StepList(byName)}");
+            return;
+        }
+        if (ReferenceEquals(from, step))
+        {
+            found.Add($"{at}.output", $"reads step '{fromName}''s own output: a condition is judged before its step runs, on an earlier step's output");
+            return;
+        }
+        step.DependsOn.Add(fromName);
+        if (from.Config is { } fromConfig)
+        {
+            if (fromConfig.Output.FirstOrDefault(output => output.Name == tensor) is not { } produced)
+            {
+                found.Add($"{at}.output", $"reads output '{tensor}' of step '{fromName}', but {from.Describe()} has no output '{tensor}'; its outputs are {Join(fromConfig.Output.Select(output => output.Name))}");
+                return;
+            }
+            if (produced.DataType == "BYTES")
+            {
+                found.Add($"{at}.output", $"reads output '{tensor}' of step '{fromName}', which is BYTES: a condition compares numbers, so name a numeric output");
+                return;
+            }
+        }
+        if (complete)
+        {
+            var perRow = step.Config is not { MaxBatchSize: 0 } && from.Config is not { MaxBatchSize: 0 };
+            step.Condition = new PipelineCondition(fromName, tensor, reduce, when.Op!, value, perRow);
+            step.StoredCondition = new PipelineStepCondition(when.Output!, reduce, when.Op!, value);
+        }
+    }
+
+    /// <summary>
+    /// A step with a <c>when</c>, and every step that reads one (or stands in for one), answers only some rows, or
+    /// none: a model without a batch dimension cannot take such rows, and a pipeline output from such a step needs a
+    /// list ending in a step that answers every row. In <paramref name="order"/>, so that what a step reads is known first.
+    /// </summary>
+    private static void CheckConditionalReads(List<StepInfo> order, Dictionary<string, StepInfo> byName, List<PipelineOutputRoute> outputs, FieldErrors found)
+    {
+        foreach (var step in order)
+        {
+            var from = step.Condition is not null
+                ? step
+                : step.Sources.Select(source => source.Step).OfType<string>().Select(name => byName[name].SelectedBy).FirstOrDefault(selected => selected is not null)
+                    ?? (step.Request.FallbackFor is { } primary && byName.TryGetValue(primary, out var standsInFor) ? standsInFor.SelectedBy : null);
+            step.SelectedBy = from?.SelectedBy ?? from;
+            if (step.SelectedBy is { Condition.PerRow: true } selector && !ReferenceEquals(selector, step) && step.Config is { MaxBatchSize: 0 })
+            {
+                found.Add($"steps[{step.Index}]", $"reads the rows that step '{selector.Name}' runs for (its when), but {step.Describe()} has no batch dimension (max_batch_size 0), so it cannot take some rows of a request");
+            }
+        }
+        foreach (var output in outputs)
+        {
+            var sources = (output.Otherwise ?? []).Prepend(new PipelineTensorRef(output.Step, output.Tensor)).ToList();
+            for (var i = 0; i < sources.Count; i++)
+            {
+                var step = byName[sources[i].Step];
+                if (step.SelectedBy is not null && i == sources.Count - 1)
+                {
+                    found.Add($"outputs.{output.Name}", sources.Count == 1
+                        ? $"comes from step '{step.Name}', which runs only when its condition holds ({ConditionOf(step)}): name a list that ends in a step that always runs, e.g. [\"{step.Name}.{sources[i].Tensor}\", \"<step>.{sources[i].Tensor}\"]"
+                        : $"ends in step '{step.Name}', which runs only when its condition holds ({ConditionOf(step)}): the last entry must be a step that always runs, so that every row has an answer");
+                }
+                else if (step.SelectedBy is null && i < sources.Count - 1)
+                {
+                    found.Add($"outputs.{output.Name}", $"lists '{sources[i + 1].Step}.{sources[i + 1].Tensor}' after '{step.Name}.{sources[i].Tensor}', which always runs and answers every row: entries after it are never used");
+                    break;
+                }
+            }
+        }
+    }
+
+    private static string ConditionOf(StepInfo step) =>
+        step.SelectedBy is { Condition: { } condition } selector
+            ? ReferenceEquals(selector, step)
+                ? $"{condition.Reduce} of {condition.Step}.{condition.Tensor} {condition.Op} {condition.Value.ToString(CultureInfo.InvariantCulture)}"
+                : $"it reads step '{selector.Name}', which has a when"
+            : "";
+
+    /// <summary>
     /// A fallback (<c>fallback_for</c>) runs only when the step it names failed, and then stands in for it: whoever reads
     /// that step's outputs gets the fallback's. So it must produce every output of that step that is read (same names,
     /// datatypes and shapes), it cannot read that step, nothing reads it directly, and readers of the step run after it.
@@ -277,7 +411,7 @@ internal static partial class PipelineValidator
         }
 
         var reads = steps.SelectMany(step => step.Sources.Where(source => source.Step is not null).Select(source => (Step: source.Step!, source.Tensor)))
-            .Concat(outputs.Select(output => (output.Step, output.Tensor)))
+            .Concat(outputs.SelectMany(output => (output.Otherwise ?? []).Select(other => (other.Step, other.Tensor)).Prepend((output.Step, output.Tensor))))
             .Distinct()
             .ToList();
         foreach (var (target, fallback) in fallbacks)
@@ -324,9 +458,12 @@ internal static partial class PipelineValidator
                 }
             }
         }
-        foreach (var output in outputs.Where(output => standIns.ContainsKey(output.Step)))
+        foreach (var output in outputs)
         {
-            found.Add($"outputs.{output.Name}", $"comes from step '{output.Step}', a fallback; name '{standIns[output.Step]}.{output.Tensor}', which it stands in for when '{standIns[output.Step]}' fails");
+            foreach (var source in (output.Otherwise ?? []).Prepend(new PipelineTensorRef(output.Step, output.Tensor)).Where(source => standIns.ContainsKey(source.Step)))
+            {
+                found.Add($"outputs.{output.Name}", $"comes from step '{source.Step}', a fallback; name '{standIns[source.Step]}.{source.Tensor}', which it stands in for when '{standIns[source.Step]}' fails");
+            }
         }
     }
 
@@ -365,7 +502,7 @@ internal static partial class PipelineValidator
         return "the steps " + string.Join(" → ", path.Skip(start).Append(current.Name!));
     }
 
-    private static List<PipelineOutputRoute> ResolveOutputs(Dictionary<string, string?>? requested, List<StepInfo> steps, Dictionary<string, StepInfo> byName, FieldErrors found)
+    private static List<PipelineOutputRoute> ResolveOutputs(Dictionary<string, PipelineOutputSources?>? requested, List<StepInfo> steps, Dictionary<string, StepInfo> byName, FieldErrors found)
     {
         var outputs = new List<PipelineOutputRoute>();
         if (requested is null)
@@ -382,7 +519,7 @@ internal static partial class PipelineValidator
             found.Add("outputs", "must name at least one output, e.g. {\"label\": \"clf.label\"}, or be left out to answer with the last step's outputs");
             return outputs;
         }
-        foreach (var (name, source) in requested)
+        foreach (var (name, sources) in requested)
         {
             var field = $"outputs.{name}";
             if (name.Length == 0)
@@ -390,29 +527,73 @@ internal static partial class PipelineValidator
                 found.Add("outputs", "has an output with an empty name; name each output the answer carries");
                 continue;
             }
-            if (source is not null && source.StartsWith(RequestPrefix, StringComparison.Ordinal))
+            if (sources is not { Sources.Count: > 0 })
             {
-                found.Add(field, $"must be an output of a step (\"<step>.<output>\"), got {Quote(source)}: a pipeline answers with what its steps produce");
+                found.Add(field, $"must be {PipelineOutputSources.ExpectedJson}, got {(sources is null ? "null" : "an empty list")}");
                 continue;
             }
-            if (!TrySplit(source, out var stepName, out var tensor))
+            var resolved = new List<(PipelineTensorRef Source, ModelConfig? Config, ModelTensorConfig? Tensor)>(sources.Sources.Count);
+            foreach (var source in sources.Sources)
             {
-                found.Add(field, $"must be \"<step>.<output>\", got {Quote(source)}");
+                if (ResolveOutputSource(field, source, byName, found) is { } entry)
+                {
+                    resolved.Add(entry);
+                }
+            }
+            if (resolved.Count != sources.Sources.Count)
+            {
                 continue;
             }
-            if (!byName.TryGetValue(stepName, out var step))
+            // Rows of one output come from any entry: they must agree on datatype and on the shape of a row.
+            var (first, firstConfig, firstTensor) = resolved[0];
+            foreach (var (source, config, tensor) in resolved.Skip(1))
             {
-                found.Add(field, $"comes from step '{stepName}', which is not in the pipeline; {StepList(byName)}");
-                continue;
+                if (firstTensor is null || tensor is null)
+                {
+                    continue;
+                }
+                if (tensor.DataType != firstTensor.DataType)
+                {
+                    found.Add(field, $"lists '{first.Step}.{first.Tensor}', which is {firstTensor.DataType}, and '{source.Step}.{source.Tensor}', which is {tensor.DataType}: the entries of one output must have one datatype");
+                }
+                else if (!ShapesMatch(FullShape(firstConfig!, firstTensor), FullShape(config!, tensor)))
+                {
+                    found.Add(field, $"lists '{first.Step}.{first.Tensor}' of shape {FormatShape(FullShape(firstConfig!, firstTensor))} and '{source.Step}.{source.Tensor}' of shape {FormatShape(FullShape(config!, tensor))}: the entries of one output must have one shape (-1: any size)");
+                }
             }
-            if (step.Config is { } config && config.Output.All(output => output.Name != tensor))
-            {
-                found.Add(field, $"is output '{tensor}' of step '{stepName}', which nothing produces: {step.Describe()} has the outputs {Join(config.Output.Select(output => output.Name))}");
-                continue;
-            }
-            outputs.Add(new PipelineOutputRoute(name, stepName, tensor));
+            outputs.Add(new PipelineOutputRoute(name, first.Step, first.Tensor, resolved.Count == 1 ? null : [.. resolved.Skip(1).Select(entry => entry.Source)]));
         }
         return outputs;
+    }
+
+    /// <summary>One entry of an output: a step's output that exists, with its config when the step's model is known.</summary>
+    private static (PipelineTensorRef Source, ModelConfig? Config, ModelTensorConfig? Tensor)? ResolveOutputSource(string field, string? source, Dictionary<string, StepInfo> byName, FieldErrors found)
+    {
+        if (source is not null && source.StartsWith(RequestPrefix, StringComparison.Ordinal))
+        {
+            found.Add(field, $"must be an output of a step (\"<step>.<output>\"), got {Quote(source)}: a pipeline answers with what its steps produce");
+            return null;
+        }
+        if (!TrySplit(source, out var stepName, out var tensor))
+        {
+            found.Add(field, $"must be \"<step>.<output>\", got {Quote(source)}");
+            return null;
+        }
+        if (!byName.TryGetValue(stepName, out var step))
+        {
+            found.Add(field, $"comes from step '{stepName}', which is not in the pipeline; {StepList(byName)}");
+            return null;
+        }
+        if (step.Config is not { } config)
+        {
+            return (new PipelineTensorRef(stepName, tensor), null, null);
+        }
+        if (config.Output.FirstOrDefault(output => output.Name == tensor) is not { } produced)
+        {
+            found.Add(field, $"is output '{tensor}' of step '{stepName}', which nothing produces: {step.Describe()} has the outputs {Join(config.Output.Select(output => output.Name))}");
+            return null;
+        }
+        return (new PipelineTensorRef(stepName, tensor), config, produced);
     }
 
     private static bool TrySplit(string? source, out string step, out string tensor)
@@ -475,6 +656,15 @@ internal static partial class PipelineValidator
         public HashSet<string> DependsOn { get; } = new(StringComparer.Ordinal);
 
         public List<PipelineTensorSource> Sources { get; } = [];
+
+        /// <summary>The route's condition; null without a <c>when</c> (or with a wrong one, reported).</summary>
+        public PipelineCondition? Condition { get; set; }
+
+        /// <summary>The <c>when</c> as stored: its fields with their defaults filled in.</summary>
+        public PipelineStepCondition? StoredCondition { get; set; }
+
+        /// <summary>The step whose <c>when</c> decides which rows this one answers (itself, or one it reads); null: every row.</summary>
+        public StepInfo? SelectedBy { get; set; }
 
         public string Describe() => $"model '{Model}' version {Version}";
     }

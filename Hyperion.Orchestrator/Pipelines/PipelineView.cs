@@ -10,7 +10,7 @@ internal sealed record PipelineView(
     long Revision,
     bool Current,
     IReadOnlyList<PipelineStep> Steps,
-    IReadOnlyDictionary<string, string>? Outputs,
+    IReadOnlyDictionary<string, PipelineOutputSources>? Outputs,
     string CreatedBy,
     DateTimeOffset RevisionCreatedAt,
     DateTimeOffset CreatedAt,

@@ -169,6 +169,25 @@ public sealed class PipelineDefinitionTests(GatewayFixture hyperion)
                 "steps[1].fallback_for", $"stands in for step 'a', whose output 'OUTPUT0' is read, but model '{mlp}' version 1 has no output 'OUTPUT0'"),
             ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp32}}}", "fallback_for": "a"}, {"name": "c", "model": "{{{fp32}}}", "inputs": {"INPUT0": "b.OUTPUT0"}}]}""",
                 "steps[2].inputs.INPUT0", "reads step 'b', a fallback; read 'a.OUTPUT0'"),
+            // Conditional steps (when) and outputs put together from several steps
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp32}}}", "when": {"output": "a.OUTPUT0", "op": "~", "value": 1}}]}""", "steps[1].when.op", "cannot be \"~\": one of '<', '<=', '>', '>=', '==', '!='"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp32}}}", "when": {"output": "a.OUTPUT0", "op": "<"}}]}""", "steps[1].when.value", "is required: the number the reduced row is compared with"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp32}}}", "when": {"output": "a.OUTPUT0", "reduce": "mean", "op": "<", "value": 1}}]}""", "steps[1].when.reduce", "must be 'max', 'min'"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp32}}}", "when": {"output": "$request.INPUT0", "op": "<", "value": 1}}]}""", "steps[1].when.output", "must be an output of another step"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp32}}}", "when": {"output": "zz.OUTPUT0", "op": "<", "value": 1}}]}""", "steps[1].when.output", "reads from step 'zz', which is not in the pipeline"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}", "when": {"output": "a.OUTPUT0", "op": "<", "value": 1}}]}""", "steps[0].when.output", "own output"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp32}}}", "when": {"output": "a.scores", "op": "<", "value": 1}}]}""", "steps[1].when.output", $"model '{fp32}' version 2 has no output 'scores'; its outputs are 'OUTPUT0'"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp32}}}", "fallback_for": "a", "when": {"output": "a.OUTPUT0", "op": "<", "value": 1}}]}""", "steps[1].when", "cannot be given to a fallback"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp32}}}", "when": {"output": "a.OUTPUT0", "op": "<", "value": 1}}], "outputs": {"y": "b.OUTPUT0"}}""",
+                "outputs.y", "comes from step 'b', which runs only when its condition holds (max of a.OUTPUT0 < 1): name a list that ends in a step that always runs"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp32}}}", "when": {"output": "a.OUTPUT0", "op": "<", "value": 1}}], "outputs": {"y": ["a.OUTPUT0", "b.OUTPUT0"]}}""",
+                "outputs.y", "lists 'b.OUTPUT0' after 'a.OUTPUT0', which always runs and answers every row: entries after it are never used"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp32}}}", "when": {"output": "a.OUTPUT0", "op": "<", "value": 1}}, {"name": "c", "model": "{{{fp32}}}", "inputs": {"INPUT0": "b.OUTPUT0"}}], "outputs": {"y": "c.OUTPUT0"}}""",
+                "outputs.y", "comes from step 'c', which runs only when its condition holds (it reads step 'b', which has a when)"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}, {"name": "b", "model": "{{{fp64}}}", "inputs": {"INPUT0": "$request.x64"}, "when": {"output": "a.OUTPUT0", "op": "<", "value": 1}}], "outputs": {"y": ["b.OUTPUT0", "a.OUTPUT0"]}}""",
+                "outputs.y", "lists 'b.OUTPUT0', which is FP64, and 'a.OUTPUT0', which is FP32: the entries of one output must have one datatype"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}], "outputs": {"y": []}}""", "outputs.y", "must be \"<step>.<output>\", or a list of them"),
+            ($$$"""{"steps": [{"name": "a", "model": "{{{fp32}}}"}], "outputs": {"y": 5}}""", "", "$.outputs.y has the wrong type: expected \"<step>.<output>\", or a list of them"),
         ];
         var failures = new List<string>();
         foreach (var (body, field, says) in cases)
