@@ -100,7 +100,12 @@ internal static class RowSelection
                 throw new PipelineRowException(
                     $"output '{name}' takes rows of {tensor.DataType.ToOipName()} {Format(tensor.Shape)} and of {last.DataType.ToOipName()} {Format(last.Shape)}: the rows of one output must have one datatype and shape");
             }
-            offsets[s] = RowOffsets(tensor, RowCount(tensor, tensor.Name));
+            var rowCount = RowCount(tensor, tensor.Name);
+            if (sources[s].Rows is { } rows && rows.Length != rowCount)
+            {
+                throw new PipelineRowException($"a step was sent {rows.Length} rows but answered {rowCount}");
+            }
+            offsets[s] = RowOffsets(tensor, rowCount);
         }
 
         var picks = new (int Source, int Position)[count];
@@ -114,7 +119,7 @@ internal static class RowSelection
                     continue;
                 }
                 var position = sources[s].Rows is { } rows ? Array.BinarySearch(rows, row) : row;
-                if (position >= 0 && position < offsets[s].Length - 1)
+                if (position >= 0)
                 {
                     picks[row] = (s, position);
                     length += offsets[s][position + 1] - offsets[s][position];

@@ -142,5 +142,10 @@ public sealed class RowSelectionTests
         using var wide = Fp32("label", [1, 2], 7, 8);
         var mismatch = Assert.Throws<PipelineRowException>(() => RowSelection.Coalesce("label", [(wide, [0]), (small, null)]));
         Assert.Contains("one datatype and shape", mismatch.Message, StringComparison.Ordinal);
+
+        // A step sent two rows that answers one is not silently filled in from the next step.
+        using var shorter = Fp32("label", [1, 1], 10);
+        var missing = Assert.Throws<PipelineRowException>(() => RowSelection.Coalesce("label", [(shorter, [0, 2]), (small, null)]));
+        Assert.Equal("a step was sent 2 rows but answered 1", missing.Message);
     }
 }
