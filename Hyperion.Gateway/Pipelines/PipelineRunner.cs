@@ -7,7 +7,10 @@ using Hyperion.Contracts.Codecs;
 using Hyperion.Contracts.Codecs.Json;
 using Hyperion.Contracts.Inference;
 using Hyperion.Contracts.Tensors;
+using Google.Protobuf;
 using Hyperion.Gateway.Routing;
+using Hyperion.Inference.Protocol.Grpc;
+using Hyperion.Inference.Protocol.Grpc.V2;
 using Microsoft.Extensions.Options;
 
 namespace Hyperion.Gateway.Pipelines;
@@ -30,8 +33,10 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
 
     private readonly long _maxBodyBytes = options.Value.MaxRequestBodyBytes;
 
-    public async Task RunAsync(HttpContext context, string pipeline)
+    /// <param name="call">A pipeline call: over REST (the body is read here) or gRPC (the message the classification read).</param>
+    public async Task RunAsync(HttpContext context, RequestClassification call)
     {
+        var pipeline = call.Pipeline!;
         var snapshot = routing.Current;
         if (snapshot.FindPipeline(pipeline) is not { } plan)
         {
@@ -43,6 +48,30 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
         activity?.SetTag("hyperion.pipeline", plan.Name);
         activity?.SetTag("hyperion.pipeline.revision", plan.Revision);
         var started = Stopwatch.GetTimestamp();
+        try
+        {
+            if (call.ErrorStyle == ErrorStyle.Grpc)
+            {
+                await RunGrpcAsync(context, plan, snapshot, call.GrpcMessage);
+            }
+            else
+            {
+                await RunRestAsync(context, plan, snapshot);
+            }
+        }
+        finally
+        {
+            var outcome = ArmOutcomes.Of(context, call.ErrorStyle == ErrorStyle.Grpc ? PathShape.Grpc : PathShape.None);
+            metrics.PipelineRequest(plan.Name, outcome, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            if (outcome != ArmOutcome.Success)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, call.ErrorStyle == ErrorStyle.Grpc ? "gRPC error" : $"HTTP {context.Response.StatusCode}");
+            }
+        }
+    }
+
+    private async Task RunRestAsync(HttpContext context, PipelinePlan plan, RoutingSnapshot snapshot)
+    {
         var (body, length) = await ReadBodyAsync(context.Request, _maxBodyBytes, context.RequestAborted);
         try
         {
@@ -55,7 +84,7 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
             InferenceRequest request;
             try
             {
-                request = OipJsonRequestReader.Read(body.AsSpan(0, headerLength), body.AsSpan(headerLength, length - headerLength), pipeline, null);
+                request = OipJsonRequestReader.Read(body.AsSpan(0, headerLength), body.AsSpan(headerLength, length - headerLength), plan.Name, null);
             }
             catch (InferenceException ex)
             {
@@ -70,12 +99,25 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
         finally
         {
             ArrayPool<byte>.Shared.Return(body);
-            var outcome = ArmOutcomes.OfStatus(context.Response.StatusCode);
-            metrics.PipelineRequest(plan.Name, outcome, Stopwatch.GetElapsedTime(started).TotalSeconds);
-            if (outcome != ArmOutcome.Success)
-            {
-                activity?.SetStatus(ActivityStatusCode.Error, $"HTTP {context.Response.StatusCode}");
-            }
+        }
+    }
+
+    /// <summary>A ModelInfer message (frame header included) whose <c>model_name</c> is <c>pipelines/&lt;p&gt;</c>.</summary>
+    private async Task RunGrpcAsync(HttpContext context, PipelinePlan plan, RoutingSnapshot snapshot, ReadOnlyMemory<byte> frame)
+    {
+        InferenceRequest request;
+        try
+        {
+            request = GrpcInferConverter.ToRequest(ModelInferRequest.Parser.ParseFrom(frame.Span[GrpcFrame.HeaderLength..]));
+        }
+        catch (Exception ex) when (ex is InferenceException or InvalidProtocolBufferException)
+        {
+            await FailAsync(context, StatusCodes.Status400BadRequest, ex.Message);
+            return;
+        }
+        using (request)
+        {
+            await RunAsync(context, plan, snapshot, request);
         }
     }
 
@@ -399,6 +441,11 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
         var response = context.Response;
         response.Headers[RevisionHeader] = plan.RevisionText;
         response.Headers[StepVersionsHeader] = string.Join(", ", outcomes.Where(outcome => outcome.Ok).Select(outcome => $"{outcome.Step.Name}={outcome.Version}"));
+        if (context.Features.Get<RequestClassification>() is { ErrorStyle: ErrorStyle.Grpc })
+        {
+            await GrpcFrame.WriteAsync(response, GrpcInferConverter.ToMessage(answer), context.RequestAborted);
+            return;
+        }
         using var header = new PooledBufferWriter(1024);
         if (!OipJsonResponseWriter.Write(header, answer, request))
         {
@@ -478,8 +525,9 @@ internal sealed class PipelineRunner(RoutingTableCache routing, PipelineStepClie
         }
     }
 
+    /// <summary>In the call's form: OIP's <c>{"error": ...}</c>, or a gRPC status.</summary>
     private static Task FailAsync(HttpContext context, int status, string message) =>
-        GatewayErrors.WriteAsync(context, ErrorStyle.Oip, status, message);
+        GatewayErrors.WriteAsync(context, context.Features.Get<RequestClassification>()?.ErrorStyle ?? ErrorStyle.Oip, status, message);
 
     private static string Join(IEnumerable<string> names)
     {

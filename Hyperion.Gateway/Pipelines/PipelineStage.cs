@@ -21,6 +21,6 @@ internal sealed class PipelineStage(RequestDelegate next, PipelineRunner runner)
         }
         // Needed here: a pipeline must never run for a caller the authorization stage has not admitted.
         context.Need<Admission>(nameof(PipelineStage));
-        return runner.RunAsync(context, request.Pipeline!);
+        return runner.RunAsync(context, request);
     }
 }

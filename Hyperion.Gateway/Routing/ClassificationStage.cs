@@ -68,6 +68,11 @@ internal sealed class ClassificationStage(RequestDelegate next, IOptions<Gateway
             return null;
         }
         context.Request.Body = new MemoryStream(message, writable: false);
+        if (request.Kind == RequestKind.Infer && model.StartsWith(RequestClassifier.GrpcPipelinePrefix, StringComparison.Ordinal))
+        {
+            // Model names have no '/': "pipelines/<p>" names pipeline <p>, as the REST path /v2/pipelines/<p>/infer does.
+            return request with { Kind = RequestKind.PipelineInfer, Shape = PathShape.None, Pipeline = model[RequestClassifier.GrpcPipelinePrefix.Length..], GrpcMessage = message };
+        }
         return request with { Model = model, RequestedVersion = version, GrpcMessage = message };
     }
 }

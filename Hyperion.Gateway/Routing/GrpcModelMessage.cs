@@ -14,8 +14,6 @@ namespace Hyperion.Gateway.Routing;
 /// </summary>
 internal static class GrpcModelMessage
 {
-    private const int FrameHeaderLength = 5;
-
     /// <summary>Reads the whole request (one length-prefixed message); null with a reason when it is not one the gateway can read.</summary>
     public static async Task<(byte[]? Message, string? Problem)> ReadAsync(PipeReader reader, long maxBytes, CancellationToken cancellationToken)
     {
@@ -23,7 +21,7 @@ internal static class GrpcModelMessage
         {
             var result = await reader.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
-            if (buffer.Length > maxBytes + FrameHeaderLength)
+            if (buffer.Length > maxBytes + GrpcFrame.HeaderLength)
             {
                 reader.AdvanceTo(buffer.Start, buffer.End);
                 return (null, $"the message is larger than the gateway's limit of {maxBytes} bytes");
@@ -40,7 +38,7 @@ internal static class GrpcModelMessage
 
     private static (byte[]? Message, string? Problem) Validate(byte[] message)
     {
-        if (message.Length < FrameHeaderLength)
+        if (message.Length < GrpcFrame.HeaderLength)
         {
             return (null, "the request has no complete gRPC message");
         }
@@ -49,7 +47,7 @@ internal static class GrpcModelMessage
             return (null, "compressed gRPC messages are not accepted by the gateway; send them uncompressed");
         }
         var length = BinaryPrimitives.ReadUInt32BigEndian(message.AsSpan(1));
-        if (length != message.Length - FrameHeaderLength)
+        if (length != message.Length - GrpcFrame.HeaderLength)
         {
             return (null, "the request must carry exactly one gRPC message (unary call)");
         }
@@ -63,7 +61,7 @@ internal static class GrpcModelMessage
         string? version = null;
         try
         {
-            var input = new CodedInputStream(frame[FrameHeaderLength..].ToArray());
+            var input = new CodedInputStream(frame[GrpcFrame.HeaderLength..].ToArray());
             uint tag;
             while ((tag = input.ReadTag()) != 0)
             {
@@ -106,7 +104,7 @@ internal static class GrpcModelMessage
             result[position++] = (byte)((value & 0x7F) | 0x80);
         }
         Encoding.UTF8.GetBytes(version, result.AsSpan(position));
-        BinaryPrimitives.WriteUInt32BigEndian(result.AsSpan(1), (uint)(result.Length - FrameHeaderLength));
+        BinaryPrimitives.WriteUInt32BigEndian(result.AsSpan(1), (uint)(result.Length - GrpcFrame.HeaderLength));
         return result;
     }
 }

@@ -9,6 +9,9 @@ internal static class RequestClassifier
 {
     public const string GrpcServicePrefix = "/inference.GRPCInferenceService/";
 
+    /// <summary>A gRPC ModelInfer whose <c>model_name</c> is <c>pipelines/&lt;p&gt;</c> calls pipeline p.</summary>
+    public const string GrpcPipelinePrefix = "pipelines/";
+
     private static readonly RequestClassification s_controlPlane = new() { Kind = RequestKind.ControlPlane, ErrorStyle = ErrorStyle.Problem };
     private static readonly RequestClassification[] s_simple = ByKind(kind => new() { Kind = kind, ErrorStyle = ErrorStyle.Oip });
     private static readonly RequestClassification[] s_grpc = ByKind(kind => new()

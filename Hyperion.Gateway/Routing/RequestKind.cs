@@ -24,7 +24,7 @@ internal enum RequestKind : byte
     /// <summary><c>/api/v1/*</c>: the orchestrator authenticates it itself.</summary>
     ControlPlane,
 
-    /// <summary><c>POST /v2/pipelines/{p}/infer</c>: the gateway runs the pipeline's steps itself.</summary>
+    /// <summary><c>POST /v2/pipelines/{p}/infer</c>, gRPC ModelInfer of <c>pipelines/{p}</c>: the gateway runs the pipeline's steps itself.</summary>
     PipelineInfer,
 }
 

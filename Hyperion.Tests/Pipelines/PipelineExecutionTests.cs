@@ -6,7 +6,11 @@ using System.Net.Http.Json;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Inference.Protocol.Grpc.V2;
 using Hyperion.Tests.ControlPlane;
 using Hyperion.Tests.Gateway;
 using Hyperion.Tests.TestSupport;
@@ -112,6 +116,55 @@ public sealed class PipelineExecutionTests(GatewayFixture hyperion)
         var answer = await GatewayTestApi.JsonAsync(response);
         Assert.Equal("label", answer.GetProperty("outputs").EnumerateArray().Single().GetProperty("name").GetString());
         Assert.Equal(DeploymentTestSupport.ExpectedDigitLabels.Select(label => (double)label), Output(answer, "label"));
+    }
+
+    [Fact]
+    public async Task A_pipeline_answers_gRPC_ModelInfer_calls_to_pipelines_slash_its_name()
+    {
+        var model = await DeployedIdentityAsync("""{"stable": 1}""");
+        using var api = hyperion.CreateApiClient();
+        var pipeline = RegistryTestData.UniqueName("grpc-flow");
+        await PutOkAsync(api, pipeline, $$$"""
+            {"steps": [{"name": "neg", "model": "{{{model}}}"}, {"name": "back", "model": "{{{model}}}", "inputs": {"INPUT0": "neg.OUTPUT0"}}],
+             "outputs": {"restored": "back.OUTPUT0", "negated": "neg.OUTPUT0"}}
+            """, HttpStatusCode.Created);
+        using (var routed = await InferRoutedAsync(hyperion.CreateGatewayClient(), pipeline, () => Json(Request)))
+        {
+            Assert.Equal(HttpStatusCode.OK, routed.StatusCode);
+        }
+
+        using var channel = GrpcChannel.ForAddress(hyperion.GetEndpoint("gateway", "grpc"));
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        var admin = new Grpc.Core.Metadata { { "authorization", "Bearer " + hyperion.AdminKey } };
+        ModelInferRequest Call(string name)
+        {
+            var request = new ModelInferRequest { ModelName = name, Id = "grpc-call" };
+            request.Inputs.Add(new ModelInferRequest.Types.InferInputTensor { Name = "INPUT0", Datatype = "FP32", Shape = { 1, 4 } });
+            request.RawInputContents.Add(ByteString.CopyFrom(MemoryMarshal.AsBytes<float>([1, 2, 3, 4])));
+            return request;
+        }
+
+        using var call = client.ModelInferAsync(Call($"pipelines/{pipeline}"), admin);
+        var answer = await call;
+        Assert.Equal(pipeline, answer.ModelName);
+        Assert.Equal("1", answer.ModelVersion);
+        Assert.Equal("grpc-call", answer.Id);
+        Assert.Equal(["restored", "negated"], answer.Outputs.Select(output => output.Name));
+        Assert.Equal([1f, 2, 3, 4], MemoryMarshal.Cast<byte, float>(answer.RawOutputContents[0].Span).ToArray());
+        Assert.Equal([-1f, -2, -3, -4], MemoryMarshal.Cast<byte, float>(answer.RawOutputContents[1].Span).ToArray());
+        Assert.Equal("neg=1, back=1", (await call.ResponseHeadersAsync).GetValue("x-hyperion-step-versions"));
+
+        // Mistakes and refusals come back as gRPC statuses with the same messages as over REST.
+        var unknown = await Assert.ThrowsAsync<RpcException>(async () => await client.ModelInferAsync(Call("pipelines/no-such-pipeline"), admin));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        Assert.StartsWith("pipeline 'no-such-pipeline' does not exist", unknown.Status.Detail, StringComparison.Ordinal);
+        var lacking = Call($"pipelines/{pipeline}");
+        lacking.Inputs[0].Name = "OTHER";
+        var invalid = await Assert.ThrowsAsync<RpcException>(async () => await client.ModelInferAsync(lacking, admin));
+        Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
+        Assert.Equal($"pipeline '{pipeline}' reads the request inputs 'INPUT0'; the request lacks 'INPUT0'", invalid.Status.Detail);
+        var anonymous = await Assert.ThrowsAsync<RpcException>(async () => await client.ModelInferAsync(Call($"pipelines/{pipeline}")));
+        Assert.Equal(StatusCode.Unauthenticated, anonymous.StatusCode);
     }
 
     [Fact]
