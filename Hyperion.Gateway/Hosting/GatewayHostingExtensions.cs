@@ -54,7 +54,8 @@ internal static class GatewayHostingExtensions
         services.AddSingleton<PipelineRunner>();
 
         services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
-        services.AddSingleton<IPassiveHealthCheckPolicy, CircuitBreakerPolicy>();
+        services.AddSingleton<CircuitBreakerPolicy>();
+        services.AddSingleton<IPassiveHealthCheckPolicy>(provider => provider.GetRequiredService<CircuitBreakerPolicy>());
         services.AddSingleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>();
         services.AddReverseProxy();
         return builder;

@@ -5,6 +5,7 @@ using Hyperion.Contracts.ControlPlane;
 using Hyperion.Contracts.Inference;
 using Hyperion.Contracts.Tensors;
 using Hyperion.Gateway.Caching;
+using Hyperion.Gateway.Resilience;
 using Hyperion.Gateway.Routing;
 using Hyperion.Gateway.Shadowing;
 using Hyperion.Gateway.Statistics;
@@ -18,7 +19,8 @@ namespace Hyperion.Gateway.Pipelines;
 /// <summary>
 /// Sends one pipeline step to a replica of the version its arm chose, as direct traffic to that version goes: the
 /// deployment's response cache answers when it holds the answer, a connect failure moves on to another replica
-/// (<see cref="ResilienceOptions.ConnectRetries"/>), replicas whose circuit is open are left out, the arm's requests,
+/// (<see cref="ResilienceOptions.ConnectRetries"/>), replicas whose circuit is open are left out and a replica's
+/// failures count toward opening its circuit (<see cref="CircuitBreakerPolicy"/>), the arm's requests,
 /// errors and latency count for its rollout, and a stable step is copied to the shadow by the shadow's percent.
 /// Its own connections, so that a pipeline's steps never queue behind the proxy's.
 /// </summary>
@@ -28,6 +30,7 @@ internal sealed partial class PipelineStepClient : IDisposable
     private readonly IConnectionMultiplexer _redis;
     private readonly IProxyStateLookup _proxyState;
     private readonly ArmStatistics _statistics;
+    private readonly CircuitBreakerPolicy _circuits;
     private readonly ShadowDispatcher _shadows;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<PipelineStepClient> _logger;
@@ -39,6 +42,7 @@ internal sealed partial class PipelineStepClient : IDisposable
         IConnectionMultiplexer redis,
         IProxyStateLookup proxyState,
         ArmStatistics statistics,
+        CircuitBreakerPolicy circuits,
         ShadowDispatcher shadows,
         GatewayMetrics metrics,
         ILogger<PipelineStepClient> logger)
@@ -46,6 +50,7 @@ internal sealed partial class PipelineStepClient : IDisposable
         _redis = redis;
         _proxyState = proxyState;
         _statistics = statistics;
+        _circuits = circuits;
         _shadows = shadows;
         _metrics = metrics;
         _logger = logger;
@@ -134,20 +139,21 @@ internal sealed partial class PipelineStepClient : IDisposable
 
     private async Task<Answer> PostAsync(PlannedStep step, VersionTarget target, byte[] body, int headerLength, string? requestId, CancellationToken cancellationToken)
     {
-        var urls = HealthyReplicas(target.HttpUrls);
-        if (urls.Count == 0)
+        var (cluster, replicas) = HealthyReplicas(target.HttpUrls);
+        if (replicas.Count == 0)
         {
             return new Answer(0, null, -1, StatusCodes.Status503ServiceUnavailable, "no healthy replica can serve it now; retry shortly");
         }
         // The step's own timeout when it is the shorter one.
-        var (limit, setting) = step.Timeout is { } own && own < _timeout
-            ? (own, $"{own.TotalMilliseconds:0} ms (the step's timeout_ms)")
-            : (_timeout, $"{_timeout.TotalSeconds:0} s (Gateway:Resilience:UpstreamTimeoutSeconds)");
-        var first = Random.Shared.Next(urls.Count);
-        var attempts = Math.Min(urls.Count, _retries + 1);
+        var (limit, setting, own) = step.Timeout is { } shorter && shorter < _timeout
+            ? (shorter, $"{shorter.TotalMilliseconds:0} ms (the step's timeout_ms)", true)
+            : (_timeout, $"{_timeout.TotalSeconds:0} s (Gateway:Resilience:UpstreamTimeoutSeconds)", false);
+        var first = Random.Shared.Next(replicas.Count);
+        var attempts = Math.Min(replicas.Count, _retries + 1);
         for (var attempt = 0; ; attempt++)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, string.Concat(urls[(first + attempt) % urls.Count], target.V2Prefix, "/infer"))
+            var (url, destination) = replicas[(first + attempt) % replicas.Count];
+            using var request = new HttpRequestMessage(HttpMethod.Post, string.Concat(url, target.V2Prefix, "/infer"))
             {
                 Content = new ByteArrayContent(body),
             };
@@ -166,20 +172,28 @@ internal sealed partial class PipelineStepClient : IDisposable
                 var length = (response.Headers.TryGetValues(OipBinaryWire.HeaderLengthName, out var values)
                         || response.Content.Headers.TryGetValues(OipBinaryWire.HeaderLengthName, out values))
                     && int.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : -1;
+                RecordForCircuit(cluster, destination, CircuitBreakerPolicy.IsReplicaFailure((int)response.StatusCode, response.Headers.RetryAfter is not null));
                 return new Answer((int)response.StatusCode, answer, length, 0, null);
             }
             catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConnectionError && attempt + 1 < attempts)
             {
                 // Nothing reached the replica: another one may take it.
+                RecordForCircuit(cluster, destination, failed: true);
                 _metrics.ConnectRetry();
             }
             catch (HttpRequestException ex)
             {
+                RecordForCircuit(cluster, destination, failed: true);
                 LogStepFailed(_logger, ex, step.Name, target.Model, target.Version);
                 return new Answer(0, null, -1, StatusCodes.Status502BadGateway, "the replica could not be reached or failed while answering");
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
+                // The upstream timeout counts against the replica, as for proxied calls; a step's shorter timeout_ms is the pipeline's choice.
+                if (!own)
+                {
+                    RecordForCircuit(cluster, destination, failed: true);
+                }
                 return new Answer(0, null, -1, StatusCodes.Status504GatewayTimeout, $"the replica did not answer within {setting}");
             }
             catch (OperationCanceledException)
@@ -189,21 +203,30 @@ internal sealed partial class PipelineStepClient : IDisposable
         }
     }
 
-    /// <summary>The replicas YARP's health checks have not taken out (an open circuit, a failed probe).</summary>
-    private List<string> HealthyReplicas(IReadOnlySet<string> urls)
+    private void RecordForCircuit(ClusterState? cluster, DestinationState? destination, bool failed)
     {
-        var healthy = new List<string>(urls.Count);
+        if (cluster is not null && destination is not null)
+        {
+            _circuits.Record(cluster, destination, failed);
+        }
+    }
+
+    /// <summary>The replicas YARP's health checks have not taken out (an open circuit, a failed probe), with their state for the circuit breaker.</summary>
+    private (ClusterState? Cluster, List<(string Url, DestinationState? Destination)> Replicas) HealthyReplicas(IReadOnlySet<string> urls)
+    {
+        var healthy = new List<(string, DestinationState?)>(urls.Count);
         _proxyState.TryGetCluster(Routing.GatewayProxyConfigProvider.InferenceCluster, out var cluster);
         foreach (var url in urls)
         {
-            if (cluster?.Destinations.TryGetValue(url, out var destination) == true
+            DestinationState? destination = null;
+            if (cluster?.Destinations.TryGetValue(url, out destination) == true
                 && (destination.Health.Passive == DestinationHealth.Unhealthy || destination.Health.Active == DestinationHealth.Unhealthy))
             {
                 continue;
             }
-            healthy.Add(url);
+            healthy.Add((url, destination));
         }
-        return healthy;
+        return (cluster, healthy);
     }
 
     private async Task<(ReadOnlyMemory<byte> Body, int HeaderLength)?> LookUpAsync(RedisKey? key)

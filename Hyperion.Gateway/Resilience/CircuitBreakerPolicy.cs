@@ -30,8 +30,20 @@ internal sealed class CircuitBreakerPolicy(IDestinationHealthUpdater healthUpdat
     {
         var response = context.Response;
         var failed = context.Features.Get<IForwarderErrorFeature>() is { Error: not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient) }
-            || response.StatusCode == StatusCodes.Status502BadGateway
-            || (response.StatusCode == StatusCodes.Status503ServiceUnavailable && !response.Headers.ContainsKey(HeaderNames.RetryAfter));
+            || IsReplicaFailure(response.StatusCode, response.Headers.ContainsKey(HeaderNames.RetryAfter));
+        Record(cluster, destination, failed);
+    }
+
+    /// <summary>An answer that says the replica itself cannot serve (not that one model is overloaded).</summary>
+    public static bool IsReplicaFailure(int status, bool retryAfter) =>
+        status == StatusCodes.Status502BadGateway || (status == StatusCodes.Status503ServiceUnavailable && !retryAfter);
+
+    /// <summary>
+    /// One call's outcome for the replica's circuit: the proxy's calls, and the calls the gateway makes itself
+    /// (pipeline steps), so that a failing replica is taken out for both.
+    /// </summary>
+    public void Record(ClusterState cluster, DestinationState destination, bool failed)
+    {
         var circuit = _circuits.GetValue(destination, static _ => new Circuit());
         var cooldown = cluster.Model.Config.HealthCheck?.Passive?.ReactivationPeriod ?? TimeSpan.FromSeconds(10);
         if (!failed)
