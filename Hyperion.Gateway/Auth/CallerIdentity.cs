@@ -3,9 +3,10 @@ using Hyperion.Contracts.ControlPlane;
 
 namespace Hyperion.Gateway.Auth;
 
-/// <summary>Who is calling: an API key or a JWT subject, with its scopes and rate-limit plan.</summary>
+/// <summary>Who is calling: an API key or a JWT subject, with its scopes, team and rate-limit plan.</summary>
 /// <param name="RateLimitSubject">The bucket's name: <c>key:&lt;id&gt;</c> or <c>jwt:&lt;sub&gt;</c>.</param>
-internal sealed record CallerIdentity(string RateLimitSubject, IReadOnlyList<string> Scopes, RateLimitPlan? Plan, ClaimsPrincipal Principal)
+/// <param name="Team">The key's team (it may then call only that team's models); null: no team.</param>
+internal sealed record CallerIdentity(string RateLimitSubject, IReadOnlyList<string> Scopes, RateLimitPlan? Plan, ClaimsPrincipal Principal, string? Team = null)
 {
     /// <summary>The Redis key of the caller's bucket, built once per cached identity.</summary>
     public string RateLimitKey { get; } = RateLimiting.RedisTokenBuckets.SubjectKey(RateLimitSubject);

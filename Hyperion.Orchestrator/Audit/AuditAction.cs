@@ -39,6 +39,8 @@ internal enum AuditAction
     PipelineDeleted,
     JobSubmitted,
     JobCancelled,
+    TeamCreated,
+    ModelTeamChanged,
 }
 
 /// <summary>The stored names of <see cref="AuditAction"/>: the names existing rows hold, never to be changed.</summary>
@@ -79,6 +81,8 @@ internal static class AuditActionNames
         AuditAction.PipelineDeleted => "pipeline.deleted",
         AuditAction.JobSubmitted => "job.submitted",
         AuditAction.JobCancelled => "job.cancelled",
+        AuditAction.TeamCreated => "team.created",
+        AuditAction.ModelTeamChanged => "model.team_changed",
         _ => throw new ArgumentOutOfRangeException(nameof(action), action, "unknown audit action"),
     };
 

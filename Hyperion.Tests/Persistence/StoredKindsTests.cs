@@ -46,6 +46,8 @@ public sealed class StoredKindsTests
         { nameof(AuditAction.PipelineDeleted), "pipeline.deleted" },
         { nameof(AuditAction.JobSubmitted), "job.submitted" },
         { nameof(AuditAction.JobCancelled), "job.cancelled" },
+        { nameof(AuditAction.TeamCreated), "team.created" },
+        { nameof(AuditAction.ModelTeamChanged), "model.team_changed" },
     };
 
     [Theory]
