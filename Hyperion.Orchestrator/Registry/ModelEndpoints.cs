@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Security;
 using Hyperion.Orchestrator.Teams;
 
@@ -36,7 +37,7 @@ internal static partial class ModelEndpoints
         ApiProblems.NotFound($"no model named '{model}'; GET /api/v1/models lists them, POST /api/v1/models creates one");
 
     private static async Task<Results<Created<ModelResource>, BodyProblem, BadRequestProblem, ForbiddenProblem, ConflictProblem>> CreateAsync(
-        HttpRequest request, ClaimsPrincipal user, RegistryStore store, TeamStore teams, CancellationToken cancellationToken)
+        HttpRequest request, ClaimsPrincipal user, RegistryStore store, TeamStore teams, ControlPlaneNotifier notifier, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadObjectAsync(request, CreateExample, cancellationToken);
         if (body is null)
@@ -76,9 +77,16 @@ internal static partial class ModelEndpoints
             return TeamEndpoints.UnknownTeam(team);
         }
         var model = await store.CreateModelAsync(name, task, description, tags!, team, ActorClaims.ActorOf(user), cancellationToken);
-        return model is null
-            ? ApiProblems.Conflict($"a model named '{name}' already exists; upload a new version to it with POST /api/v1/models/{name}/versions")
-            : TypedResults.Created($"/api/v1/models/{Uri.EscapeDataString(model.Name)}", model);
+        if (model is null)
+        {
+            return ApiProblems.Conflict($"a model named '{name}' already exists; upload a new version to it with POST /api/v1/models/{name}/versions");
+        }
+        if (team is not null)
+        {
+            // Gateways learn models' teams from the routing table: let them refetch it, so the team's keys are admitted now.
+            await notifier.PublishAsync(ControlPlaneChannels.RoutingChanged, name);
+        }
+        return TypedResults.Created($"/api/v1/models/{Uri.EscapeDataString(model.Name)}", model);
     }
 
     private static async Task<Results<Ok<IReadOnlyList<ModelResource>>, BadRequestProblem>> ListAsync(HttpRequest request, RegistryStore store, CancellationToken cancellationToken)
