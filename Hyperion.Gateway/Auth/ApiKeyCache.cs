@@ -171,7 +171,7 @@ internal sealed partial class ApiKeyCache(
                 claims.Add(new Claim(Scopes.TeamClaimType, team));
             }
             var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, "ApiKey", ClaimTypes.Name, Scopes.ClaimType));
-            var caller = new CallerIdentity("key:" + identity.Id.ToString("N"), identity.Scopes, identity.RateLimit, principal, identity.Team);
+            var caller = new CallerIdentity("key:" + identity.Id.ToString("N"), identity.Scopes, identity.RateLimit, principal, identity.Team, identity.Quota, identity.TeamQuota);
             return new Entry(KeyStatus.Valid, caller, identity, freshUntil, staleUntil);
         }
 

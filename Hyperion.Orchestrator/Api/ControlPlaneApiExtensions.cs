@@ -10,6 +10,7 @@ using Hyperion.Orchestrator.Registry;
 using Hyperion.Orchestrator.Rollouts;
 using Hyperion.Orchestrator.Security;
 using Hyperion.Orchestrator.Teams;
+using Hyperion.Orchestrator.Usage;
 
 namespace Hyperion.Orchestrator.Api;
 
@@ -46,6 +47,7 @@ internal static class ControlPlaneApiExtensions
         builder.AddPipelines();
         builder.AddJobs();
         builder.AddTeams();
+        builder.AddUsage();
         return builder;
     }
 
@@ -69,6 +71,7 @@ internal static class ControlPlaneApiExtensions
         api.MapPipelinesApi();
         api.MapJobsApi();
         api.MapTeamsApi();
+        api.MapUsageApi();
 
         var cluster = app.MapGroup("/internal/v1").AllowAnonymous().ExcludeFromDescription();
         cluster.MapRegistryInternal();

@@ -41,6 +41,8 @@ internal enum AuditAction
     JobCancelled,
     TeamCreated,
     ModelTeamChanged,
+    KeyQuotaChanged,
+    TeamQuotaChanged,
 }
 
 /// <summary>The stored names of <see cref="AuditAction"/>: the names existing rows hold, never to be changed.</summary>
@@ -83,6 +85,8 @@ internal static class AuditActionNames
         AuditAction.JobCancelled => "job.cancelled",
         AuditAction.TeamCreated => "team.created",
         AuditAction.ModelTeamChanged => "model.team_changed",
+        AuditAction.KeyQuotaChanged => "key.quota_changed",
+        AuditAction.TeamQuotaChanged => "team.quota_changed",
         _ => throw new ArgumentOutOfRangeException(nameof(action), action, "unknown audit action"),
     };
 

@@ -13,15 +13,15 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource)
         "CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN expires_at <= now() THEN 'expired' ELSE 'active' END";
 
     private const string SummaryColumns =
-        $"id, name, prefix, scopes, created_by, created_at, expires_at, revoked_at, rate_limit, bootstrap, {StateSql}, team";
+        $"id, name, prefix, scopes, created_by, created_at, expires_at, revoked_at, rate_limit, bootstrap, {StateSql}, team, quota";
 
     /// <summary>The key's identity when it exists, is not revoked and has not expired; otherwise null.</summary>
     public async Task<KeyIdentity?> FindActiveAsync(byte[] keyHash, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT id, name, prefix, scopes, expires_at, rate_limit, team
-            FROM api_keys
-            WHERE key_hash = @key_hash AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+            SELECT k.id, k.name, k.prefix, k.scopes, k.expires_at, k.rate_limit, k.team, k.quota, t.quota
+            FROM api_keys k LEFT JOIN teams t ON t.name = k.team
+            WHERE k.key_hash = @key_hash AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
             """);
         command.Bind("key_hash", keyHash);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -36,7 +36,9 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource)
             Scopes: reader.GetFieldValue<string[]>(3),
             ExpiresAt: reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
             RateLimit: ReadRateLimit(reader, 5),
-            Team: reader.IsDBNull(6) ? null : reader.GetString(6));
+            Team: reader.IsDBNull(6) ? null : reader.GetString(6),
+            Quota: Usage.QuotaStore.Read(reader, 7),
+            TeamQuota: Usage.QuotaStore.Read(reader, 8));
     }
 
     /// <summary>Every key, newest first, without secrets.</summary>
@@ -91,7 +93,8 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource)
         RateLimit: ReadRateLimit(reader, 8),
         Bootstrap: reader.GetBoolean(9),
         State: Enum.Parse<ApiKeyState>(reader.GetString(10), ignoreCase: true),
-        Team: reader.IsDBNull(11) ? null : reader.GetString(11));
+        Team: reader.IsDBNull(11) ? null : reader.GetString(11),
+        Quota: Usage.QuotaStore.Read(reader, 12));
 
     private static RateLimitPlan? ReadRateLimit(NpgsqlDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : JsonSerializer.Deserialize<RateLimitPlan>(reader.GetString(ordinal), ControlPlaneJson.Options);

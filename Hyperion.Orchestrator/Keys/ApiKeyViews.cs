@@ -23,7 +23,8 @@ internal sealed record ApiKeySummary(
     RateLimitPlan? RateLimit,
     bool Bootstrap,
     ApiKeyState State,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Team);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Team,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] UsageQuota? Quota);
 
 /// <summary>The answer to <c>POST /api/v1/keys</c>: the only time <paramref name="Key"/> is ever shown.</summary>
 internal sealed record CreatedApiKey(

@@ -26,7 +26,7 @@ internal sealed class TeamStore(NpgsqlDataSource dataSource)
         {
             return null;
         }
-        var team = new TeamResource(name, description, actor, new DateTimeOffset(createdAt, TimeSpan.Zero), Models: 0, ActiveKeys: 0);
+        var team = new TeamResource(name, description, actor, new DateTimeOffset(createdAt, TimeSpan.Zero), Models: 0, ActiveKeys: 0, Quota: null);
         await AuditLog.AppendAsync(db, new AuditEntry(Actor: actor, Action: AuditAction.TeamCreated, Model: null, Target: $"team {name}", After: team), cancellationToken);
         await db.CommitAsync(cancellationToken);
         return team;
@@ -36,24 +36,26 @@ internal sealed class TeamStore(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand($"""
             SELECT t.name, t.description, t.created_by, t.created_at,
-                   (SELECT count(*) FROM models m WHERE m.team = t.name), {ActiveKeysSql}
+                   (SELECT count(*) FROM models m WHERE m.team = t.name), {ActiveKeysSql}, t.quota
             FROM teams t ORDER BY t.name
             """);
         return await command.ReadAllAsync(reader => new TeamResource(
-            reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt64(4), reader.GetInt64(5)), cancellationToken);
+            reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt64(4), reader.GetInt64(5),
+            Usage.QuotaStore.Read(reader, 6)), cancellationToken);
     }
 
     public async Task<TeamDetail?> GetAsync(string name, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
             SELECT t.name, t.description, t.created_by, t.created_at, {ActiveKeysSql},
-                   coalesce((SELECT array_agg(m.name ORDER BY m.name) FROM models m WHERE m.team = t.name), ARRAY[]::text[])
+                   coalesce((SELECT array_agg(m.name ORDER BY m.name) FROM models m WHERE m.team = t.name), ARRAY[]::text[]), t.quota
             FROM teams t WHERE t.name = @name
             """);
         command.Bind("name", name);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
-            ? new TeamDetail(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt64(4), reader.GetFieldValue<string[]>(5))
+            ? new TeamDetail(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt64(4), reader.GetFieldValue<string[]>(5),
+                Usage.QuotaStore.Read(reader, 6))
             : null;
     }
 

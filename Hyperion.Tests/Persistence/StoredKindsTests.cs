@@ -48,6 +48,8 @@ public sealed class StoredKindsTests
         { nameof(AuditAction.JobCancelled), "job.cancelled" },
         { nameof(AuditAction.TeamCreated), "team.created" },
         { nameof(AuditAction.ModelTeamChanged), "model.team_changed" },
+        { nameof(AuditAction.KeyQuotaChanged), "key.quota_changed" },
+        { nameof(AuditAction.TeamQuotaChanged), "team.quota_changed" },
     };
 
     [Theory]
