@@ -57,6 +57,10 @@ public sealed class ControlPlaneOpenApiTests(ControlPlaneOpenApiTests.Document d
         { "/api/v1/teams", "get", [200] },
         { "/api/v1/teams/{team}", "get", [200, 404] },
         { "/api/v1/models/{model}/team", "put", [200, 400, 404, 415] },
+        { "/api/v1/usage", "get", [200, 400, 403] },
+        { "/api/v1/usage/flush", "post", [200] },
+        { "/api/v1/keys/{id}/quota", "put", [200, 400, 404, 415] },
+        { "/api/v1/teams/{team}/quota", "put", [200, 400, 404, 415] },
     };
 
     [Theory]

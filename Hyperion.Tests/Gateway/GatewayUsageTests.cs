@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using StackExchange.Redis;
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Tests.ControlPlane;
 using static Hyperion.Tests.ControlPlane.KeysTestApi;
@@ -157,6 +158,38 @@ public sealed class GatewayUsageTests(GatewayFixture hyperion)
         var error = await AssertOipErrorAsync(refused, HttpStatusCode.TooManyRequests);
         Assert.Contains($"team '{team}' may make 3 requests per day", error);
         Assert.Equal("3", refused.Headers.GetValues("RateLimit-Limit").Single());
+    }
+
+    [Fact]
+    public async Task A_batch_left_pending_by_a_crash_is_moved_once_whether_the_crash_came_before_or_after_the_commit()
+    {
+        var model = RegistryTestData.UniqueName("crash");
+        var batch = UsageCounters.BatchPrefix + "test-" + Guid.NewGuid().ToString("N");
+        var day = UsageCounters.Day(DateTimeOffset.UtcNow);
+        HashEntry[] counts =
+        [
+            new(UsageCounters.Field(day, "jwt:crash-test", "", model, UsageCounters.Requests), 4),
+            new(UsageCounters.Field(day, "jwt:crash-test", "", model, UsageCounters.Rows), 9),
+        ];
+        using var redis = await ConnectionMultiplexer.ConnectAsync(hyperion.GetConnectionString("cache"));
+        var database = redis.GetDatabase();
+
+        // Renamed away and noted as pending, then the orchestrator stopped before its transaction: nothing is lost.
+        await database.HashSetAsync(batch, counts);
+        await database.SetAddAsync(UsageCounters.PendingSet, batch);
+        await FlushAsync();
+        var moved = await UsageAsync($"model={model}");
+        Assert.Equal(4, moved.GetProperty("totals").GetProperty("requests").GetInt64());
+        Assert.Equal(9, moved.GetProperty("totals").GetProperty("rows").GetInt64());
+        Assert.False(await database.KeyExistsAsync(batch));
+        Assert.False(await database.SetContainsAsync(UsageCounters.PendingSet, batch));
+
+        // Committed, then stopped before the batch was deleted from Redis: the retry adds nothing, and cleans up.
+        await database.HashSetAsync(batch, counts);
+        await database.SetAddAsync(UsageCounters.PendingSet, batch);
+        await FlushAsync();
+        Assert.Equal(4, (await UsageAsync($"model={model}")).GetProperty("totals").GetProperty("requests").GetInt64());
+        Assert.False(await database.KeyExistsAsync(batch));
     }
 
     private async Task<string> DeployDigitsAsync()
