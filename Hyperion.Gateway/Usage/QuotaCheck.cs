@@ -37,10 +37,13 @@ internal sealed class QuotaCheck(IConnectionMultiplexer redis, TimeProvider time
         var now = time.GetUtcNow().UtcDateTime;
         var windows = new List<QuotaWindow>(4);
         var keyName = caller.Principal.Identity?.Name ?? caller.RateLimitSubject;
-        Add(windows, caller.Quota, caller.RateLimitSubject, $"key '{keyName}'", now);
+        var keyPath = caller.RateLimitSubject.StartsWith("key:", StringComparison.Ordinal) && Guid.TryParseExact(caller.RateLimitSubject.AsSpan(4), "N", out var keyId)
+            ? $"/api/v1/keys/{keyId}/quota"
+            : "/api/v1/keys/{id}/quota";
+        Add(windows, caller.Quota, caller.RateLimitSubject, $"key '{keyName}'", keyPath, now);
         if (caller.Team is { } team)
         {
-            Add(windows, caller.TeamQuota, "team:" + team, $"team '{team}'", now);
+            Add(windows, caller.TeamQuota, "team:" + team, $"team '{team}'", $"/api/v1/teams/{team}/quota", now);
         }
         var keys = new RedisKey[windows.Count];
         var values = new RedisValue[windows.Count * 2];
@@ -57,25 +60,27 @@ internal sealed class QuotaCheck(IConnectionMultiplexer redis, TimeProvider time
             : new QuotaDecision(windows[index - 1], (long)result[1], now);
     }
 
-    private static void Add(List<QuotaWindow> windows, UsageQuota? quota, string subject, string owner, DateTime now)
+    private static void Add(List<QuotaWindow> windows, UsageQuota? quota, string subject, string owner, string path, DateTime now)
     {
         if (quota?.RequestsPerDay is { } perDay)
         {
             windows.Add(new QuotaWindow(
-                $"hyperion:quota:{subject}:d:{now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}", perDay, owner, "day", now.Date.AddDays(1)));
+                $"hyperion:quota:{subject}:d:{now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}", perDay, owner, "day", "today", path, now.Date.AddDays(1)));
         }
         if (quota?.RequestsPerMonth is { } perMonth)
         {
             var month = new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc);
             windows.Add(new QuotaWindow(
-                $"hyperion:quota:{subject}:m:{now.ToString("yyyy-MM", CultureInfo.InvariantCulture)}", perMonth, owner, "month", month.AddMonths(1)));
+                $"hyperion:quota:{subject}:m:{now.ToString("yyyy-MM", CultureInfo.InvariantCulture)}", perMonth, owner, "month", "this month", path, month.AddMonths(1)));
         }
     }
 }
 
 /// <param name="Owner">Whose quota, as a message names it: <c>key 'ci'</c> or <c>team 'vision'</c>.</param>
 /// <param name="Period">"day" or "month" (UTC).</param>
-internal sealed record QuotaWindow(string RedisKey, long Limit, string Owner, string Period, DateTime Resets);
+/// <param name="Current">The window as a message names it: "today" or "this month".</param>
+/// <param name="Path">The call by which an admin changes this quota.</param>
+internal sealed record QuotaWindow(string RedisKey, long Limit, string Owner, string Period, string Current, string Path, DateTime Resets);
 
 /// <param name="Exceeded">The quota used up; null when the request was admitted (and counted).</param>
 /// <param name="Count">Admitted: the least remaining of the caller's quotas. Refused: what the used-up one has counted.</param>

@@ -70,9 +70,8 @@ internal sealed partial class UsageStage(
             headers["RateLimit-Reset"] = reset;
             headers.RetryAfter = reset;
             await GatewayErrors.WriteAsync(context, request.ErrorStyle, StatusCodes.Status429TooManyRequests,
-                $"quota exceeded: {quota.Owner} may make {quota.Limit} requests per {quota.Period} (UTC) and has made {decision.Count} this {quota.Period}; "
-                + $"it resets at {quota.Resets.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)} (in {reset} s); an admin raises it with "
-                + (quota.Owner.StartsWith("team", StringComparison.Ordinal) ? "PUT /api/v1/teams/{team}/quota" : "PUT /api/v1/keys/{id}/quota"));
+                $"quota exceeded: {quota.Owner} may make {quota.Limit} requests per {quota.Period} (UTC) and has made {decision.Count} {quota.Current}; "
+                + $"it resets at {quota.Resets.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)} (in {reset} s); an admin raises it with PUT {quota.Path}");
             return;
         }
         metrics.Quota(caller.TeamLabel, "allowed");
