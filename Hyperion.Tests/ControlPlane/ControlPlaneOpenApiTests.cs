@@ -47,7 +47,7 @@ public sealed class ControlPlaneOpenApiTests(ControlPlaneOpenApiTests.Document d
         { "/api/v1/models/{model}/drift/history", "get", [200, 400, 404, 422] },
         { "/api/v1/models/{model}/drift/run", "post", [200, 400, 404, 422] },
         { "/api/v1/models/{model}/quality", "get", [200, 400, 404] },
-        { "/api/v1/feedback", "post", [200, 400, 404, 415] },
+        { "/api/v1/feedback", "post", [200, 400, 403, 404, 415] },
         { "/api/v1/pipelines", "get", [200] },
         { "/api/v1/pipelines/{pipeline}", "get", [200, 400, 404] },
         { "/api/v1/pipelines/{pipeline}", "put", [200, 201, 400, 415] },

@@ -47,6 +47,12 @@ public sealed class TeamsTests(HyperionAppFixture hyperion)
             Assert.Contains("belongs to no team", await AssertProblemAsync(unteamed, HttpStatusCode.Forbidden));
         }
 
+        // Labels change a model's quality figures: only for the team's own models.
+        using (var feedback = await client.PostAsJsonAsync("/api/v1/feedback", new { model = theirs, items = new[] { new { request_id = "r1", label = 3 } } }))
+        {
+            Assert.Contains($"team '{nlp}'", await AssertProblemAsync(feedback, HttpStatusCode.Forbidden));
+        }
+
         // The team's key registers models for its team, and never for another.
         var registered = RegistryTestData.UniqueName("team-made");
         using (var create = await client.PostAsJsonAsync("/api/v1/models", new { name = registered, task = "classification" }))
