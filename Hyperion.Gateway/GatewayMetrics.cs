@@ -30,6 +30,10 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _stepRequests;
     private readonly Histogram<double> _stepDuration;
     private readonly Counter<long> _stepRows;
+    private readonly Counter<long> _usageRequests;
+    private readonly Counter<long> _usageRows;
+    private readonly Counter<double> _usageCompute;
+    private readonly Counter<long> _quota;
 
     public GatewayMetrics(IMeterFactory meters)
     {
@@ -53,6 +57,10 @@ internal sealed class GatewayMetrics
         _stepRequests = meter.CreateCounter<long>("hyperion_gateway_pipeline_step_requests_total", description: "Pipeline steps per pipeline, step and outcome (success, client_error, error; skipped: its when held for no row, a step it reads did not answer, or a fallback not needed)");
         _stepRows = meter.CreateCounter<long>("hyperion_gateway_pipeline_step_rows_total", description: "Rows sent to a pipeline step, per pipeline and step: with a when, the rows it held for");
         _stepDuration = meter.CreateHistogram<double>("hyperion_gateway_pipeline_step_duration_seconds", "s", "Latency of a pipeline step (its replica call, or its cache lookup), per pipeline and step", advice: LatencyBuckets);
+        _usageRequests = meter.CreateCounter<long>("hyperion_gateway_usage_requests_total", description: "Metered inference requests (models and pipelines) per team of the caller (none: a key without a team)");
+        _usageRows = meter.CreateCounter<long>("hyperion_gateway_usage_rows_total", description: "Rows (instances) of metered inference requests, as the replicas counted them, per team of the caller");
+        _usageCompute = meter.CreateCounter<double>("hyperion_gateway_usage_compute_seconds_total", "s", "Time metered inference requests spent in the gateway and behind it, per team of the caller");
+        _quota = meter.CreateCounter<long>("hyperion_gateway_quota_decisions_total", description: "Quota checks of callers with a quota per team and outcome (allowed, exceeded, fail_open, fail_closed)");
         _captures = meter.CreateCounter<long>("hyperion_gateway_captures_total", description: "Sampled inference requests for model monitoring by outcome: written (to the Redis stream), queue_full, too_large, redis_unavailable (dropped), skipped_binary, skipped_grpc, skipped_v1 (not captured: only OIP JSON is)");
     }
 
@@ -79,6 +87,17 @@ internal sealed class GatewayMetrics
     public void KeyLookup(string result) => _keyLookups.Add(1, new KeyValuePair<string, object?>("result", result));
 
     public void RateLimit(string outcome) => _rateLimit.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <param name="team">The caller's team, or "none": bounded, since teams are few and made by admins.</param>
+    public void Usage(string team, long rows, double seconds)
+    {
+        var tag = new KeyValuePair<string, object?>("team", team);
+        _usageRequests.Add(1, tag);
+        _usageRows.Add(rows, tag);
+        _usageCompute.Add(seconds, tag);
+    }
+
+    public void Quota(string team, string outcome) => _quota.Add(1, new TagList { { "team", team }, { "outcome", outcome } });
 
     public void Cache(string result) => _cache.Add(1, new KeyValuePair<string, object?>("result", result));
 

@@ -45,6 +45,8 @@ public sealed class GatewayOptions
     public CapturingOptions Capturing { get; set; } = new();
 
     public ResilienceOptions Resilience { get; set; } = new();
+
+    public UsageOptions Usage { get; set; } = new();
 }
 
 public sealed class AuthOptions
@@ -168,4 +170,17 @@ public sealed class ResilienceOptions
 
     /// <summary>How long an open circuit keeps the replica out before one trial request is let through (half-open).</summary>
     public int BreakerCooldownSeconds { get; set; } = 10;
+}
+
+/// <summary>Usage metering (requests, rows, compute time per key, team and model, counted in Redis) and quotas.</summary>
+public sealed class UsageOptions
+{
+    /// <summary>Off: nothing is counted and no quota is enforced.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>How often the counts kept in memory are added to Redis (what a gateway that stops abruptly loses at most).</summary>
+    public int FlushMilliseconds { get; set; } = 1_000;
+
+    /// <summary>When Redis cannot be asked whether a quota is used up: refuse (503) rather than let the request through.</summary>
+    public bool QuotaFailClosed { get; set; }
 }

@@ -15,6 +15,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
     private const string Shadowing = Gateway + ":Shadowing";
     private const string Capturing = Gateway + ":Capturing";
     private const string Resilience = Gateway + ":Resilience";
+    private const string Usage = Gateway + ":Usage";
 
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
@@ -57,6 +58,8 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         failures.Range(Capturing, options.Capturing.QueueCapacity, 1, 1_000_000);
         failures.Range(Capturing, options.Capturing.MaxBodyBytes, 1024, MaxCachedBodyBytes);
         failures.Range(Capturing, options.Capturing.StreamMaxLength, 100, 100_000_000);
+
+        failures.Range(Usage, options.Usage.FlushMilliseconds, 100, 60_000);
 
         failures.Range(Resilience, options.Resilience.UpstreamTimeoutSeconds, 1, 3600);
         failures.Range(Resilience, options.Resilience.ConnectRetries, 0, 16);

@@ -5,7 +5,13 @@ namespace Hyperion.Contracts.ControlPlane;
 /// ready yet is left out, so it gets no traffic), the live replicas on which each version is ready, and every
 /// pipeline's current revision (the gateway runs them; see <see cref="PipelineRoute"/>).
 /// </summary>
-public sealed record RoutingTable(IReadOnlyList<ReplicaEndpoint> Replicas, IReadOnlyList<ModelRoute> Models, IReadOnlyList<PipelineRoute>? Pipelines = null);
+/// <param name="ModelTeams">The team of every registered model that has one, deployed or not (the gateway refuses a
+/// team's key on another team's model); a model absent here belongs to no team.</param>
+public sealed record RoutingTable(
+    IReadOnlyList<ReplicaEndpoint> Replicas,
+    IReadOnlyList<ModelRoute> Models,
+    IReadOnlyList<PipelineRoute>? Pipelines = null,
+    IReadOnlyDictionary<string, string>? ModelTeams = null);
 
 public sealed record ReplicaEndpoint(string Id, string Pool, string HttpUrl, string? GrpcUrl);
 

@@ -10,6 +10,9 @@ public sealed class InferenceResponse : IDisposable
 
     public string? Id { get; init; }
 
+    /// <summary>The rows (instances) the request carried, as the batcher counted them; what usage metering bills.</summary>
+    public int Rows { get; init; } = 1;
+
     public List<TensorData> Outputs { get; } = [];
 
     public void Dispose()

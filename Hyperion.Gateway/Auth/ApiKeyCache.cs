@@ -157,7 +157,7 @@ internal sealed partial class ApiKeyCache(
 
         public static Entry Confirmed(KeyIdentity identity, long freshUntil, long staleUntil)
         {
-            var claims = new List<Claim>(identity.Scopes.Count + 2)
+            var claims = new List<Claim>(identity.Scopes.Count + 3)
             {
                 new(ClaimTypes.NameIdentifier, identity.Id.ToString()),
                 new(ClaimTypes.Name, identity.Name),
@@ -166,8 +166,12 @@ internal sealed partial class ApiKeyCache(
             {
                 claims.Add(new Claim(Scopes.ClaimType, scope));
             }
+            if (identity.Team is { } team)
+            {
+                claims.Add(new Claim(Scopes.TeamClaimType, team));
+            }
             var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, "ApiKey", ClaimTypes.Name, Scopes.ClaimType));
-            var caller = new CallerIdentity("key:" + identity.Id.ToString("N"), identity.Scopes, identity.RateLimit, principal);
+            var caller = new CallerIdentity("key:" + identity.Id.ToString("N"), identity.Scopes, identity.RateLimit, principal, identity.Team, identity.Quota, identity.TeamQuota);
             return new Entry(KeyStatus.Valid, caller, identity, freshUntil, staleUntil);
         }
 

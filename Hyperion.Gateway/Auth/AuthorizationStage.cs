@@ -54,6 +54,11 @@ internal sealed class AuthorizationStage(
         }
         context.User = caller.Principal;
 
+        if (caller.Team is not null && TeamRefusal(request, caller) is { } refusal)
+        {
+            metrics.Auth("forbidden");
+            return GatewayErrors.WriteAsync(context, request.ErrorStyle, StatusCodes.Status403Forbidden, refusal);
+        }
         if (Forbidden(request, caller) is { } needed)
         {
             metrics.Auth("forbidden");
@@ -109,6 +114,30 @@ internal sealed class AuthorizationStage(
         var validated = JwtAuthentication.ToCaller(result.Principal, _options.Jwt.ScopeClaim);
         tokens.Add(header.AsSpan(BearerPrefix.Length).Trim(), validated);
         return (validated, 0, null);
+    }
+
+    /// <summary>
+    /// Why a team's key may not make this call on a model (or a pipeline step's model) of another team, or of none, by the
+    /// routing table's <see cref="RoutingTable.ModelTeams"/>; null when the teams do not stand in the way.
+    /// </summary>
+    private string? TeamRefusal(RequestClassification request, CallerIdentity caller)
+    {
+        var snapshot = routing.Current;
+        if (request.Kind is RequestKind.Infer or RequestKind.ModelMetadata && request.Model is { } model)
+        {
+            return Scopes.TeamRefusal(caller.Team, model, snapshot.TeamOf(model));
+        }
+        if (request.Kind == RequestKind.PipelineInfer && snapshot.FindPipeline(request.Pipeline!) is { } plan)
+        {
+            foreach (var step in plan.Models)
+            {
+                if (Scopes.TeamRefusal(caller.Team, step, snapshot.TeamOf(step)) is { } refusal)
+                {
+                    return $"{refusal} (model '{step}' is a step of pipeline '{request.Pipeline}')";
+                }
+            }
+        }
+        return null;
     }
 
     /// <summary>The scope the call needs when the caller lacks it; null when allowed.</summary>

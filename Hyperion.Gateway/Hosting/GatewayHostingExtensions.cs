@@ -8,6 +8,8 @@ using Hyperion.Gateway.RateLimiting;
 using Hyperion.Gateway.Resilience;
 using Hyperion.Gateway.Routing;
 using Hyperion.Gateway.Shadowing;
+using Hyperion.Gateway.Usage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Hyperion.Gateway.Statistics;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
@@ -45,6 +47,12 @@ internal static class GatewayHostingExtensions
         services.AddSingleton<ArmStatistics>();
         services.AddSingleton<ArmStatisticsFlusher>();
         services.AddHostedService(provider => provider.GetRequiredService<ArmStatisticsFlusher>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<UsageMeter>();
+        services.AddSingleton<QuotaCheck>();
+        services.AddSingleton<UsageFlusher>();
+        services.AddHostedService(provider => provider.GetRequiredService<UsageFlusher>());
 
         services.AddSingleton<CaptureWriter>();
         services.AddHostedService(provider => provider.GetRequiredService<CaptureWriter>());

@@ -6,6 +6,7 @@ using Hyperion.Gateway.RateLimiting;
 using Hyperion.Gateway.Resilience;
 using Hyperion.Gateway.Routing;
 using Hyperion.Gateway.Shadowing;
+using Hyperion.Gateway.Usage;
 
 namespace Hyperion.Gateway.Pipeline;
 
@@ -28,6 +29,9 @@ internal static class GatewayPipeline
         Stage<ClassificationStage>(needs: [], sets: [typeof(RequestClassification)]),
         Stage<AuthorizationStage>(needs: [typeof(RequestClassification)], sets: [typeof(Admission)]),
         Stage<RateLimitStage>(needs: [typeof(Admission), typeof(RequestClassification)], sets: []),
+        // After the rate limit (a burst is refused before it spends quota); it wraps everything after it, to meter the
+        // answer a model or pipeline call got.
+        Stage<UsageStage>(needs: [typeof(Admission), typeof(RequestClassification)], sets: []),
         // After admission and the rate limit, which a pipeline call passes as one inference call; it answers pipeline
         // calls itself (routing each step as its model's deployment routes), so nothing after it sees them.
         Stage<PipelineStage>(needs: [typeof(RequestClassification), typeof(Admission)], sets: []),

@@ -10,15 +10,18 @@ namespace Hyperion.Gateway.Routing;
 /// </summary>
 internal sealed class RoutingSnapshot
 {
-    public static RoutingSnapshot Empty { get; } = new([], [], [], loaded: false);
+    public static RoutingSnapshot Empty { get; } = new([], [], new Dictionary<string, string>(), [], loaded: false);
 
     private readonly Dictionary<string, ModelPolicy> _models;
     private readonly Dictionary<string, PipelinePlan> _pipelines;
+    private readonly IReadOnlyDictionary<string, string> _teams;
 
-    private RoutingSnapshot(Dictionary<string, ModelPolicy> models, Dictionary<string, PipelinePlan> pipelines, IReadOnlyList<ReplicaEndpoint> replicas, bool loaded)
+    private RoutingSnapshot(
+        Dictionary<string, ModelPolicy> models, Dictionary<string, PipelinePlan> pipelines, IReadOnlyDictionary<string, string> teams, IReadOnlyList<ReplicaEndpoint> replicas, bool loaded)
     {
         _models = models;
         _pipelines = pipelines;
+        _teams = teams;
         Replicas = replicas;
         Loaded = loaded;
     }
@@ -32,6 +35,9 @@ internal sealed class RoutingSnapshot
     public int ModelCount => _models.Count;
 
     public ModelPolicy? Find(string model) => _models.GetValueOrDefault(model);
+
+    /// <summary>The team <paramref name="model"/> belongs to; null when it has none, or the gateway does not know it.</summary>
+    public string? TeamOf(string model) => _teams.GetValueOrDefault(model);
 
     /// <summary>The pipeline's current revision, or null when the gateway knows no pipeline of that name.</summary>
     public PipelinePlan? FindPipeline(string pipeline) => _pipelines.GetValueOrDefault(pipeline);
@@ -56,7 +62,8 @@ internal sealed class RoutingSnapshot
                 pipelines[route.Name] = plan;
             }
         }
-        return new RoutingSnapshot(models, pipelines, table.Replicas, loaded: true);
+        var teams = table.ModelTeams is null ? new Dictionary<string, string>() : new Dictionary<string, string>(table.ModelTeams, StringComparer.Ordinal);
+        return new RoutingSnapshot(models, pipelines, teams, table.Replicas, loaded: true);
     }
 
     /// <summary>URLs compare without a trailing slash.</summary>

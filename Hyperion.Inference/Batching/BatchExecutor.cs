@@ -169,6 +169,7 @@ internal sealed partial class BatchExecutor(
             ModelName = key.Model,
             ModelVersion = key.Version,
             Id = request.Request.Id,
+            Rows = request.Rows,
         };
         try
         {

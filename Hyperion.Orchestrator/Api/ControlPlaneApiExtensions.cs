@@ -9,6 +9,8 @@ using Hyperion.Orchestrator.Pipelines;
 using Hyperion.Orchestrator.Registry;
 using Hyperion.Orchestrator.Rollouts;
 using Hyperion.Orchestrator.Security;
+using Hyperion.Orchestrator.Teams;
+using Hyperion.Orchestrator.Usage;
 
 namespace Hyperion.Orchestrator.Api;
 
@@ -29,6 +31,7 @@ internal static class ControlPlaneApiExtensions
 
         builder.Services.AddApiKeyOrJwt();
         builder.Services.AddAuthorization(ScopePolicies.Add);
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, ModelScopeHandler>();
 
         builder.Services.AddSingleton<ApiKeyStore>();
         // After the migrations runner (hosted services start in registration order).
@@ -43,6 +46,8 @@ internal static class ControlPlaneApiExtensions
         builder.AddCaptures();
         builder.AddPipelines();
         builder.AddJobs();
+        builder.AddTeams();
+        builder.AddUsage();
         return builder;
     }
 
@@ -65,6 +70,8 @@ internal static class ControlPlaneApiExtensions
         api.MapCapturesApi();
         api.MapPipelinesApi();
         api.MapJobsApi();
+        api.MapTeamsApi();
+        api.MapUsageApi();
 
         var cluster = app.MapGroup("/internal/v1").AllowAnonymous().ExcludeFromDescription();
         cluster.MapRegistryInternal();

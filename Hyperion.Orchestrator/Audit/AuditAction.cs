@@ -39,6 +39,10 @@ internal enum AuditAction
     PipelineDeleted,
     JobSubmitted,
     JobCancelled,
+    TeamCreated,
+    ModelTeamChanged,
+    KeyQuotaChanged,
+    TeamQuotaChanged,
 }
 
 /// <summary>The stored names of <see cref="AuditAction"/>: the names existing rows hold, never to be changed.</summary>
@@ -79,6 +83,10 @@ internal static class AuditActionNames
         AuditAction.PipelineDeleted => "pipeline.deleted",
         AuditAction.JobSubmitted => "job.submitted",
         AuditAction.JobCancelled => "job.cancelled",
+        AuditAction.TeamCreated => "team.created",
+        AuditAction.ModelTeamChanged => "model.team_changed",
+        AuditAction.KeyQuotaChanged => "key.quota_changed",
+        AuditAction.TeamQuotaChanged => "team.quota_changed",
         _ => throw new ArgumentOutOfRangeException(nameof(action), action, "unknown audit action"),
     };
 

@@ -1,6 +1,7 @@
 using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Pipelines;
+using Hyperion.Orchestrator.Teams;
 using Microsoft.Extensions.Options;
 
 namespace Hyperion.Orchestrator.Deployments;
@@ -60,10 +61,11 @@ internal static partial class ClusterEndpoints
         return TypedResults.Ok(new DesiredModelSet(settings.ReplicaHeartbeatIntervalSeconds, settings.ReplicaTtlSeconds, plan.DesiredFor(replicaId)));
     }
 
-    private static async Task<Ok<RoutingTable>> RoutingAsync(SnapshotReader snapshots, PipelineStore pipelines, CancellationToken cancellationToken) =>
+    private static async Task<Ok<RoutingTable>> RoutingAsync(SnapshotReader snapshots, PipelineStore pipelines, TeamStore teams, CancellationToken cancellationToken) =>
         TypedResults.Ok(new ConvergencePlan(await snapshots.ReadAsync(model: null, cancellationToken)).RoutingTable() with
         {
             Pipelines = await pipelines.RoutesAsync(cancellationToken),
+            ModelTeams = await teams.ModelTeamsAsync(cancellationToken),
         });
 
     /// <summary>What is wrong with a report, or null. Replicas are ours, but a bad one must get a 400, not a 500.</summary>

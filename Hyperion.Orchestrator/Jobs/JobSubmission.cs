@@ -6,6 +6,7 @@ using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Registry;
 using Hyperion.Orchestrator.Registry.Artifacts;
 using Hyperion.Orchestrator.Security;
+using Hyperion.Orchestrator.Teams;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
@@ -25,6 +26,7 @@ internal sealed partial class JobSubmission(
     JobTargets targets,
     JobInputSplitter splitter,
     IArtifactStore artifacts,
+    TeamStore teams,
     IOptions<JobsOptions> options,
     ILogger<JobSubmission> logger)
 {
@@ -137,6 +139,15 @@ internal sealed partial class JobSubmission(
             return status == StatusCodes.Status400BadRequest ? ApiProblems.BadRequest(problem!) : ApiProblems.Conflict(problem!);
         }
         var scopes = ActorClaims.ScopesOf(user).ToList();
+        var callerTeam = ActorClaims.TeamOf(user);
+        foreach (var model in target.Models)
+        {
+            var modelTeam = callerTeam is null ? null : (await teams.OwnershipAsync(model, cancellationToken)).Team;
+            if (Scopes.TeamRefusal(callerTeam, model, modelTeam) is { } refusal)
+            {
+                return ApiProblems.Forbidden(target.Kind == JobTargetKinds.Pipeline ? $"{refusal} (model '{model}' is a step of pipeline '{target.Name}')." : refusal + ".");
+            }
+        }
         if (target.Models.FirstOrDefault(model => !Scopes.AllowsInfer(scopes, model)) is { } denied)
         {
             return ApiProblems.Forbidden(target.Kind == JobTargetKinds.Pipeline

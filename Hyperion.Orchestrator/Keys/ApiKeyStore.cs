@@ -13,15 +13,15 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource)
         "CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN expires_at <= now() THEN 'expired' ELSE 'active' END";
 
     private const string SummaryColumns =
-        $"id, name, prefix, scopes, created_by, created_at, expires_at, revoked_at, rate_limit, bootstrap, {StateSql}";
+        $"id, name, prefix, scopes, created_by, created_at, expires_at, revoked_at, rate_limit, bootstrap, {StateSql}, team, quota";
 
     /// <summary>The key's identity when it exists, is not revoked and has not expired; otherwise null.</summary>
     public async Task<KeyIdentity?> FindActiveAsync(byte[] keyHash, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT id, name, prefix, scopes, expires_at, rate_limit
-            FROM api_keys
-            WHERE key_hash = @key_hash AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+            SELECT k.id, k.name, k.prefix, k.scopes, k.expires_at, k.rate_limit, k.team, k.quota, t.quota
+            FROM api_keys k LEFT JOIN teams t ON t.name = k.team
+            WHERE k.key_hash = @key_hash AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
             """);
         command.Bind("key_hash", keyHash);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -35,7 +35,10 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource)
             Prefix: reader.GetString(2),
             Scopes: reader.GetFieldValue<string[]>(3),
             ExpiresAt: reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
-            RateLimit: ReadRateLimit(reader, 5));
+            RateLimit: ReadRateLimit(reader, 5),
+            Team: reader.IsDBNull(6) ? null : reader.GetString(6),
+            Quota: Usage.QuotaStore.Read(reader, 7),
+            TeamQuota: Usage.QuotaStore.Read(reader, 8));
     }
 
     /// <summary>Every key, newest first, without secrets.</summary>
@@ -60,8 +63,8 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource)
         var secret = ApiKeyFormat.Generate();
         var prefix = ApiKeyFormat.PrefixOf(secret);
         await using var command = db.Command("""
-            INSERT INTO api_keys (id, name, prefix, key_hash, scopes, rate_limit, created_by, expires_at, bootstrap)
-            VALUES (@id, @name, @prefix, @key_hash, @scopes, @rate_limit, @created_by, @expires_at, @bootstrap)
+            INSERT INTO api_keys (id, name, prefix, key_hash, scopes, rate_limit, created_by, expires_at, bootstrap, team)
+            VALUES (@id, @name, @prefix, @key_hash, @scopes, @rate_limit, @created_by, @expires_at, @bootstrap, @team)
             RETURNING created_at
             """);
         command.Bind("id", id);
@@ -73,6 +76,7 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource)
         command.Bind("created_by", key.CreatedBy);
         command.Bind("expires_at", key.ExpiresAt);
         command.Bind("bootstrap", key.Bootstrap);
+        command.Bind("team", key.Team);
         var createdAt = (DateTime)(await command.ExecuteScalarAsync(cancellationToken))!;
         return new InsertedApiKey(id, secret, prefix, new DateTimeOffset(createdAt, TimeSpan.Zero));
     }
@@ -88,7 +92,9 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource)
         RevokedAt: reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
         RateLimit: ReadRateLimit(reader, 8),
         Bootstrap: reader.GetBoolean(9),
-        State: Enum.Parse<ApiKeyState>(reader.GetString(10), ignoreCase: true));
+        State: Enum.Parse<ApiKeyState>(reader.GetString(10), ignoreCase: true),
+        Team: reader.IsDBNull(11) ? null : reader.GetString(11),
+        Quota: Usage.QuotaStore.Read(reader, 12));
 
     private static RateLimitPlan? ReadRateLimit(NpgsqlDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : JsonSerializer.Deserialize<RateLimitPlan>(reader.GetString(ordinal), ControlPlaneJson.Options);
@@ -100,7 +106,8 @@ internal sealed record NewApiKey(
     DateTimeOffset? ExpiresAt,
     RateLimitPlan? RateLimit,
     string CreatedBy,
-    bool Bootstrap = false);
+    bool Bootstrap = false,
+    string? Team = null);
 
 /// <param name="Key">The whole key: returned to the caller once, never stored or logged.</param>
 internal sealed record InsertedApiKey(Guid Id, string Key, string Prefix, DateTimeOffset CreatedAt);

@@ -22,7 +22,9 @@ internal sealed record ApiKeySummary(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] DateTimeOffset? RevokedAt,
     RateLimitPlan? RateLimit,
     bool Bootstrap,
-    ApiKeyState State);
+    ApiKeyState State,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Team,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] UsageQuota? Quota);
 
 /// <summary>The answer to <c>POST /api/v1/keys</c>: the only time <paramref name="Key"/> is ever shown.</summary>
 internal sealed record CreatedApiKey(
@@ -33,6 +35,7 @@ internal sealed record CreatedApiKey(
     IReadOnlyList<string> Scopes,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] DateTimeOffset? ExpiresAt,
     DateTimeOffset CreatedAt,
-    RateLimitPlan? RateLimit);
+    RateLimitPlan? RateLimit,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Team);
 
 internal sealed record ApiKeyList(IReadOnlyList<ApiKeySummary> Keys);

@@ -12,12 +12,31 @@ internal sealed record CreateKeyRequest(
     string? Name,
     IReadOnlyList<string?>? Scopes,
     DateTimeOffset? ExpiresAt,
-    RateLimitPlan? RateLimit)
+    RateLimitPlan? RateLimit,
+    string? Team = null)
 {
     public const int MaxNameLength = 100;
 
     public const string Expected =
-        """{"name": "ci", "scopes": ["infer"], "expires_at": null or an ISO 8601 time such as "2030-01-01T00:00:00Z", "rate_limit": {"requests_per_second": 50, "burst": 100} (optional)}""";
+        """{"name": "ci", "scopes": ["infer"], "expires_at": null or an ISO 8601 time such as "2030-01-01T00:00:00Z", "rate_limit": {"requests_per_second": 50, "burst": 100} (optional), "team": "vision" (optional: the key then acts only on that team's models)}""";
+
+    /// <summary>The teams the key names (its own, and those of <c>approve:&lt;team&gt;</c> scopes), which must exist.</summary>
+    public IReadOnlyCollection<string> NamedTeams()
+    {
+        var teams = new SortedSet<string>(StringComparer.Ordinal);
+        if (Team is not null)
+        {
+            teams.Add(Team);
+        }
+        foreach (var scope in Scopes ?? [])
+        {
+            if (scope is not null && Contracts.ControlPlane.Scopes.ApprovedTeam(scope) is { } approved)
+            {
+                teams.Add(approved);
+            }
+        }
+        return teams;
+    }
 
     /// <summary>Field → what is wrong with it and what is expected; empty when the request is valid.</summary>
     public Dictionary<string, string[]> Validate(DateTimeOffset now)
@@ -40,6 +59,15 @@ internal sealed record CreateKeyRequest(
         if (scopeErrors.Count > 0)
         {
             errors["scopes"] = [.. scopeErrors];
+        }
+
+        if (Team is not null && !ResourceName.IsValid(Team))
+        {
+            errors["team"] = [$"team '{Team}' is not a team name ({ResourceName.Rule}); give an existing team's name, or leave team out"];
+        }
+        else if (Team is not null && Scopes?.Contains(Contracts.ControlPlane.Scopes.Admin) == true)
+        {
+            errors["team"] = [$"a key of team '{Team}' cannot hold 'admin', which acts on every model whatever its team; give it 'deploy', 'approve' or 'infer', or leave team out"];
         }
 
         if (ExpiresAt is { } expires && expires <= now)
@@ -71,7 +99,7 @@ internal sealed record CreateKeyRequest(
 
     private static List<string> ValidateScopes(IReadOnlyList<string?>? scopes)
     {
-        const string known = "admin, deploy, approve, infer, infer:<model>";
+        const string known = Contracts.ControlPlane.Scopes.Expected;
         var errors = new List<string>();
         if (scopes is null || scopes.Count == 0)
         {

@@ -16,7 +16,7 @@ internal sealed partial class KeyIssuer(NpgsqlDataSource dataSource, ILogger<Key
             Action: AuditAction.KeyCreated,
             Model: null,
             Target: $"key {inserted.Id}",
-            After: new { inserted.Id, key.Name, key.Scopes, key.ExpiresAt, key.RateLimit }), cancellationToken);
+            After: new { inserted.Id, key.Name, key.Scopes, key.ExpiresAt, key.RateLimit, key.Team }), cancellationToken);
         await db.CommitAsync(cancellationToken);
         LogIssued(logger, inserted.Id, key.Name, inserted.Prefix, key.CreatedBy);
         return new CreatedApiKey(
@@ -27,7 +27,8 @@ internal sealed partial class KeyIssuer(NpgsqlDataSource dataSource, ILogger<Key
             Scopes: key.Scopes,
             ExpiresAt: key.ExpiresAt,
             CreatedAt: inserted.CreatedAt,
-            RateLimit: key.RateLimit);
+            RateLimit: key.RateLimit,
+            Team: key.Team);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Key {KeyId} ({Name}, {Prefix}…) issued by {Actor}")]

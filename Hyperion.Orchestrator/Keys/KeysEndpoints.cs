@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Security;
+using Hyperion.Orchestrator.Teams;
 
 namespace Hyperion.Orchestrator.Keys;
 
@@ -19,7 +20,7 @@ internal static class KeysEndpoints
     }
 
     private static async Task<Results<Created<CreatedApiKey>, BodyProblem, BadRequestProblem>> CreateAsync(
-        HttpRequest request, ClaimsPrincipal user, KeyIssuer issuer, TimeProvider time, CancellationToken cancellationToken)
+        HttpRequest request, ClaimsPrincipal user, KeyIssuer issuer, TeamStore teams, TimeProvider time, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadAsync<CreateKeyRequest>(request, CreateKeyRequest.Expected, cancellationToken);
         if (problem is not null)
@@ -31,8 +32,13 @@ internal static class KeysEndpoints
         {
             return ApiProblems.Invalid(errors, string.Join("; ", errors.Values.SelectMany(messages => messages)));
         }
+        if (await teams.MissingAsync(body.NamedTeams(), cancellationToken) is { Count: > 0 } missing)
+        {
+            return ApiProblems.BadRequest(
+                $"the key names {string.Join(", ", missing.Select(team => $"'{team}'"))}, which {(missing.Count == 1 ? "is no team" : "are no teams")}; GET /api/v1/teams lists them, POST /api/v1/teams creates one");
+        }
         var created = await issuer.IssueAsync(
-            new NewApiKey(body.Name!.Trim(), [.. body.Scopes!.Select(scope => scope!)], body.ExpiresAt?.ToUniversalTime(), body.RateLimit, ActorClaims.ActorOf(user)),
+            new NewApiKey(body.Name!.Trim(), [.. body.Scopes!.Select(scope => scope!)], body.ExpiresAt?.ToUniversalTime(), body.RateLimit, ActorClaims.ActorOf(user), Team: body.Team),
             cancellationToken);
         return TypedResults.Created($"/api/v1/keys/{created.Id}", created);
     }

@@ -1,10 +1,13 @@
 using System.Globalization;
+using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Persistence;
 using Hyperion.Orchestrator.Registry;
 using Hyperion.Orchestrator.Security;
+using Hyperion.Orchestrator.Teams;
 using Npgsql;
 
 namespace Hyperion.Orchestrator.Quality;
@@ -33,8 +36,8 @@ internal static class FeedbackEndpoints
         return api;
     }
 
-    private static async Task<Results<Ok<FeedbackAnswer>, BodyProblem, BadRequestProblem, NotFoundProblem>> PostAsync(
-        HttpRequest request, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<FeedbackAnswer>, BodyProblem, BadRequestProblem, ForbiddenProblem, NotFoundProblem>> PostAsync(
+        HttpRequest request, ClaimsPrincipal user, TeamStore teams, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadObjectAsync(request, Example, cancellationToken);
         if (problem is not null)
@@ -46,6 +49,12 @@ internal static class FeedbackEndpoints
         if (errors.Count > 0)
         {
             return ApiProblems.Invalid(errors, $"The feedback has invalid fields ({string.Join(", ", errors.Keys)}); expected {Example}.");
+        }
+        // Labels change a model's quality figures: a team's key gives them for its team's models only.
+        if (ActorClaims.TeamOf(user) is { } callerTeam
+            && Scopes.TeamRefusal(callerTeam, model!, (await teams.OwnershipAsync(model!, cancellationToken)).Team) is { } refusal)
+        {
+            return ApiProblems.Forbidden(refusal);
         }
         await using var db = await Db.BeginAsync(dataSource, cancellationToken);
         if (!await MonitoredVersion.ModelExistsAsync(db, model!, cancellationToken))

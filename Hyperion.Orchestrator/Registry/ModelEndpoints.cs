@@ -2,7 +2,10 @@ using System.Security.Claims;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Hyperion.Orchestrator.Api;
+using Hyperion.Contracts.ControlPlane;
+using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Security;
+using Hyperion.Orchestrator.Teams;
 
 namespace Hyperion.Orchestrator.Registry;
 
@@ -10,10 +13,10 @@ namespace Hyperion.Orchestrator.Registry;
 internal static partial class ModelEndpoints
 {
     public const int MaxDescriptionLength = 4096;
-    private const string CreateExample = """{"name": "digits", "task": "classification", "description": "...", "tags": {"team": "vision"}}""";
+    private const string CreateExample = """{"name": "digits", "task": "classification", "description": "...", "tags": {"stage": "beta"}, "team": "vision" (optional)}""";
     private const string UpdateExample = """{"description": "...", "tags": {"team": "vision"}}""";
     private const string NameRule = "a letter or digit, then letters, digits, '_', '.' or '-', at most 128 characters";
-    private static readonly string[] CreateFields = ["name", "task", "description", "tags"];
+    private static readonly string[] CreateFields = ["name", "task", "description", "tags", "team"];
     private static readonly string[] UpdateFields = ["description", "tags"];
 
     public static RouteGroupBuilder MapModelEndpoints(this RouteGroupBuilder api)
@@ -33,8 +36,8 @@ internal static partial class ModelEndpoints
     public static NotFoundProblem ModelNotFound(string model) =>
         ApiProblems.NotFound($"no model named '{model}'; GET /api/v1/models lists them, POST /api/v1/models creates one");
 
-    private static async Task<Results<Created<ModelResource>, BodyProblem, BadRequestProblem, ConflictProblem>> CreateAsync(
-        HttpRequest request, ClaimsPrincipal user, RegistryStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Created<ModelResource>, BodyProblem, BadRequestProblem, ForbiddenProblem, ConflictProblem>> CreateAsync(
+        HttpRequest request, ClaimsPrincipal user, RegistryStore store, TeamStore teams, ControlPlaneNotifier notifier, CancellationToken cancellationToken)
     {
         var (body, problem) = await JsonBody.ReadObjectAsync(request, CreateExample, cancellationToken);
         if (body is null)
@@ -53,14 +56,37 @@ internal static partial class ModelEndpoints
         }
         var description = ReadDescription(body, errors) ?? "";
         var tags = body["tags"] is null ? [] : ReadTags(body, errors);
+        string? team = null;
+        if (body["team"] is { } named && (!JsonBody.TryGetString(named, out team) || !ResourceName.IsValid(team)))
+        {
+            errors["team"] = [$"must be a team's name ({ResourceName.Rule}), or left out"];
+        }
         if (errors.Count > 0)
         {
             return ApiProblems.Invalid(errors);
         }
-        var model = await store.CreateModelAsync(name, task, description, tags!, ActorClaims.ActorOf(user), cancellationToken);
-        return model is null
-            ? ApiProblems.Conflict($"a model named '{name}' already exists; upload a new version to it with POST /api/v1/models/{name}/versions")
-            : TypedResults.Created($"/api/v1/models/{Uri.EscapeDataString(model.Name)}", model);
+        // A team's key registers models for its team: by default, and never for another.
+        var callerTeam = ActorClaims.TeamOf(user);
+        if (callerTeam is not null && team is not null && team != callerTeam)
+        {
+            return ApiProblems.Forbidden($"the key belongs to team '{callerTeam}' and cannot register model '{name}' for team '{team}'; leave team out (or give \"{callerTeam}\"), or use a key of team '{team}'");
+        }
+        team ??= callerTeam;
+        if (team is not null && !await teams.ExistsAsync(team, cancellationToken))
+        {
+            return TeamEndpoints.UnknownTeam(team);
+        }
+        var model = await store.CreateModelAsync(name, task, description, tags!, team, ActorClaims.ActorOf(user), cancellationToken);
+        if (model is null)
+        {
+            return ApiProblems.Conflict($"a model named '{name}' already exists; upload a new version to it with POST /api/v1/models/{name}/versions");
+        }
+        if (team is not null)
+        {
+            // Gateways learn models' teams from the routing table: let them refetch it, so the team's keys are admitted now.
+            await notifier.PublishAsync(ControlPlaneChannels.RoutingChanged, name);
+        }
+        return TypedResults.Created($"/api/v1/models/{Uri.EscapeDataString(model.Name)}", model);
     }
 
     private static async Task<Results<Ok<IReadOnlyList<ModelResource>>, BadRequestProblem>> ListAsync(HttpRequest request, RegistryStore store, CancellationToken cancellationToken)
@@ -160,7 +186,7 @@ internal static partial class ModelEndpoints
     private static partial Regex NamePattern();
 
     /// <summary>The body of <c>POST /api/v1/models</c>, for the OpenAPI document.</summary>
-    internal sealed record CreateModelRequest(string Name, string Task, string? Description, IReadOnlyDictionary<string, string>? Tags);
+    internal sealed record CreateModelRequest(string Name, string Task, string? Description, IReadOnlyDictionary<string, string>? Tags, string? Team);
 
     /// <summary>The body of <c>PATCH /api/v1/models/{m}</c>, for the OpenAPI document.</summary>
     internal sealed record UpdateModelRequest(string? Description, IReadOnlyDictionary<string, string>? Tags);

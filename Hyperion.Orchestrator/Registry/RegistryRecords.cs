@@ -5,6 +5,7 @@ namespace Hyperion.Orchestrator.Registry;
 
 /// <summary>A registered model, as the API shows it.</summary>
 /// <param name="LatestVersion">Null while the model has no version.</param>
+/// <param name="Team">The team the model belongs to (a team's keys act only on its models); null: no team.</param>
 internal sealed record ModelResource(
     string Name,
     string Task,
@@ -15,7 +16,8 @@ internal sealed record ModelResource(
     DateTimeOffset UpdatedAt,
     long VersionCount,
     long? LatestVersion,
-    ModelPolicy Policy);
+    ModelPolicy Policy,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Team);
 
 /// <summary>
 /// A model's approval policy (<c>GET|PUT /api/v1/models/{m}/policy</c>, and <c>policy</c> in the model's views).
@@ -36,6 +38,7 @@ internal sealed record ModelDetail(
     long VersionCount,
     long? LatestVersion,
     ModelPolicy Policy,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Team,
     IReadOnlyList<VersionSummary> Versions)
 {
     public static ModelDetail Of(ModelResource model, IReadOnlyList<VersionSummary> versions) => new(
@@ -49,6 +52,7 @@ internal sealed record ModelDetail(
         VersionCount: model.VersionCount,
         LatestVersion: model.LatestVersion,
         Policy: model.Policy,
+        Team: model.Team,
         Versions: versions);
 }
 

@@ -16,7 +16,7 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
         m.name, m.task, m.description, m.tags, m.owner, m.created_at, m.updated_at,
         (SELECT count(*) FROM model_versions v WHERE v.model = m.name),
         (SELECT max(v.version) FROM model_versions v WHERE v.model = m.name),
-        m.require_approval
+        m.require_approval, m.team
         """;
 
     internal const string VersionColumns =
@@ -24,11 +24,11 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
 
     /// <summary>Inserts the model; null when the name is taken.</summary>
     public async Task<ModelResource?> CreateModelAsync(
-        string name, string task, string description, IReadOnlyDictionary<string, string> tags, string owner, CancellationToken cancellationToken)
+        string name, string task, string description, IReadOnlyDictionary<string, string> tags, string? team, string owner, CancellationToken cancellationToken)
     {
         await using var db = await Db.BeginAsync(dataSource, cancellationToken);
         await using (var insert = db.Command("""
-            INSERT INTO models (name, task, description, tags, owner) VALUES (@name, @task, @description, @tags, @owner)
+            INSERT INTO models (name, task, description, tags, owner, team) VALUES (@name, @task, @description, @tags, @owner, @team)
             ON CONFLICT (name) DO NOTHING
             """))
         {
@@ -37,6 +37,7 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
             insert.Bind("description", description);
             insert.BindJsonText("tags", JsonSerializer.Serialize(tags));
             insert.Bind("owner", owner);
+            insert.Bind("team", team);
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
                 return null;
@@ -197,7 +198,8 @@ internal sealed class RegistryStore(NpgsqlDataSource dataSource)
         UpdatedAt: reader.GetFieldValue<DateTimeOffset>(6),
         VersionCount: reader.GetInt64(7),
         LatestVersion: reader.IsDBNull(8) ? null : reader.GetInt64(8),
-        Policy: new ModelPolicy(RequireApproval: reader.GetBoolean(9)));
+        Policy: new ModelPolicy(RequireApproval: reader.GetBoolean(9)),
+        Team: reader.IsDBNull(10) ? null : reader.GetString(10));
 
     public static VersionStage ParseStage(string stage) => StoredNames<VersionStage>.Parse(stage, "model_versions.stage");
 

@@ -14,6 +14,9 @@ internal static class ActorClaims
     public static string ActorOf(ClaimsPrincipal user) =>
         user.FindFirstValue(Actor) ?? (user.Identity?.Name is { } name ? $"token:{name}" : "anonymous");
 
+    /// <summary>The caller's team (a team's key); null for keys and tokens without one.</summary>
+    public static string? TeamOf(ClaimsPrincipal user) => user.FindFirstValue(Scopes.TeamClaimType);
+
     public static IEnumerable<string> ScopesOf(ClaimsPrincipal user)
     {
         foreach (var claim in user.FindAll(Scopes.ClaimType))

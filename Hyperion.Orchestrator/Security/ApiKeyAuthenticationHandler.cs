@@ -73,6 +73,10 @@ internal sealed class ApiKeyAuthenticationHandler(
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
+        if (Context.Features.Get<ScopeRefusal>() is { } refusal)
+        {
+            return AuthProblems.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden", refusal.Message);
+        }
         var policy = Context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>()?.Policy;
         var needed = ScopePolicies.Describe(policy);
         var granted = string.Join(", ", ActorClaims.ScopesOf(Context.User));
@@ -85,7 +89,7 @@ internal sealed class ApiKeyAuthenticationHandler(
 
     private static ClaimsPrincipal ToPrincipal(KeyIdentity identity)
     {
-        var claims = new List<Claim>(identity.Scopes.Count + 3)
+        var claims = new List<Claim>(identity.Scopes.Count + 4)
         {
             new(ClaimTypes.NameIdentifier, identity.Id.ToString()),
             new(ClaimTypes.Name, identity.Name),
@@ -94,6 +98,10 @@ internal sealed class ApiKeyAuthenticationHandler(
         foreach (var scope in identity.Scopes)
         {
             claims.Add(new Claim(Scopes.ClaimType, scope));
+        }
+        if (identity.Team is { } team)
+        {
+            claims.Add(new Claim(Scopes.TeamClaimType, team));
         }
         return new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, ClaimTypes.Name, Scopes.ClaimType));
     }

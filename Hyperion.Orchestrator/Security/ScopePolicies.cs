@@ -3,7 +3,11 @@ using Microsoft.AspNetCore.Authorization;
 
 namespace Hyperion.Orchestrator.Security;
 
-/// <summary>Authorization policies by scope (<see cref="Scopes"/>): <c>admin</c> implies <c>deploy</c> and <c>approve</c>.</summary>
+/// <summary>
+/// Authorization policies by scope (<see cref="Scopes"/>): <c>admin</c> implies <c>deploy</c> and <c>approve</c>. The
+/// deploy and approve policies judge a route that names a model against that model (<see cref="ModelScopeHandler"/>):
+/// <c>deploy:&lt;model&gt;</c>, <c>approve:&lt;team&gt;</c> and a key's team count there.
+/// </summary>
 internal static class ScopePolicies
 {
     public const string Admin = "scope:admin";
@@ -30,12 +34,12 @@ internal static class ScopePolicies
             .RequireAssertion(context => Scopes.AllowsAdmin(ActorClaims.ScopesOf(context.User))));
         options.AddPolicy(Deploy, policy => policy
             .RequireAuthenticatedUser()
-            .RequireAssertion(context => Scopes.AllowsDeploy(ActorClaims.ScopesOf(context.User))));
+            .AddRequirements(new ModelScopeRequirement(ScopeNeed.Deploy)));
         options.AddPolicy(Approve, policy => policy
             .RequireAuthenticatedUser()
-            .RequireAssertion(context => Scopes.AllowsApprove(ActorClaims.ScopesOf(context.User))));
+            .AddRequirements(new ModelScopeRequirement(ScopeNeed.Approve)));
         options.AddPolicy(DeployOrApprove, policy => policy
             .RequireAuthenticatedUser()
-            .RequireAssertion(context => Scopes.AllowsDeploy(ActorClaims.ScopesOf(context.User)) || Scopes.AllowsApprove(ActorClaims.ScopesOf(context.User))));
+            .AddRequirements(new ModelScopeRequirement(ScopeNeed.DeployOrApprove)));
     }
 }

@@ -11,7 +11,7 @@ public sealed class ControlPlaneOpenApiTests(ControlPlaneOpenApiTests.Document d
     public static TheoryData<string, string, int[]> Operations => new()
     {
         // The registry's calls also answer 503 while PostgreSQL is unreachable (RegistryDatabaseFilter).
-        { "/api/v1/models", "post", [201, 400, 409, 415, 503] },
+        { "/api/v1/models", "post", [201, 400, 403, 409, 415, 503] },
         { "/api/v1/models", "get", [200, 400, 503] },
         { "/api/v1/models/{model}", "get", [200, 404, 503] },
         { "/api/v1/models/{model}", "patch", [200, 400, 404, 415, 503] },
@@ -47,12 +47,20 @@ public sealed class ControlPlaneOpenApiTests(ControlPlaneOpenApiTests.Document d
         { "/api/v1/models/{model}/drift/history", "get", [200, 400, 404, 422] },
         { "/api/v1/models/{model}/drift/run", "post", [200, 400, 404, 422] },
         { "/api/v1/models/{model}/quality", "get", [200, 400, 404] },
-        { "/api/v1/feedback", "post", [200, 400, 404, 415] },
+        { "/api/v1/feedback", "post", [200, 400, 403, 404, 415] },
         { "/api/v1/pipelines", "get", [200] },
         { "/api/v1/pipelines/{pipeline}", "get", [200, 400, 404] },
         { "/api/v1/pipelines/{pipeline}", "put", [200, 201, 400, 415] },
         { "/api/v1/pipelines/{pipeline}", "delete", [204, 404] },
         { "/api/v1/pipelines/{pipeline}/revisions", "get", [200, 404] },
+        { "/api/v1/teams", "post", [201, 400, 409, 415] },
+        { "/api/v1/teams", "get", [200] },
+        { "/api/v1/teams/{team}", "get", [200, 404] },
+        { "/api/v1/models/{model}/team", "put", [200, 400, 404, 415] },
+        { "/api/v1/usage", "get", [200, 400, 403] },
+        { "/api/v1/usage/flush", "post", [200] },
+        { "/api/v1/keys/{id}/quota", "put", [200, 400, 404, 415] },
+        { "/api/v1/teams/{team}/quota", "put", [200, 400, 404, 415] },
     };
 
     [Theory]

@@ -46,6 +46,10 @@ public sealed class StoredKindsTests
         { nameof(AuditAction.PipelineDeleted), "pipeline.deleted" },
         { nameof(AuditAction.JobSubmitted), "job.submitted" },
         { nameof(AuditAction.JobCancelled), "job.cancelled" },
+        { nameof(AuditAction.TeamCreated), "team.created" },
+        { nameof(AuditAction.ModelTeamChanged), "model.team_changed" },
+        { nameof(AuditAction.KeyQuotaChanged), "key.quota_changed" },
+        { nameof(AuditAction.TeamQuotaChanged), "team.quota_changed" },
     };
 
     [Theory]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Buffers;
 using Hyperion.Contracts.Codecs;
+using Hyperion.Contracts.ControlPlane;
 using Hyperion.Contracts.Codecs.Json;
 using Hyperion.Contracts.Inference;
 using Hyperion.Inference.Serving;
@@ -53,6 +54,11 @@ internal sealed class InferHandler(
         }
     }
 
+    /// <summary>The rows header's value; the common small counts without a string per response.</summary>
+    internal static string RowsText(int rows) => rows is >= 0 and < 64 ? s_smallCounts[rows] : rows.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static readonly string[] s_smallCounts = [.. Enumerable.Range(0, 64).Select(n => n.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
     private static InferenceRequest Decode(IHeaderDictionary headers, RequestBody body, string model, string? version)
     {
         var span = body.Span;
@@ -73,6 +79,7 @@ internal sealed class InferHandler(
         using var json = new PooledBufferWriter(1024);
         var anyBinary = OipJsonResponseWriter.Write(json, response, request);
         var http = context.Response;
+        http.Headers[UsageCounters.RowsHeader] = RowsText(response.Rows);
         if (!anyBinary)
         {
             await JsonBody.SendAsync(http, StatusCodes.Status200OK, JsonBody.ContentType, json, context.RequestAborted);

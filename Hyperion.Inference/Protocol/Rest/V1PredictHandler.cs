@@ -35,6 +35,7 @@ internal sealed class V1PredictHandler(
             response = await dispatcher.InferAsync(request, context.RequestAborted);
             using var json = new PooledBufferWriter(1024);
             KServeV1Codec.WritePredictResponse(json, response);
+            context.Response.Headers[Hyperion.Contracts.ControlPlane.UsageCounters.RowsHeader] = InferHandler.RowsText(response.Rows);
             await JsonBody.SendAsync(context.Response, StatusCodes.Status200OK, JsonBody.ContentType, json, context.RequestAborted);
         }
         catch (Exception ex)

@@ -4,6 +4,7 @@ using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Persistence;
 using Hyperion.Orchestrator.Security;
+using Hyperion.Orchestrator.Teams;
 
 namespace Hyperion.Orchestrator.Registry.Lifecycle;
 
@@ -33,7 +34,7 @@ internal static class VersionLifecycleEndpoints
     }
 
     private static async Task<Results<Ok<VersionResource>, BodyProblem, BadRequestProblem, ForbiddenProblem, NotFoundProblem, ConflictProblem>> SetStageAsync(
-        string model, string version, HttpRequest request, ClaimsPrincipal user, VersionLifecycleStore store, CancellationToken cancellationToken)
+        string model, string version, HttpRequest request, ClaimsPrincipal user, VersionLifecycleStore store, TeamStore teams, CancellationToken cancellationToken)
     {
         if (VersionEndpoints.ParseVersion(version) is not { } number)
         {
@@ -62,7 +63,14 @@ internal static class VersionLifecycleEndpoints
         }
 
         var scopes = ActorClaims.ScopesOf(user).ToList();
-        var caller = new StageCaller(ActorClaims.ActorOf(user), Scopes.AllowsDeploy(scopes), Scopes.AllowsApprove(scopes), $"[{string.Join(", ", scopes)}]");
+        var callerTeam = ActorClaims.TeamOf(user);
+        // Which of its rights the key holds on this model: deploy:<model>, approve:<team> and the key's team count.
+        var modelTeam = (await teams.OwnershipAsync(model, cancellationToken)).Team;
+        var caller = new StageCaller(
+            ActorClaims.ActorOf(user),
+            Scopes.AllowsDeploy(scopes, callerTeam, model, modelTeam),
+            Scopes.AllowsApprove(scopes, callerTeam, modelTeam),
+            $"[{string.Join(", ", scopes)}]");
         var result = await store.SetStageAsync(model, number, stage!.Value, reason, caller, cancellationToken);
         return result.Status switch
         {

@@ -7,6 +7,7 @@ using Hyperion.Gateway.RateLimiting;
 using Hyperion.Gateway.Resilience;
 using Hyperion.Gateway.Routing;
 using Hyperion.Gateway.Shadowing;
+using Hyperion.Gateway.Usage;
 using Microsoft.AspNetCore.Http;
 
 namespace Hyperion.Tests.Gateway.Stages;
@@ -42,6 +43,9 @@ public sealed class GatewayPipelineTests
         // The caller's scopes are checked against what the request asks for; its bucket is charged after that.
         Before<ClassificationStage, AuthorizationStage>(order);
         Before<AuthorizationStage, RateLimitStage>(order);
+        // A burst the rate limit refuses spends no quota; a pipeline call is metered and charged to quotas as one call.
+        Before<RateLimitStage, UsageStage>(order);
+        Before<UsageStage, PipelineStage>(order);
         // A refused request reaches no arm (its statistics gate rollouts).
         Before<RateLimitStage, TrafficPolicyStage>(order);
         // A pipeline call is admitted and charged as one call; its steps are routed by the runner, not by the stages after it.
