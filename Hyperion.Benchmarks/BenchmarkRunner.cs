@@ -502,7 +502,8 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
                 var runs = sides.Select(_ => new List<LoadResult>()).ToList();
                 for (var round = 0; round < options.Rounds; round++)
                 {
-                    for (var i = 0; i < sides.Length; i++)
+                    // Who goes first alternates, so a machine growing busier or quieter does not favour one side.
+                    foreach (var i in round % 2 == 0 ? [0, 1] : new[] { 1, 0 })
                     {
                         if (round == 0)
                         {
