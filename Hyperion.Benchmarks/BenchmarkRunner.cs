@@ -500,6 +500,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
                     duration => ClosedLoop.RunAsync(concurrency, duration, chain, cancellationToken),
                 ];
                 var runs = sides.Select(_ => new List<LoadResult>()).ToList();
+                GatewayHistograms[] inGateway = [new(), new()];
                 for (var round = 0; round < options.Rounds; round++)
                 {
                     // Who goes first alternates, so a machine growing busier or quieter does not favour one side.
@@ -509,13 +510,34 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
                         {
                             await sides[i](options.Warmup);
                         }
+                        var before = await GatewayHistograms.ScrapeAsync(_http, pipeline.MetricsUrl, cancellationToken);
                         runs[i].Add(await sides[i](options.Duration));
+                        inGateway[i].AddDifference(before, await GatewayHistograms.ScrapeAsync(_http, pipeline.MetricsUrl, cancellationToken));
                     }
                 }
                 AddMedian(PipelineScenario, PipelineModels, encoding, 1, concurrency, runs[0]);
                 AddMedian(BackToBackScenario, PipelineModels, encoding, 1, concurrency, runs[1]);
+                NoteTimeInGateway(encoding, concurrency, inGateway[0], inGateway[1]);
             }
         }
+    }
+
+    /// <summary>
+    /// Where the time goes, from the gateway's own histograms over the measured runs: a pipeline call's time in the
+    /// gateway and its steps' calls to the replica; a direct call's time in the gateway and its call to the replica.
+    /// What the client sees beyond that is its hop to the gateway and its own work.
+    /// </summary>
+    private void NoteTimeInGateway(string encoding, int concurrency, GatewayHistograms pipeline, GatewayHistograms client)
+    {
+        const string Server = "http_server_request_duration_seconds";
+        const string Inference = "http_route=\"/v2/{**rest}\"";
+        const string Step = "hyperion_gateway_pipeline_step_duration_seconds";
+        const string Replica = "hyperion_gateway_arm_request_duration_seconds";
+        static string Ms(double? value) => value is { } ms ? ms.ToString("0.00", CultureInfo.InvariantCulture) : "?";
+        Note($"{PipelineModels}, {encoding}, {concurrency} connections, means from the gateway's /metrics over the measured runs: " +
+            $"a pipeline call {Ms(pipeline.MeanMilliseconds(Server, Inference))} ms in the gateway, its steps {Ms(pipeline.MeanMilliseconds(Step, $"step=\"{PipelineRun.PrepStep}\""))} + {Ms(pipeline.MeanMilliseconds(Step, $"step=\"{PipelineRun.ClassifierStep}\""))} ms " +
+            $"(each its call to the replica); a back-to-back pair 2 calls of {Ms(client.MeanMilliseconds(Server, Inference))} ms in the gateway, their calls to the replica " +
+            $"{Ms(client.MeanMilliseconds(Replica, $"model=\"{PipelineRun.PrepModel}\""))} + {Ms(client.MeanMilliseconds(Replica, $"model=\"{PipelineRun.ClassifierModel}\""))} ms");
     }
 
     /// <summary>

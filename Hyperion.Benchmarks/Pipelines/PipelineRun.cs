@@ -17,6 +17,8 @@ internal sealed class PipelineRun(GraphUnderTest graph, HttpClient http)
     public const string Pipeline = "digits-flow";
     public const string PrepModel = "prep";
     public const string ClassifierModel = "digits";
+    public const string PrepStep = "scale";
+    public const string ClassifierStep = "clf";
     private const int Pixels = 64;
     private static readonly string[] ClassifierOutputs = ["label", "probabilities"];
 
@@ -25,6 +27,8 @@ internal sealed class PipelineRun(GraphUnderTest graph, HttpClient http)
     private long _expectedLabel;
 
     public Uri PipelineUrl => new(graph.Gateway, $"v2/pipelines/{Pipeline}/infer");
+
+    public Uri MetricsUrl => new(graph.Gateway, "metrics");
 
     /// <summary>The pipeline's request, one image; in JSON it is also the client's first call, byte for byte.</summary>
     public RequestBody Request(string encoding) => WithAuthorization(encoding == "binary"
@@ -62,9 +66,9 @@ internal sealed class PipelineRun(GraphUnderTest graph, HttpClient http)
             }
         }
         using (var response = await graph.SendAsync(http, HttpMethod.Put, $"api/v1/pipelines/{Pipeline}", GraphUnderTest.JsonContent($$$"""
-            {"steps": [{"name": "scale", "model": "{{{PrepModel}}}"},
-                       {"name": "clf", "model": "{{{ClassifierModel}}}", "inputs": {"pixels": "scale.pixels"}}],
-             "outputs": {"label": "clf.label", "probabilities": "clf.probabilities"}}
+            {"steps": [{"name": "{{{PrepStep}}}", "model": "{{{PrepModel}}}"},
+                       {"name": "{{{ClassifierStep}}}", "model": "{{{ClassifierModel}}}", "inputs": {"pixels": "{{{PrepStep}}}.pixels"}}],
+             "outputs": {"label": "{{{ClassifierStep}}}.label", "probabilities": "{{{ClassifierStep}}}.probabilities"}}
             """), cancellationToken))
         {
             if (await GraphUnderTest.ProblemAsync(response, $"defining pipeline {Pipeline}", cancellationToken) is { } problem)
