@@ -494,7 +494,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         {
             foreach (var encoding in new[] { "json", "binary" })
             {
-                Step($"{PipelineModels}, batch-1 {encoding} requests at {concurrency} connections: the pipeline, and the client's two calls back to back");
+                Step($"{PipelineModels}, batch-1 {encoding} requests at {Connections(concurrency)}: the pipeline, and the client's two calls back to back");
                 var pipelineSpec = new LoadSpec(pipeline.PipelineUrl, pipeline.Request(encoding), concurrency, options.Duration);
                 var chain = client.Exchange(pipeline.FirstCall(encoding));
                 Func<TimeSpan, Task<LoadResult>>[] sides =
@@ -539,7 +539,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         const string Step = "hyperion_gateway_pipeline_step_duration_seconds";
         const string Replica = "hyperion_gateway_arm_request_duration_seconds";
         static string Ms(double? value) => value is { } ms ? ms.ToString("0.00", CultureInfo.InvariantCulture) : "?";
-        Note($"{PipelineModels}, {encoding}, {concurrency} connections, means from the gateway's /metrics over the measured runs: " +
+        Note($"{PipelineModels}, {encoding}, {Connections(concurrency)}, means from the gateway's /metrics over the measured runs: " +
             $"a pipeline call {Ms(pipeline.MeanMilliseconds(Server, Inference))} ms in the gateway, its steps {Ms(pipeline.MeanMilliseconds(Step, $"step=\"{PipelineRun.PrepStep}\""))} + {Ms(pipeline.MeanMilliseconds(Step, $"step=\"{PipelineRun.ClassifierStep}\""))} ms " +
             $"(each its call to the replica); a back-to-back pair 2 calls of {Ms(client.MeanMilliseconds(Server, Inference))} ms in the gateway, their calls to the replica " +
             $"{Ms(client.MeanMilliseconds(Replica, $"model=\"{PipelineRun.PrepModel}\""))} + {Ms(client.MeanMilliseconds(Replica, $"model=\"{PipelineRun.ClassifierModel}\""))} ms");
@@ -873,6 +873,8 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
     private static string LastLines(string output) =>
         string.Join(" | ", output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(5));
+
+    private static string Connections(int count) => count == 1 ? "1 connection" : $"{count} connections";
 
     private static void Step(string what) => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {what}");
 
