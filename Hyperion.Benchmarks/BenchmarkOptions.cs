@@ -35,7 +35,11 @@ public sealed record BenchmarkOptions
           --telemetry        the servers and the gateway export OTLP (traces at their default
                              10 % head sampling, metrics, logs) to a receiver, as under the AppHost
           --job-lines N      lines of the batch job run on the whole graph (the AppHost) at
-                             the end (default 100000; 0 skips the graph and its rows)
+                             the end (default 100000; 0 skips the job)
+          --pipeline-connections N
+                             connections of the two-step pipeline vs back-to-back client rows,
+                             on the same graph before the job (default 32, and 1 always; 0 skips
+                             them). With --job-lines 0 as well, no graph is started
           --help
         """;
 
@@ -67,6 +71,12 @@ public sealed record BenchmarkOptions
     /// <summary>Lines of the batch job the run submits to the graph; 0 starts no graph.</summary>
     public int JobLines { get; init; } = 100_000;
 
+    /// <summary>Connections of the pipeline rows (besides 1); 0 skips them.</summary>
+    public int PipelineConnections { get; init; } = 32;
+
+    /// <summary>Whether any row needs the whole graph.</summary>
+    public bool NeedsGraph => JobLines > 0 || PipelineConnections > 0;
+
     public bool ShowHelp { get; init; }
 
     public static BenchmarkOptions Parse(IReadOnlyList<string> args)
@@ -96,6 +106,7 @@ public sealed record BenchmarkOptions
                 case "--baseline-inference": options = options with { BaselineInference = Value() }; break;
                 case "--telemetry": options = options with { Telemetry = true }; break;
                 case "--job-lines": options = options with { JobLines = ParseJobLines(Value()) }; break;
+                case "--pipeline-connections": options = options with { PipelineConnections = ParsePipelineConnections(Value()) }; break;
                 case "--help" or "-h": options = options with { ShowHelp = true }; break;
                 default: throw new ArgumentException($"Unknown option '{arg}'.");
             }
@@ -118,6 +129,11 @@ public sealed record BenchmarkOptions
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var lines) && lines <= 10_000_000
             ? lines
             : throw new ArgumentException($"--job-lines expects a number of lines in 0..10000000, got '{text}'.");
+
+    private static int ParsePipelineConnections(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var connections) && connections <= 1024
+            ? connections
+            : throw new ArgumentException($"--pipeline-connections expects a number of connections in 0..1024 (0 skips the pipeline rows), got '{text}'.");
 
     /// <summary>Accepts 500ms, 10s, 2m or a plain number of seconds.</summary>
     public static TimeSpan ParseTime(string option, string text)

@@ -7,6 +7,7 @@ using Hyperion.Benchmarks.Hosting;
 using Hyperion.Benchmarks.InProcess;
 using Hyperion.Benchmarks.Jobs;
 using Hyperion.Benchmarks.Load;
+using Hyperion.Benchmarks.Pipelines;
 using Hyperion.Benchmarks.Reporting;
 
 namespace Hyperion.Benchmarks;
@@ -47,6 +48,10 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     private const string CaptureScenario = "gateway (deployment, capture 100 %) → server";
     private const string BaselineSuffix = " (baseline)";
     private const string JobScenario = "batch job (graph, 1 replica)";
+    // The pipeline of docs/pipelines.md against a client making its two calls itself, through the same gateway.
+    private const string PipelineScenario = "pipeline through the gateway (graph)";
+    private const string BackToBackScenario = "client, the 2 calls back to back (graph)";
+    private const string PipelineModels = PipelineRun.PrepModel + " → " + PipelineRun.ClassifierModel;
 
     // What the graph's job workers send at their defaults (Orchestrator:Jobs:Workers 2 × BatchesInFlight 2, batches of
     // the model's max_batch_size): the direct row with the same batches isolates what the job machinery costs.
@@ -172,9 +177,9 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
             await MeasureServedAsync(load, unbatched, HeavyModel, _heavyBatchBinaryBody, BaselineBatch, [BatchedRequestConcurrency], cancellationToken);
 
             // Last: the graph's PostgreSQL, Redis and services would otherwise sit beside every other row.
-            if (options.JobLines > 0 && targets.FirstOrDefault(t => t.Scenario == BatchingOnScenario) is { } batchingOn)
+            if (options.NeedsGraph)
             {
-                await MeasureBatchJobAsync(root, work.FullName, models, load, batchingOn, cancellationToken);
+                await MeasureOnGraphAsync(root, work.FullName, models, load, targets.FirstOrDefault(t => t.Scenario == BatchingOnScenario), cancellationToken);
             }
 
             Report(root, load);
@@ -439,25 +444,115 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
     }
 
     /// <summary>
-    /// A batch job of <see cref="BenchmarkOptions.JobLines"/> lines on the real graph (one inference replica), and,
-    /// just before it with the graph up, the standalone server driven with the same batches at the same concurrency.
+    /// The rows on the whole graph, started once for all of them (one inference replica): the pipeline against the
+    /// back-to-back client, then the batch job.
     /// </summary>
-    private async Task MeasureBatchJobAsync(string root, string work, string models, ILoadGenerator load, ServedTarget batchingOn, CancellationToken cancellationToken)
+    private async Task MeasureOnGraphAsync(string root, string work, string models, ILoadGenerator load, ServedTarget? batchingOn, CancellationToken cancellationToken)
     {
         if (!await BuildAsync(root, "Hyperion.AppHost", cancellationToken))
         {
             return;
         }
-        Step("starting the graph for the batch job (the AppHost: PostgreSQL, Redis, orchestrator, gateway, one inference replica)");
+        Step("starting the graph (the AppHost: PostgreSQL, Redis, orchestrator, gateway, one inference replica)");
         var appHostDll = Path.Combine(root, "Hyperion.AppHost", "bin", "Release", "net10.0", "Hyperion.AppHost.dll");
         await using var graph = GraphUnderTest.Start(appHostDll, Path.Combine(work, "graph"), inferenceReplicas: 1);
         if (!await graph.WaitReadyAsync(_http, GraphReadyTimeout, cancellationToken))
         {
-            Note($"the graph did not become ready within {GraphReadyTimeout.TotalMinutes:0} min, so the batch job row is missing: {LastLines(graph.OutputTail())}");
+            Note($"the graph did not become ready within {GraphReadyTimeout.TotalMinutes:0} min, so the pipeline and batch job rows are missing: {LastLines(graph.OutputTail())}");
             return;
         }
-        var job = new BatchJobRun(graph, _http, message => Console.WriteLine($"  {message}"));
-        if (await job.DeployAsync(SmallModel, Path.Combine(models, "batching-on", SmallModel), ReadyTimeout, cancellationToken) is { } problem)
+        if (options.PipelineConnections > 0)
+        {
+            await MeasurePipelineAsync(root, graph, cancellationToken);
+        }
+        if (options.JobLines > 0 && batchingOn is not null)
+        {
+            await MeasureBatchJobAsync(graph, models, load, batchingOn, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The two-step pipeline through the gateway against a client making the same two calls back to back through the
+    /// same gateway (<see cref="PipelineRun"/>), round-robin at the same connections, JSON then binary. Both sides use
+    /// the in-process client, whatever <c>--client</c> says: wrk cannot chain two calls, and the two sides of a ratio
+    /// must pay for the same client.
+    /// </summary>
+    private async Task MeasurePipelineAsync(string root, GraphUnderTest graph, CancellationToken cancellationToken)
+    {
+        var pipeline = new PipelineRun(graph, _http);
+        if (await pipeline.SetUpAsync(root, ReadyTimeout, cancellationToken) is { } problem)
+        {
+            Note($"the pipeline rows are missing: {problem}");
+            return;
+        }
+        var client = pipeline.Client;
+        var single = new ClosedLoopLoadGenerator();
+        var steps = 0;
+        // 1 connection first: after a step at many connections the gateway and the replica stay busy for seconds
+        // (measured: 10-20 % of a core each for 3 s and more), which would slow whichever side runs next.
+        foreach (var concurrency in new[] { 1, options.PipelineConnections }.Distinct())
+        {
+            foreach (var encoding in new[] { "json", "binary" })
+            {
+                Step($"{PipelineModels}, batch-1 {encoding} requests at {Connections(concurrency)}: the pipeline, and the client's two calls back to back");
+                var pipelineSpec = new LoadSpec(pipeline.PipelineUrl, pipeline.Request(encoding), concurrency, options.Duration);
+                var chain = client.Exchange(pipeline.FirstCall(encoding));
+                Func<TimeSpan, Task<LoadResult>>[] sides =
+                [
+                    duration => single.RunAsync(pipelineSpec with { Duration = duration }, cancellationToken),
+                    duration => ClosedLoop.RunAsync(concurrency, duration, chain, cancellationToken),
+                ];
+                var runs = sides.Select(_ => new List<LoadResult>()).ToList();
+                GatewayHistograms[] inGateway = [new(), new()];
+                for (var round = 0; round < options.Rounds; round++)
+                {
+                    // Who goes first alternates, round by round and step by step, so a machine growing busier or
+                    // quieter, or the previous step's aftermath, does not favour one side.
+                    foreach (var i in (round + steps) % 2 == 0 ? [0, 1] : new[] { 1, 0 })
+                    {
+                        if (round == 0)
+                        {
+                            await sides[i](options.Warmup);
+                        }
+                        var before = await GatewayHistograms.ScrapeAsync(_http, pipeline.MetricsUrl, cancellationToken);
+                        runs[i].Add(await sides[i](options.Duration));
+                        inGateway[i].AddDifference(before, await GatewayHistograms.ScrapeAsync(_http, pipeline.MetricsUrl, cancellationToken));
+                    }
+                }
+                AddMedian(PipelineScenario, PipelineModels, encoding, 1, concurrency, runs[0]);
+                AddMedian(BackToBackScenario, PipelineModels, encoding, 1, concurrency, runs[1]);
+                NoteTimeInGateway(encoding, concurrency, inGateway[0], inGateway[1]);
+                steps++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Where the time goes, from the gateway's own histograms over the measured runs: a pipeline call's time in the
+    /// gateway and its steps' calls to the replica; a direct call's time in the gateway and its call to the replica.
+    /// What the client sees beyond that is its hop to the gateway and its own work.
+    /// </summary>
+    private void NoteTimeInGateway(string encoding, int concurrency, GatewayHistograms pipeline, GatewayHistograms client)
+    {
+        const string Server = "http_server_request_duration_seconds";
+        const string Inference = "http_route=\"/v2/{**rest}\"";
+        const string Step = "hyperion_gateway_pipeline_step_duration_seconds";
+        const string Replica = "hyperion_gateway_arm_request_duration_seconds";
+        static string Ms(double? value) => value is { } ms ? ms.ToString("0.00", CultureInfo.InvariantCulture) : "?";
+        Note($"{PipelineModels}, {encoding}, {Connections(concurrency)}, means from the gateway's /metrics over the measured runs: " +
+            $"a pipeline call {Ms(pipeline.MeanMilliseconds(Server, Inference))} ms in the gateway, its steps {Ms(pipeline.MeanMilliseconds(Step, $"step=\"{PipelineRun.PrepStep}\""))} + {Ms(pipeline.MeanMilliseconds(Step, $"step=\"{PipelineRun.ClassifierStep}\""))} ms " +
+            $"(each its call to the replica); a back-to-back pair 2 calls of {Ms(client.MeanMilliseconds(Server, Inference))} ms in the gateway, their calls to the replica " +
+            $"{Ms(client.MeanMilliseconds(Replica, $"model=\"{PipelineRun.PrepModel}\""))} + {Ms(client.MeanMilliseconds(Replica, $"model=\"{PipelineRun.ClassifierModel}\""))} ms");
+    }
+
+    /// <summary>
+    /// A batch job of <see cref="BenchmarkOptions.JobLines"/> lines on the graph, and, just before it with the graph
+    /// up, the standalone server driven with the same batches at the same concurrency.
+    /// </summary>
+    private async Task MeasureBatchJobAsync(GraphUnderTest graph, string models, ILoadGenerator load, ServedTarget batchingOn, CancellationToken cancellationToken)
+    {
+        var batchingOnModel = Path.Combine(models, "batching-on", SmallModel);
+        if (await graph.DeployAsync(_http, SmallModel, Path.Combine(batchingOnModel, "1", "model.onnx"), Path.Combine(batchingOnModel, "config.json"), ReadyTimeout, cancellationToken) is { } problem)
         {
             Note($"the batch job row is missing: {problem}");
             return;
@@ -467,6 +562,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         await MeasureServedAsync(load, [batchingOn], SmallModel, _smallJobBatchBody, JobBatch, [JobConcurrency], cancellationToken);
 
         Step($"{SmallModel}, a {options.JobLines:N0}-line batch job through the graph");
+        var job = new BatchJobRun(graph, _http, message => Console.WriteLine($"  {message}"));
         var result = await job.RunAsync(SmallModel, "input", options.JobLines, SmallFeatures, cancellationToken);
         if (result.State != "succeeded" || result.ResultProblem is not null)
         {
@@ -570,15 +666,20 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
             for (var i = 0; i < answering.Count; i++)
             {
-                var scenario = answering[i].Scenario;
-                var (median, spread) = Median(runs[i], r => r.RequestsPerSecond);
-                var errors = runs[i].Sum(r => r.Errors);
-                Add(new ResultRow(scenario, model, body.Encoding, batch, concurrency.ToString(CultureInfo.InvariantCulture), median.RequestsPerSecond, median.RequestsPerSecond * batch, median.P50Milliseconds, median.P99Milliseconds, errors, runs[i].Count, spread));
-                if (errors > 0)
-                {
-                    Note($"{scenario}, {model} batch {batch} {body.Encoding} at {concurrency} connections: {runs[i].Sum(r => r.Failed)} non-2xx answers and {runs[i].Sum(r => r.TransportErrors)} broken or timed-out connections over {runs[i].Count} runs (not counted in req/s)");
-                }
+                AddMedian(answering[i].Scenario, model, body.Encoding, batch, concurrency, runs[i]);
             }
+        }
+    }
+
+    /// <summary>The row of the run with the median throughput, and a note when any run had errors.</summary>
+    private void AddMedian(string scenario, string model, string encoding, int batch, int concurrency, List<LoadResult> runs)
+    {
+        var (median, spread) = Median(runs, r => r.RequestsPerSecond);
+        var errors = runs.Sum(r => r.Errors);
+        Add(new ResultRow(scenario, model, encoding, batch, concurrency.ToString(CultureInfo.InvariantCulture), median.RequestsPerSecond, median.RequestsPerSecond * batch, median.P50Milliseconds, median.P99Milliseconds, errors, runs.Count, spread));
+        if (errors > 0)
+        {
+            Note($"{scenario}, {model} batch {batch} {encoding} at {concurrency} connections: {runs.Sum(r => r.Failed)} non-2xx answers and {runs.Sum(r => r.TransportErrors)} broken or timed-out connections over {runs.Count} runs (not counted in req/s)");
         }
     }
 
@@ -625,7 +726,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
         var targets = Targets();
 
         // Measured interleaved; shown grouped by scenario.
-        string[] order = [InProcessScenario, InProcessTorchScenario, CeilingScenario, BatchingOffScenario, BatchingOffScenario + BaselineSuffix, GatewayScenario, RoutedScenario, CaptureScenario, BatchingOnScenario, BatchingOnScenario + BaselineSuffix, JobScenario];
+        string[] order = [InProcessScenario, InProcessTorchScenario, CeilingScenario, BatchingOffScenario, BatchingOffScenario + BaselineSuffix, GatewayScenario, RoutedScenario, CaptureScenario, BatchingOnScenario, BatchingOnScenario + BaselineSuffix, PipelineScenario, BackToBackScenario, JobScenario];
         var rows = _rows
             .OrderBy(r => Array.IndexOf(order, r.Scenario))
             .ThenBy(r => r.Model, StringComparer.Ordinal)
@@ -683,6 +784,28 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
                     new($"batching on, this build ÷ baseline, {encoding}", $"{HeavyModel} rows/s, {HeavyTargetConcurrency} connections", Ratio(heavyOn?.RowsPerSecond, heavyOnBefore?.RowsPerSecond)),
                     new($"batching off, this build ÷ baseline, {encoding}", $"{HeavyModel} rows/s, {HeavyTargetConcurrency} connections", Ratio(heavyOff?.RowsPerSecond, heavyOffBefore?.RowsPerSecond)),
                 ]);
+            }
+        }
+
+        if (options.PipelineConnections > 0)
+        {
+            var connections = options.PipelineConnections;
+            foreach (var encoding in new[] { "json", "binary" })
+            {
+                var pipeline = Find(PipelineScenario, PipelineModels, encoding, 1, connections);
+                var client = Find(BackToBackScenario, PipelineModels, encoding, 1, connections);
+                targets.AddRange(
+                [
+                    new($"pipeline vs back-to-back client, throughput, {encoding}", $"{PipelineModels} pipeline calls/s through the gateway ÷ a client's two calls made back to back through it (pairs/s), {connections} connections",
+                        Ratio(pipeline?.RequestsPerSecond, client?.RequestsPerSecond), 1.0),
+                    new($"pipeline vs back-to-back client, p50, {encoding}", $"{PipelineModels} pipeline p50 ÷ the back-to-back pair's p50, {connections} connections",
+                        Ratio(pipeline?.P50Milliseconds, client?.P50Milliseconds), 1.0, AtLeast: false),
+                ]);
+                if (connections != 1)
+                {
+                    targets.Add(new($"pipeline vs back-to-back client, p50 at 1 connection, {encoding}", $"{PipelineModels} pipeline p50 ÷ the back-to-back pair's p50, 1 connection: one hop saved, no queue",
+                        Ratio(Find(PipelineScenario, PipelineModels, encoding, 1, 1)?.P50Milliseconds, Find(BackToBackScenario, PipelineModels, encoding, 1, 1)?.P50Milliseconds)));
+                }
             }
         }
 
@@ -750,6 +873,8 @@ public sealed class BenchmarkRunner(BenchmarkOptions options)
 
     private static string LastLines(string output) =>
         string.Join(" | ", output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(5));
+
+    private static string Connections(int count) => count == 1 ? "1 connection" : $"{count} connections";
 
     private static void Step(string what) => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {what}");
 

@@ -1,5 +1,8 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
 
 namespace Hyperion.Benchmarks.Hosting;
 
@@ -88,6 +91,60 @@ internal sealed class GraphUnderTest : IAsyncDisposable
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(_adminKeyPath, cancellationToken)).Trim());
         return await http.SendAsync(request, cancellationToken);
     }
+
+    /// <summary>
+    /// Registers <paramref name="model"/>, uploads <paramref name="onnxFile"/> as version 1 (with
+    /// <paramref name="configFile"/> when given; without, the registry reads the config from the ONNX file), deploys
+    /// it and waits until it is ready, as a user would through the gateway; null, or what went wrong.
+    /// </summary>
+    public async Task<string?> DeployAsync(HttpClient http, string model, string onnxFile, string? configFile, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using (var response = await SendAsync(http, HttpMethod.Post, "api/v1/models", JsonContent($$"""{"name": "{{model}}", "task": "other"}"""), cancellationToken))
+        {
+            if (await ProblemAsync(response, $"registering {model}", cancellationToken) is { } problem)
+            {
+                return problem;
+            }
+        }
+        using (var upload = new MultipartFormDataContent())
+        {
+            upload.Add(new ByteArrayContent(await File.ReadAllBytesAsync(onnxFile, cancellationToken)), "artifact", "model.onnx");
+            if (configFile is not null)
+            {
+                upload.Add(new StringContent(await File.ReadAllTextAsync(configFile, cancellationToken)), "config");
+            }
+            using var response = await SendAsync(http, HttpMethod.Post, $"api/v1/models/{model}/versions", upload, cancellationToken);
+            if (await ProblemAsync(response, $"uploading version 1 of {model}", cancellationToken) is { } problem)
+            {
+                return problem;
+            }
+        }
+        using (var response = await SendAsync(http, HttpMethod.Put, $"api/v1/deployments/{model}", JsonContent("""{"stable": 1}"""), cancellationToken))
+        {
+            if (await ProblemAsync(response, $"deploying version 1 of {model}", cancellationToken) is { } problem)
+            {
+                return problem;
+            }
+        }
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            using var response = await SendAsync(http, HttpMethod.Get, $"api/v1/deployments/{model}", null, cancellationToken);
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            if (json.RootElement.TryGetProperty("ready", out var ready) && ready.ValueKind == JsonValueKind.True)
+            {
+                return null;
+            }
+            await Task.Delay(250, cancellationToken);
+        }
+        return $"the deployment of {model} was not ready within {timeout.TotalSeconds:0} s";
+    }
+
+    public static StringContent JsonContent(string json) => new(json, Encoding.UTF8, "application/json");
+
+    /// <summary>Null for a 2xx; otherwise what was being done, the status and the body.</summary>
+    public static async Task<string?> ProblemAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken) =>
+        response.IsSuccessStatusCode ? null : $"{what} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}";
 
     /// <summary>Stops the AppHost as Ctrl+C would, so DCP stops PostgreSQL, Redis and the services; kills it when it hangs.</summary>
     public async ValueTask DisposeAsync()

@@ -8,55 +8,13 @@ using Hyperion.Benchmarks.Hosting;
 namespace Hyperion.Benchmarks.Jobs;
 
 /// <summary>
-/// A batch job on the real graph: the benchmark's model registered, uploaded and deployed through the control plane
-/// as a user would, then a JSONL file of generated rows submitted to <c>POST /api/v1/jobs</c> and followed to the end.
+/// A batch job on the real graph (its model deployed with <see cref="GraphUnderTest.DeployAsync"/>): a JSONL file of
+/// generated rows submitted to <c>POST /api/v1/jobs</c> and followed to the end.
 /// </summary>
 internal sealed class BatchJobRun(GraphUnderTest graph, HttpClient http, Action<string> progress)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
-
-    /// <summary>Registers, uploads and deploys version 1 of the model in <paramref name="modelDirectory"/>; null, or what went wrong.</summary>
-    public async Task<string?> DeployAsync(string model, string modelDirectory, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using (var response = await graph.SendAsync(http, HttpMethod.Post, "api/v1/models",
-            JsonContent($$"""{"name": "{{model}}", "task": "other"}"""), cancellationToken))
-        {
-            if (await ProblemAsync(response, "registering the model", cancellationToken) is { } problem)
-            {
-                return problem;
-            }
-        }
-        using (var upload = new MultipartFormDataContent())
-        {
-            upload.Add(new ByteArrayContent(await File.ReadAllBytesAsync(Path.Combine(modelDirectory, "1", "model.onnx"), cancellationToken)), "artifact", "model.onnx");
-            upload.Add(new StringContent(await File.ReadAllTextAsync(Path.Combine(modelDirectory, "config.json"), cancellationToken)), "config");
-            using var response = await graph.SendAsync(http, HttpMethod.Post, $"api/v1/models/{model}/versions", upload, cancellationToken);
-            if (await ProblemAsync(response, "uploading version 1", cancellationToken) is { } problem)
-            {
-                return problem;
-            }
-        }
-        using (var response = await graph.SendAsync(http, HttpMethod.Put, $"api/v1/deployments/{model}", JsonContent("""{"stable": 1}"""), cancellationToken))
-        {
-            if (await ProblemAsync(response, "deploying version 1", cancellationToken) is { } problem)
-            {
-                return problem;
-            }
-        }
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < timeout)
-        {
-            using var response = await graph.SendAsync(http, HttpMethod.Get, $"api/v1/deployments/{model}", null, cancellationToken);
-            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
-            if (json.RootElement.TryGetProperty("ready", out var ready) && ready.ValueKind == JsonValueKind.True)
-            {
-                return null;
-            }
-            await Task.Delay(PollInterval, cancellationToken);
-        }
-        return $"the deployment of {model} was not ready within {timeout.TotalSeconds:0} s";
-    }
 
     /// <summary>Submits <paramref name="lines"/> generated rows and follows the job until it ends, logging its progress.</summary>
     public async Task<BatchJobResult> RunAsync(string model, string input, int lines, int features, CancellationToken cancellationToken)
@@ -144,11 +102,6 @@ internal sealed class BatchJobRun(GraphUnderTest graph, HttpClient http, Action<
         }
         return Encoding.UTF8.GetBytes(text.ToString());
     }
-
-    private static StringContent JsonContent(string json) => new(json, Encoding.UTF8, "application/json");
-
-    private static async Task<string?> ProblemAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken) =>
-        response.IsSuccessStatusCode ? null : $"{what} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}";
 }
 
 /// <param name="Submitted">From the start of the upload to the 202.</param>

@@ -12,9 +12,12 @@ public static class RequestBodies
     private static readonly Dictionary<string, string> NoHeaders = [];
 
     /// <summary>A JSON request with the rows in <c>data</c>.</summary>
-    public static RequestBody Json(string inputName, int batch, int features, int seed)
+    public static RequestBody Json(string inputName, int batch, int features, int seed) =>
+        Json(inputName, batch, features, Rows(batch, features, seed));
+
+    /// <summary>A JSON request carrying <paramref name="rows"/> (<paramref name="batch"/> × <paramref name="features"/> values).</summary>
+    public static RequestBody Json(string inputName, int batch, int features, float[] rows)
     {
-        var rows = Rows(batch, features, seed);
         var json = new StringBuilder(64 + (rows.Length * 8));
         json.Append(CultureInfo.InvariantCulture, $$"""{"inputs":[{"name":"{{inputName}}","shape":[{{batch}},{{features}}],"datatype":"FP32","data":[""");
         for (var i = 0; i < rows.Length; i++)
@@ -35,12 +38,16 @@ public static class RequestBodies
     /// Triton's binary tensor extension: a JSON header naming the input's byte size, the raw
     /// little-endian floats after it, and the output asked for as binary too.
     /// </summary>
-    public static RequestBody Binary(string inputName, string outputName, int batch, int features, int seed)
+    public static RequestBody Binary(string inputName, string outputName, int batch, int features, int seed) =>
+        Binary(inputName, [outputName], batch, features, Rows(batch, features, seed));
+
+    /// <summary>The binary extension carrying <paramref name="rows"/>, asking for each of <paramref name="outputNames"/> in binary.</summary>
+    public static RequestBody Binary(string inputName, IReadOnlyList<string> outputNames, int batch, int features, float[] rows)
     {
-        var rows = Rows(batch, features, seed);
+        var outputs = string.Join(',', outputNames.Select(name => $$$"""{"name":"{{{name}}}","parameters":{"binary_data":true}}"""));
         var header = Encoding.UTF8.GetBytes(string.Create(
             CultureInfo.InvariantCulture,
-            $$$"""{"inputs":[{"name":"{{{inputName}}}","shape":[{{{batch}}},{{{features}}}],"datatype":"FP32","parameters":{"binary_data_size":{{{rows.Length * sizeof(float)}}}}}],"outputs":[{"name":"{{{outputName}}}","parameters":{"binary_data":true}}]}"""));
+            $$$"""{"inputs":[{"name":"{{{inputName}}}","shape":[{{{batch}}},{{{features}}}],"datatype":"FP32","parameters":{"binary_data_size":{{{rows.Length * sizeof(float)}}}}}],"outputs":[{{{outputs}}}]}"""));
         var body = new byte[header.Length + (rows.Length * sizeof(float))];
         header.CopyTo(body, 0);
         for (var i = 0; i < rows.Length; i++)
