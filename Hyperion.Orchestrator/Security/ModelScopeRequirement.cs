@@ -53,8 +53,16 @@ internal sealed class ModelScopeHandler(TeamStore teams) : AuthorizationHandler<
         var owner = await teams.OwnershipAsync(model, http.RequestAborted);
         if (!owner.Exists)
         {
-            // The handler answers 404; a team's key learns no more than that the name is free.
-            context.Succeed(requirement);
+            // The handler answers 404 to a caller that could act on some model: a team's key learns no more than
+            // that the name is free. A caller holding no scope of the kind (an infer-only key) is refused, as before teams.
+            if (HoldsAny(requirement.Need, scopes))
+            {
+                context.Succeed(requirement);
+            }
+            else
+            {
+                http.Features.Set(new ScopeRefusal($"this call needs the scope {Describe(requirement.Need, model, team: null)}; the key has [{string.Join(", ", scopes)}]"));
+            }
             return;
         }
         var deploy = Scopes.AllowsDeploy(scopes, callerTeam, model, owner.Team);
@@ -81,6 +89,14 @@ internal sealed class ModelScopeHandler(TeamStore teams) : AuthorizationHandler<
             ScopeNeed.Approve => approve + " or 'admin'",
             _ => $"{deploy}, {approve} or 'admin'",
         };
+    }
+
+    /// <summary>Whether the caller holds the need's scope in any form (plain, or for some model or team).</summary>
+    private static bool HoldsAny(ScopeNeed need, List<string> scopes)
+    {
+        var deploy = Unrestricted(ScopeNeed.Deploy, scopes) || scopes.Exists(scope => scope.StartsWith(Scopes.DeployModelPrefix, StringComparison.Ordinal));
+        var approve = Unrestricted(ScopeNeed.Approve, scopes) || scopes.Exists(scope => scope.StartsWith(Scopes.ApproveTeamPrefix, StringComparison.Ordinal));
+        return need switch { ScopeNeed.Deploy => deploy, ScopeNeed.Approve => approve, _ => deploy || approve };
     }
 
     // Scopes that pass on any model whatever its team, for a caller without a team.
