@@ -4,13 +4,15 @@ using Hyperion.Contracts.ControlPlane;
 using Hyperion.Orchestrator.Api;
 using Hyperion.Orchestrator.Deployments;
 using Hyperion.Orchestrator.Security;
+using Hyperion.Orchestrator.Teams;
 
 namespace Hyperion.Orchestrator.Pipelines;
 
 /// <summary>
 /// <c>/api/v1/pipelines</c>: create or change (PUT, a new revision; an identical body changes nothing), read (the
 /// current revision, or <c>?revision=n</c>), list, history, delete. Guarded as deployments are: <c>deploy</c> (or
-/// <c>admin</c>) for every call. The gateway runs pipelines; it hears of a change through the routing notice.
+/// <c>admin</c>) for every call, and a team's key over its team's models only. The gateway runs pipelines; it hears of
+/// a change through the routing notice.
 /// </summary>
 internal static partial class PipelineEndpoints
 {
@@ -53,11 +55,12 @@ internal static partial class PipelineEndpoints
         return ApiProblems.NotFound($"Pipeline '{pipeline}' has no revision {revision}; its revisions are 1 to {current.Revision}.");
     }
 
-    private static async Task<Results<Created<PipelineView>, Ok<PipelineView>, BodyProblem, BadRequestProblem>> PutAsync(
+    private static async Task<Results<Created<PipelineView>, Ok<PipelineView>, BodyProblem, BadRequestProblem, ForbiddenProblem>> PutAsync(
         string pipeline,
         HttpRequest request,
         ClaimsPrincipal user,
         PipelineStore store,
+        TeamStore teams,
         ControlPlaneNotifier notifier,
         ILogger<PipelineStore> logger,
         CancellationToken cancellationToken)
@@ -70,6 +73,10 @@ internal static partial class PipelineEndpoints
         if (problem is not null)
         {
             return problem;
+        }
+        if (await TeamRefusalAsync(body!, user, teams, cancellationToken) is { } refusal)
+        {
+            return ApiProblems.Forbidden(refusal);
         }
         var result = await store.PutAsync(pipeline, body!, ActorClaims.ActorOf(user), cancellationToken);
         if (result.Status == PipelinePutStatus.Invalid)
@@ -86,6 +93,27 @@ internal static partial class PipelineEndpoints
         return result.Status == PipelinePutStatus.Created
             ? TypedResults.Created($"/api/v1/pipelines/{Uri.EscapeDataString(pipeline)}", view)
             : TypedResults.Ok(view);
+    }
+
+    /// <summary>
+    /// A team's key defines pipelines over its team's models only: a pipeline sends traffic to every model it names.
+    /// Unknown models are left to the validator's 400.
+    /// </summary>
+    private static async Task<string?> TeamRefusalAsync(PipelineRequest body, ClaimsPrincipal user, TeamStore teams, CancellationToken cancellationToken)
+    {
+        if (ActorClaims.TeamOf(user) is not { } callerTeam)
+        {
+            return null;
+        }
+        foreach (var model in (body.Steps ?? []).Select(step => step?.Model).OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            var owner = await teams.OwnershipAsync(model, cancellationToken);
+            if (owner.Exists && Scopes.TeamRefusal(callerTeam, model, owner.Team) is { } refusal)
+            {
+                return $"{refusal}, and a pipeline calls every model it names";
+            }
+        }
+        return null;
     }
 
     private static async Task<Results<NoContent, NotFoundProblem>> DeleteAsync(

@@ -50,7 +50,7 @@ public sealed class ControlPlaneOpenApiTests(ControlPlaneOpenApiTests.Document d
         { "/api/v1/feedback", "post", [200, 400, 403, 404, 415] },
         { "/api/v1/pipelines", "get", [200] },
         { "/api/v1/pipelines/{pipeline}", "get", [200, 400, 404] },
-        { "/api/v1/pipelines/{pipeline}", "put", [200, 201, 400, 415] },
+        { "/api/v1/pipelines/{pipeline}", "put", [200, 201, 400, 403, 415] },
         { "/api/v1/pipelines/{pipeline}", "delete", [204, 404] },
         { "/api/v1/pipelines/{pipeline}/revisions", "get", [200, 404] },
         { "/api/v1/teams", "post", [201, 400, 409, 415] },

@@ -65,6 +65,20 @@ public sealed class TeamsTests(HyperionAppFixture hyperion)
             Assert.Contains($"team '{nlp}'", await AssertProblemAsync(foreign, HttpStatusCode.Forbidden));
         }
 
+        // A pipeline sends traffic to every model it names: a team's key defines pipelines over its team's models only.
+        var flow = RegistryTestData.UniqueName("team-flow");
+        using (var foreignStep = await client.PutAsync($"/api/v1/pipelines/{flow}", JsonContent.Create(new { steps = new[] { new { name = "clf", model = theirs } } })))
+        {
+            var detail = await AssertProblemAsync(foreignStep, HttpStatusCode.Forbidden);
+            Assert.Contains($"model '{theirs}' belongs to team '{nlp}'", detail);
+            Assert.Contains("a pipeline calls every model it names", detail);
+        }
+        using (var ownSteps = await client.PutAsync($"/api/v1/pipelines/{flow}", JsonContent.Create(new { steps = new[] { new { name = "clf", model = own } } })))
+        {
+            Assert.Equal(HttpStatusCode.Created, ownSteps.StatusCode);
+        }
+        await admin.DeleteAsync($"/api/v1/pipelines/{flow}");
+
         await admin.DeleteAsync($"/api/v1/deployments/{own}");
     }
 
