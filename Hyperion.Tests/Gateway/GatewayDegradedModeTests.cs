@@ -101,15 +101,71 @@ public sealed class GatewayDegradedModeTests(GatewayDegradedFixture hyperion)
     {
         var model = await hyperion.DeployIdentityAsync(1, Deployment("""{"stable": 1}"""));
         using var admin = hyperion.CreateApiClient();
+        await WaitReadyEverywhereAsync(admin, model);
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the routing table of the gateway names both replicas
+
+        var key = await hyperion.CreateKeyWithPlanAsync(requestsPerSecond: 1_000_000, burst: 1_000_000);
+        var (succeeded, failures, pid, killedAt) = await KillInferenceReplicaUnderLoadAsync(key, gateway => InferAsync(gateway, model));
+
+        Assert.True(succeeded > 100, $"only {succeeded} requests succeeded");
+        Assert.True(failures.Count <= Concurrency, $"{failures.Count} failed (at most {Concurrency} can be in flight): {string.Join(" | ", failures.Take(8))}");
+        Assert.True(Stopwatch.GetElapsedTime(killedAt) > TimeSpan.FromSeconds(5), "the load went on well past the kill");
+        // The dead replica's circuit opened, and requests that could not connect went to the other replica.
+        var metrics = await hyperion.CreateHttpClient("gateway").GetStringAsync("/metrics");
+        Assert.True(metrics.Split('\n').Any(line => line.StartsWith("hyperion_gateway_circuit_transitions_total", StringComparison.Ordinal) && line.Contains("state=\"open\"", StringComparison.Ordinal)),
+            $"the dead replica's circuit did not open; {failures.Count} failed ({string.Join(" | ", failures.Take(8))}); gateway: "
+            + string.Join(" | ", metrics.Split('\n').Where(line => line.StartsWith("hyperion_gateway_c", StringComparison.Ordinal) || line.StartsWith("hyperion_gateway_arm_requests_total", StringComparison.Ordinal))));
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("hyperion_gateway_connect_retries_total", StringComparison.Ordinal));
+        await hyperion.WaitForAsync("inference-0", s => s.IsHealthy && s.Pid != pid, HyperionAppFixture.StartTimeout, "restarted");
+    }
+
+    [Fact]
+    public async Task A_replica_killed_under_pipeline_load_fails_only_the_steps_in_flight_on_it_and_its_circuit_opens_for_the_steps()
+    {
+        var model = await hyperion.DeployIdentityAsync(1, Deployment("""{"stable": 1}"""));
+        using var admin = hyperion.CreateApiClient();
+        await WaitReadyEverywhereAsync(admin, model);
+        var pipeline = RegistryTestData.UniqueName("degraded-flow");
+        await Pipelines.PipelineTestApi.PutOkAsync(admin, pipeline, $$$"""
+            {"steps": [{"name": "neg", "model": "{{{model}}}"}, {"name": "back", "model": "{{{model}}}", "inputs": {"INPUT0": "neg.OUTPUT0"}}]}
+            """, HttpStatusCode.Created);
+        var key = await hyperion.CreateKeyWithPlanAsync(requestsPerSecond: 1_000_000, burst: 1_000_000);
+        const string Request = """{"inputs": [{"name": "INPUT0", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}""";
+        using (var routed = await Pipelines.PipelineTestApi.InferRoutedAsync(hyperion.CreateGatewayClient(key), pipeline, () => Pipelines.PipelineTestApi.Json(Request)))
+        {
+            Assert.Equal(HttpStatusCode.OK, routed.StatusCode);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the routing table of the gateway names both replicas
+        using var scraper = hyperion.CreateHttpClient("gateway");
+        var openedBefore = CircuitsOpened(await scraper.GetStringAsync("/metrics"));
+
+        var (succeeded, failures, pid, _) = await KillInferenceReplicaUnderLoadAsync(key,
+            gateway => gateway.PostAsync($"/v2/pipelines/{pipeline}/infer", Pipelines.PipelineTestApi.Json(Request)));
+
+        Assert.True(succeeded > 100, $"only {succeeded} pipeline calls succeeded");
+        // A call fails only when one of its steps was in flight on the killed replica: one step per call at a time.
+        Assert.True(failures.Count <= Concurrency, $"{failures.Count} failed (at most {Concurrency} can be in flight): {string.Join(" | ", failures.Take(8))}");
+        // The steps' failed connections opened the dead replica's circuit (only pipeline calls ran), so later steps skip it.
+        Assert.True(CircuitsOpened(await scraper.GetStringAsync("/metrics")) > openedBefore, "the dead replica's circuit did not open from the pipeline's steps");
+        await hyperion.WaitForAsync("inference-0", s => s.IsHealthy && s.Pid != pid, HyperionAppFixture.StartTimeout, "restarted");
+    }
+
+    private const int Concurrency = 4;
+
+    private static async Task WaitReadyEverywhereAsync(HttpClient admin, string model) =>
         await WaitUntilAsync(async () =>
         {
             using var status = await admin.GetAsync($"/api/v1/deployments/{model}");
             return (await JsonAsync(status)).GetProperty("ready").GetBoolean();
         }, TimeSpan.FromMinutes(2), "the model ready on every replica");
-        await Task.Delay(TimeSpan.FromSeconds(3)); // the routing table of the gateway names both replicas
 
-        var key = await hyperion.CreateKeyWithPlanAsync(requestsPerSecond: 1_000_000, burst: 1_000_000);
-        const int Concurrency = 4;
+    /// <summary>
+    /// <see cref="Concurrency"/> callers make <paramref name="call"/> through the gateway for 12 s; inference-0 is killed
+    /// 2 s in. Bounded by time, not a count: the load must still run for a while after the kill however fast calls are.
+    /// </summary>
+    private async Task<(int Succeeded, ConcurrentBag<string> Failures, int Pid, long KilledAt)> KillInferenceReplicaUnderLoadAsync(
+        string key, Func<HttpClient, Task<HttpResponseMessage>> call)
+    {
         var failures = new ConcurrentBag<string>();
         var succeeded = 0;
         var pid = hyperion.ProcessId("inference-0")!.Value;
@@ -117,12 +173,11 @@ public sealed class GatewayDegradedModeTests(GatewayDegradedFixture hyperion)
         var loops = Enumerable.Range(0, Concurrency).Select(async _ =>
         {
             using var gateway = hyperion.CreateGatewayClient(key);
-            // Bounded by time, not a count: the load must still run for a while after the kill however fast requests are.
             while (!stop.IsCancellationRequested)
             {
                 try
                 {
-                    using var response = await InferAsync(gateway, model);
+                    using var response = await call(gateway);
                     if (response.StatusCode == HttpStatusCode.OK)
                     {
                         Interlocked.Increment(ref succeeded);
@@ -143,75 +198,7 @@ public sealed class GatewayDegradedModeTests(GatewayDegradedFixture hyperion)
         var killedAt = Stopwatch.GetTimestamp();
         Process.GetProcessById(pid).Kill();
         await Task.WhenAll(loops);
-
-        Assert.True(succeeded > 100, $"only {succeeded} requests succeeded");
-        Assert.True(failures.Count <= Concurrency, $"{failures.Count} failed (at most {Concurrency} can be in flight): {string.Join(" | ", failures.Take(8))}");
-        Assert.True(Stopwatch.GetElapsedTime(killedAt) > TimeSpan.FromSeconds(5), "the load went on well past the kill");
-        // The dead replica's circuit opened, and requests that could not connect went to the other replica.
-        var metrics = await hyperion.CreateHttpClient("gateway").GetStringAsync("/metrics");
-        Assert.True(metrics.Split('\n').Any(line => line.StartsWith("hyperion_gateway_circuit_transitions_total", StringComparison.Ordinal) && line.Contains("state=\"open\"", StringComparison.Ordinal)),
-            $"the dead replica's circuit did not open; {failures.Count} failed ({string.Join(" | ", failures.Take(8))}); gateway: "
-            + string.Join(" | ", metrics.Split('\n').Where(line => line.StartsWith("hyperion_gateway_c", StringComparison.Ordinal) || line.StartsWith("hyperion_gateway_arm_requests_total", StringComparison.Ordinal))));
-        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("hyperion_gateway_connect_retries_total", StringComparison.Ordinal));
-        await hyperion.WaitForAsync("inference-0", s => s.IsHealthy && s.Pid != pid, HyperionAppFixture.StartTimeout, "restarted");
-    }
-
-    [Fact]
-    public async Task A_replica_killed_under_pipeline_load_fails_only_the_steps_in_flight_on_it_and_its_circuit_opens_for_the_steps()
-    {
-        var model = await hyperion.DeployIdentityAsync(1, Deployment("""{"stable": 1}"""));
-        using var admin = hyperion.CreateApiClient();
-        await WaitUntilAsync(async () =>
-        {
-            using var status = await admin.GetAsync($"/api/v1/deployments/{model}");
-            return (await JsonAsync(status)).GetProperty("ready").GetBoolean();
-        }, TimeSpan.FromMinutes(2), "the model ready on every replica");
-        var pipeline = RegistryTestData.UniqueName("degraded-flow");
-        await Pipelines.PipelineTestApi.PutOkAsync(admin, pipeline, $$$"""
-            {"steps": [{"name": "neg", "model": "{{{model}}}"}, {"name": "back", "model": "{{{model}}}", "inputs": {"INPUT0": "neg.OUTPUT0"}}]}
-            """, HttpStatusCode.Created);
-        var key = await hyperion.CreateKeyWithPlanAsync(requestsPerSecond: 1_000_000, burst: 1_000_000);
-        const string Request = """{"inputs": [{"name": "INPUT0", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}""";
-        using (var routed = await Pipelines.PipelineTestApi.InferRoutedAsync(hyperion.CreateGatewayClient(key), pipeline, () => Pipelines.PipelineTestApi.Json(Request)))
-        {
-            Assert.Equal(HttpStatusCode.OK, routed.StatusCode);
-        }
-        await Task.Delay(TimeSpan.FromSeconds(3)); // the routing table of the gateway names both replicas
-        using var scraper = hyperion.CreateHttpClient("gateway");
-        var openedBefore = CircuitsOpened(await scraper.GetStringAsync("/metrics"));
-
-        const int Concurrency = 4;
-        var failures = new ConcurrentBag<string>();
-        var succeeded = 0;
-        var pid = hyperion.ProcessId("inference-0")!.Value;
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(12));
-        var loops = Enumerable.Range(0, Concurrency).Select(async _ =>
-        {
-            using var gateway = hyperion.CreateGatewayClient(key);
-            while (!stop.IsCancellationRequested)
-            {
-                using var response = await gateway.PostAsync($"/v2/pipelines/{pipeline}/infer", Pipelines.PipelineTestApi.Json(Request));
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    Interlocked.Increment(ref succeeded);
-                }
-                else
-                {
-                    failures.Add($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-                }
-            }
-        }).ToList();
-
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        Process.GetProcessById(pid).Kill();
-        await Task.WhenAll(loops);
-
-        Assert.True(succeeded > 100, $"only {succeeded} pipeline calls succeeded");
-        // A call fails only when one of its steps was in flight on the killed replica: one step per call at a time.
-        Assert.True(failures.Count <= Concurrency, $"{failures.Count} failed (at most {Concurrency} can be in flight): {string.Join(" | ", failures.Take(8))}");
-        // The steps' failed connections opened the dead replica's circuit (only pipeline calls ran), so later steps skip it.
-        Assert.True(CircuitsOpened(await scraper.GetStringAsync("/metrics")) > openedBefore, "the dead replica's circuit did not open from the pipeline's steps");
-        await hyperion.WaitForAsync("inference-0", s => s.IsHealthy && s.Pid != pid, HyperionAppFixture.StartTimeout, "restarted");
+        return (succeeded, failures, pid, killedAt);
     }
 
     private static double CircuitsOpened(string metrics) =>
